@@ -1,0 +1,1 @@
+"""CoP bot: a Slack bot that runs Communities of Practice."""

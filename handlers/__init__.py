@@ -1,0 +1,1 @@
+"""Slack listeners: parse payloads, call one service, render Block Kit."""
