@@ -1,0 +1,102 @@
+"""Configuration read from environment variables (a .env file may supply them)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///cop-bot.db"
+LANGUAGES = ("nl", "en")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+_OFFSET = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_offsets(value: str, *, variable: str = "COP_REMINDER_OFFSETS") -> tuple[timedelta, ...]:
+    """Parse "7d,1d,2h" into timedeltas, largest first."""
+    offsets: list[timedelta] = []
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        match = _OFFSET.match(part)
+        if not match:
+            raise ConfigError(
+                f"{variable}: '{part.strip()}' is not an offset such as 7d, 1d, 2h, 30m or 90s"
+            )
+        offsets.append(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    return tuple(sorted(set(offsets), reverse=True))
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    catalog: Path | None = None
+    admins: frozenset[str] = field(default_factory=frozenset)
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Amsterdam"))
+    language: str = "nl"
+    reminder_offsets: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1))
+    port: int = 3000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        tz_name = get("COP_TIMEZONE") or "Europe/Amsterdam"
+        try:
+            timezone = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"COP_TIMEZONE: unknown time zone '{tz_name}'") from exc
+        language = (get("COP_LANGUAGE") or "nl").lower()
+        if language not in LANGUAGES:
+            raise ConfigError(f"COP_LANGUAGE: '{language}' is not one of {', '.join(LANGUAGES)}")
+        api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not api_url.endswith("/"):
+            api_url += "/"
+        port_text = get("PORT") or "3000"
+        if not port_text.isdigit():
+            raise ConfigError(f"PORT: '{port_text}' is not a port number")
+        catalog = get("COP_CATALOG")
+        admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=api_url,
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            catalog=Path(catalog) if catalog else None,
+            admins=admins,
+            timezone=timezone,
+            language=language,
+            reminder_offsets=parse_offsets(get("COP_REMINDER_OFFSETS") or "7d,1d"),
+            port=int(port_text),
+        )
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming the first of `names` (env variable names) that is unset."""
+        values = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+        }
+        for name in names:
+            if not values.get(name):
+                raise ConfigError(f"{name} is not set")

@@ -1,0 +1,1 @@
+"""Domain services: the rules of a community, free of Slack."""

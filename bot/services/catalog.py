@@ -1,0 +1,292 @@
+"""The community catalogue: a TOML file loaded idempotently into the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import ConfigError, parse_offsets
+from storage.models import Community, Facilitator, Meeting
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
+MEETING_KINDS = ("online", "fysiek", "werkbezoek")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_SLACK_ID = re.compile(r"^[UWCGD][A-Z0-9]{2,}$")
+
+
+class CatalogError(Exception):
+    """The catalogue file is malformed; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class MeetingSpec:
+    key: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    kind: str
+    location: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class CommunitySpec:
+    slug: str
+    name: str
+    programme: str
+    description: str
+    capacity: int | None
+    registration_deadline: dt.date | None
+    approval: bool
+    channel: str | None
+    facilitators: tuple[str, ...]
+    reminders: str | None
+    meetings: tuple[MeetingSpec, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    meetings_created: int = 0
+    meetings_updated: int = 0
+    meetings_cancelled: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            (
+                self.created,
+                self.updated,
+                self.meetings_created,
+                self.meetings_updated,
+                self.meetings_cancelled,
+            )
+        )
+
+
+def _local(value: Any, tz: ZoneInfo, where: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=tz)
+        return value.astimezone(dt.UTC)
+    raise CatalogError(f"{where}: expected a date and time such as 2027-03-30T14:00:00")
+
+
+def _meeting(raw: dict[str, Any], tz: ZoneInfo, where: str) -> MeetingSpec:
+    if "starts" not in raw:
+        raise CatalogError(f"{where}: 'starts' is required")
+    starts = _local(raw["starts"], tz, f"{where}.starts")
+    ends = _local(raw["ends"], tz, f"{where}.ends") if "ends" in raw else None
+    if ends is not None and ends <= starts:
+        raise CatalogError(f"{where}: 'ends' must be after 'starts'")
+    kind = str(raw.get("kind", "online"))
+    if kind not in MEETING_KINDS:
+        raise CatalogError(f"{where}.kind: '{kind}' is not one of {', '.join(MEETING_KINDS)}")
+    key = str(raw.get("id") or starts.astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
+    return MeetingSpec(
+        key=key[:64],
+        starts_at=starts,
+        ends_at=ends,
+        kind=kind,
+        location=str(raw["location"]) if raw.get("location") else None,
+        title=str(raw["title"]) if raw.get("title") else None,
+    )
+
+
+def parse(text: str, tz: ZoneInfo, *, source: str = "catalogue") -> list[CommunitySpec]:
+    """Read and validate a catalogue; raises CatalogError naming the bad entry."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{source}: not valid TOML ({exc})") from exc
+    entries = data.get("community")
+    if not isinstance(entries, list):
+        raise CatalogError(f"{source}: no [[community]] tables found")
+    specs: list[CommunitySpec] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(entries, start=1):
+        where = f"{source}: community #{index}"
+        for required in ("slug", "name"):
+            if not raw.get(required):
+                raise CatalogError(f"{where}: '{required}' is required")
+        slug = str(raw["slug"])
+        where = f"{source}: community '{slug}'"
+        if not _SLUG.match(slug):
+            raise CatalogError(f"{where}: slug must be lowercase letters, digits and hyphens")
+        if slug in seen:
+            raise CatalogError(f"{where}: slug is used twice")
+        seen.add(slug)
+        capacity = raw.get("capacity")
+        if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
+            raise CatalogError(f"{where}: capacity must be a positive whole number")
+        deadline = raw.get("registration_deadline")
+        if deadline is not None and (
+            isinstance(deadline, dt.datetime) or not isinstance(deadline, dt.date)
+        ):
+            raise CatalogError(f"{where}: registration_deadline must be a date such as 2027-02-21")
+        facilitators = tuple(str(u) for u in raw.get("facilitators", []))
+        for user in facilitators:
+            if not _SLACK_ID.match(user):
+                raise CatalogError(f"{where}: facilitator '{user}' is not a Slack user ID")
+        channel = raw.get("channel")
+        if channel is not None and not _SLACK_ID.match(str(channel)):
+            raise CatalogError(f"{where}: channel '{channel}' is not a Slack channel ID")
+        reminders = raw.get("reminders")
+        if reminders is not None:
+            try:
+                parse_offsets(",".join(reminders), variable=f"{where}: reminders")
+            except ConfigError as exc:
+                raise CatalogError(str(exc)) from exc
+        meetings = [
+            _meeting(m, tz, f"{where}: meeting #{i}")
+            for i, m in enumerate(raw.get("meeting", []), start=1)
+        ]
+        keys = [m.key for m in meetings]
+        if len(keys) != len(set(keys)):
+            raise CatalogError(f"{where}: two meetings share an id or start time")
+        specs.append(
+            CommunitySpec(
+                slug=slug,
+                name=str(raw["name"]),
+                programme=str(raw.get("programme", "")),
+                description=str(raw.get("description", "")).strip(),
+                capacity=capacity,
+                registration_deadline=deadline,
+                approval=bool(raw.get("approval", False)),
+                channel=str(channel) if channel else None,
+                facilitators=facilitators,
+                reminders=",".join(reminders) if reminders is not None else None,
+                meetings=tuple(meetings),
+            )
+        )
+    return specs
+
+
+def _assign(obj: object, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _sync_meetings(
+    session: Session, community: Community, specs: tuple[MeetingSpec, ...]
+) -> tuple[int, int, int]:
+    created = updated = cancelled = 0
+    existing = list(session.scalars(select(Meeting).where(Meeting.community_id == community.id)))
+    by_key = {m.key: m for m in existing}
+    by_start = {m.starts_at: m for m in existing}
+    matched: set[int] = set()
+    for spec in specs:
+        # Match on the stable id first, then on the start time, so that a meeting
+        # that is still there is never recreated and whatever hangs on it stays.
+        meeting = by_key.get(spec.key) or by_start.get(spec.starts_at)
+        if meeting is not None and meeting.id in matched:
+            meeting = None
+        values = {
+            "key": spec.key,
+            "starts_at": spec.starts_at,
+            "ends_at": spec.ends_at,
+            "kind": spec.kind,
+            "location": spec.location,
+            "title": spec.title,
+            "status": Meeting.SCHEDULED,
+        }
+        if meeting is None:
+            meeting = Meeting(community_id=community.id, source="catalog", **values)
+            session.add(meeting)
+            session.flush()
+            created += 1
+        elif _assign(meeting, values):
+            updated += 1
+        matched.add(meeting.id)
+    for meeting in existing:
+        if (
+            meeting.id not in matched
+            and meeting.source == "catalog"
+            and meeting.status != Meeting.CANCELLED
+        ):
+            meeting.status = Meeting.CANCELLED
+            cancelled += 1
+    return created, updated, cancelled
+
+
+def _sync_facilitators(session: Session, community: Community, users: tuple[str, ...]) -> bool:
+    rows = list(
+        session.scalars(select(Facilitator).where(Facilitator.community_id == community.id))
+    )
+    present = {f.user_id: f for f in rows}
+    changed = False
+    for user in users:
+        if user not in present:
+            session.add(Facilitator(community_id=community.id, user_id=user, source="catalog"))
+            changed = True
+    for row in rows:
+        # Facilitators appointed in Slack are not the file's to remove.
+        if row.source == "catalog" and row.user_id not in users:
+            session.delete(row)
+            changed = True
+    return changed
+
+
+def apply(session: Session, specs: list[CommunitySpec]) -> LoadReport:
+    """Create or update communities and meetings by slug; never drops members or user data."""
+    created = updated = unchanged = 0
+    m_created = m_updated = m_cancelled = 0
+    for spec in specs:
+        community = session.scalars(
+            select(Community).where(Community.slug == spec.slug)
+        ).one_or_none()
+        values = {
+            "name": spec.name,
+            "programme": spec.programme,
+            "description": spec.description,
+            "capacity": spec.capacity,
+            "registration_deadline": spec.registration_deadline,
+            "approval": spec.approval,
+            "channel_id": spec.channel,
+            "reminder_offsets": spec.reminders,
+        }
+        is_new = community is None
+        if community is None:
+            community = Community(slug=spec.slug, join_counter=0, **values)
+            session.add(community)
+            session.flush()
+            changed = True
+        else:
+            changed = _assign(community, values)
+        changed = _sync_facilitators(session, community, spec.facilitators) or changed
+        mc, mu, mx = _sync_meetings(session, community, spec.meetings)
+        m_created, m_updated, m_cancelled = m_created + mc, m_updated + mu, m_cancelled + mx
+        if is_new:
+            created += 1
+        elif changed:
+            updated += 1
+        else:
+            unchanged += 1
+    session.flush()
+    return LoadReport(created, updated, unchanged, m_created, m_updated, m_cancelled)
+
+
+def load_file(session: Session, path: Path, tz: ZoneInfo) -> LoadReport:
+    """Parse and apply the catalogue at `path`. Raises CatalogError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read ({exc.strerror})") from exc
+    return apply(session, parse(text, tz, source=str(path)))
+
+
+def is_empty(session: Session) -> bool:
+    return session.scalars(select(Community.id).limit(1)).first() is None

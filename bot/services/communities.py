@@ -1,0 +1,202 @@
+"""Finding communities by name and describing them: list, info, matching with suggestions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import unicodedata
+from collections.abc import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.services.errors import CommunityNotFound
+from bot.services.views import CommunityDetail, CommunitySummary, MeetingView
+from storage.models import Community, Facilitator, Meeting, Membership
+
+
+def normalise(text: str) -> str:
+    """Fold case, accents, spaces, hyphens and underscores: "Lokaal-Méten" -> "lokaalmeten"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+def _keys(community: Community) -> set[str]:
+    return {normalise(community.slug), normalise(community.name)}
+
+
+def resolve(session: Session, query: str, *, for_update: bool = False) -> Community:
+    """Find a community by slug or name, forgiving case, accents and separators.
+
+    Raises CommunityNotFound with the closest slugs when nothing (or more than one
+    community, for a bare prefix) matches.
+    """
+    wanted = normalise(query)
+    communities = list(session.scalars(select(Community).order_by(Community.slug)))
+    found: Community | None = None
+    if wanted:
+        exact = [c for c in communities if wanted in _keys(c)]
+        prefixed = [c for c in communities if any(k.startswith(wanted) for k in _keys(c))]
+        if exact:
+            found = exact[0]
+        elif len(prefixed) == 1:
+            found = prefixed[0]
+        elif prefixed:
+            raise CommunityNotFound(query, [c.slug for c in prefixed])
+    if found is None:
+        raise CommunityNotFound(query, suggest(communities, wanted))
+    if for_update:
+        # Re-read with a row lock (PostgreSQL); SQLite's write transaction already
+        # holds the database lock.
+        return session.scalars(
+            select(Community)
+            .where(Community.id == found.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+    return found
+
+
+def suggest(communities: Iterable[Community], wanted: str, limit: int = 3) -> list[str]:
+    by_key: dict[str, str] = {}
+    for community in communities:
+        for key in _keys(community):
+            by_key.setdefault(key, community.slug)
+    if not wanted:
+        return []
+    matches = difflib.get_close_matches(wanted, list(by_key), n=limit * 2, cutoff=0.6)
+    slugs: list[str] = []
+    for key in matches:
+        if by_key[key] not in slugs:
+            slugs.append(by_key[key])
+    return slugs[:limit]
+
+
+def registration_open(community: Community, now: dt.datetime, tz: ZoneInfo) -> bool:
+    deadline = community.registration_deadline
+    return deadline is None or now.astimezone(tz).date() <= deadline
+
+
+def meeting_view(meeting: Meeting) -> MeetingView:
+    return MeetingView(
+        id=meeting.id,
+        key=meeting.key,
+        title=meeting.title,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        kind=meeting.kind,
+        location=meeting.location,
+        cancelled=meeting.status == Meeting.CANCELLED,
+    )
+
+
+def _counts(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    rows = session.execute(
+        select(Membership.community_id, Membership.status, func.count())
+        .where(Membership.community_id.in_(ids))
+        .group_by(Membership.community_id, Membership.status)
+    )
+    return {(cid, status): n for cid, status, n in rows}
+
+
+def _next_meetings(session: Session, ids: Sequence[int], now: dt.datetime) -> dict[int, Meeting]:
+    first = (
+        select(Meeting.community_id, func.min(Meeting.starts_at).label("starts_at"))
+        .where(
+            Meeting.community_id.in_(ids),
+            Meeting.status == Meeting.SCHEDULED,
+            Meeting.starts_at >= now,
+        )
+        .group_by(Meeting.community_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(Meeting).join(
+            first,
+            (Meeting.community_id == first.c.community_id)
+            & (Meeting.starts_at == first.c.starts_at),
+        )
+    )
+    result: dict[int, Meeting] = {}
+    for meeting in rows:
+        result.setdefault(meeting.community_id, meeting)
+    return result
+
+
+def summaries(
+    session: Session, communities: Sequence[Community], *, now: dt.datetime, tz: ZoneInfo
+) -> list[CommunitySummary]:
+    ids = [c.id for c in communities]
+    counts = _counts(session, ids)
+    nexts = _next_meetings(session, ids, now)
+    return [
+        CommunitySummary(
+            slug=c.slug,
+            name=c.name,
+            programme=c.programme,
+            capacity=c.capacity,
+            member_count=counts.get((c.id, Membership.MEMBER), 0),
+            waitlist_count=counts.get((c.id, Membership.WAITLIST), 0),
+            deadline=c.registration_deadline,
+            registration_open=registration_open(c, now, tz),
+            approval=c.approval,
+            channel_id=c.channel_id,
+            next_meeting=meeting_view(nexts[c.id]) if c.id in nexts else None,
+        )
+        for c in communities
+    ]
+
+
+def summary(
+    session: Session, community: Community, *, now: dt.datetime, tz: ZoneInfo
+) -> CommunitySummary:
+    return summaries(session, [community], now=now, tz=tz)[0]
+
+
+def list_communities(session: Session, *, now: dt.datetime, tz: ZoneInfo) -> list[CommunitySummary]:
+    """Every community, ordered by programme and name, with counts and the next meeting."""
+    communities = list(
+        session.scalars(select(Community).order_by(Community.programme, Community.name))
+    )
+    return summaries(session, communities, now=now, tz=tz)
+
+
+def detail(
+    session: Session, community: Community, *, now: dt.datetime, tz: ZoneInfo
+) -> CommunityDetail:
+    meetings = session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.community_id == community.id,
+            Meeting.status == Meeting.SCHEDULED,
+            Meeting.starts_at >= now,
+        )
+        .order_by(Meeting.starts_at)
+    )
+    facilitators = session.scalars(
+        select(Facilitator.user_id)
+        .where(Facilitator.community_id == community.id)
+        .order_by(Facilitator.id)
+    )
+    return CommunityDetail(
+        summary=summary(session, community, now=now, tz=tz),
+        description=community.description,
+        facilitators=tuple(facilitators),
+        meetings=tuple(meeting_view(m) for m in meetings),
+    )
+
+
+def info(session: Session, *, query: str, now: dt.datetime, tz: ZoneInfo) -> CommunityDetail:
+    """Start text, facilitators, counts and upcoming meetings. Raises CommunityNotFound."""
+    return detail(session, resolve(session, query), now=now, tz=tz)
+
+
+def facilitator_ids(session: Session, community_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(Facilitator.user_id)
+            .where(Facilitator.community_id == community_id)
+            .order_by(Facilitator.id)
+        )
+    )

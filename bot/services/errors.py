@@ -1,0 +1,50 @@
+"""Domain errors raised by the services and turned into friendly messages by the handlers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+class DomainError(Exception):
+    """A user-facing refusal; handlers map each subclass to a catalogue message."""
+
+
+class CommunityNotFound(DomainError):
+    def __init__(self, query: str, suggestions: list[str]) -> None:
+        super().__init__(query)
+        self.query = query
+        self.suggestions = suggestions
+
+
+class AlreadyMember(DomainError):
+    def __init__(self, community: str, status: str, position: int | None = None) -> None:
+        super().__init__(community)
+        self.community = community
+        self.status = status
+        self.position = position
+
+
+class NotMember(DomainError):
+    def __init__(self, community: str) -> None:
+        super().__init__(community)
+        self.community = community
+
+
+class RegistrationClosed(DomainError):
+    def __init__(self, community: str, deadline: dt.date) -> None:
+        super().__init__(community)
+        self.community = community
+        self.deadline = deadline
+
+
+class NotAllowed(DomainError):
+    def __init__(self, action: str) -> None:
+        super().__init__(action)
+        self.action = action
+
+
+class RequestAlreadyDecided(DomainError):
+    def __init__(self, community: str, user_id: str) -> None:
+        super().__init__(community)
+        self.community = community
+        self.user_id = user_id

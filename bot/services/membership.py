@@ -1,0 +1,280 @@
+"""Joining and leaving communities: capacity, waitlist, deadline and approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot.services import communities
+from bot.services.errors import (
+    AlreadyMember,
+    NotAllowed,
+    NotMember,
+    RegistrationClosed,
+    RequestAlreadyDecided,
+)
+from bot.services.views import (
+    Decision,
+    JoinResult,
+    LeaveResult,
+    MemberList,
+    MyEntry,
+    Promotion,
+)
+from storage.models import Community, Facilitator, Membership
+
+
+def _member_count(session: Session, community_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.community_id == community_id, Membership.status == Membership.MEMBER)
+        )
+        or 0
+    )
+
+
+def _is_full(session: Session, community: Community) -> bool:
+    return (
+        community.capacity is not None
+        and _member_count(session, community.id) >= community.capacity
+    )
+
+
+def waitlist_position(session: Session, membership: Membership) -> int:
+    ahead = (
+        session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(
+                Membership.community_id == membership.community_id,
+                Membership.status == Membership.WAITLIST,
+                Membership.seq < membership.seq,
+            )
+        )
+        or 0
+    )
+    return ahead + 1
+
+
+def _find(session: Session, community_id: int, user_id: str) -> Membership | None:
+    return session.scalars(
+        select(Membership).where(
+            Membership.community_id == community_id, Membership.user_id == user_id
+        )
+    ).one_or_none()
+
+
+def join(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    now: dt.datetime,
+    tz: ZoneInfo,
+    admins: Collection[str] = (),
+) -> JoinResult:
+    """Join a community, or take a place on its waitlist, or ask the facilitators.
+
+    Call inside a write transaction. Raises CommunityNotFound, AlreadyMember and
+    RegistrationClosed (the deadline is the last day, inclusive, in `tz`).
+    """
+    community = communities.resolve(session, query, for_update=True)
+    existing = _find(session, community.id, user_id)
+    if existing is not None:
+        position = (
+            waitlist_position(session, existing) if existing.status == Membership.WAITLIST else None
+        )
+        raise AlreadyMember(community.name, existing.status, position)
+    if not communities.registration_open(community, now, tz):
+        assert community.registration_deadline is not None
+        raise RegistrationClosed(community.name, community.registration_deadline)
+
+    community.join_counter += 1
+    approvers: tuple[str, ...] = ()
+    if community.approval:
+        status = Membership.PENDING
+        approvers = tuple(communities.facilitator_ids(session, community.id)) or tuple(
+            sorted(admins)
+        )
+    elif _is_full(session, community):
+        status = Membership.WAITLIST
+    else:
+        status = Membership.MEMBER
+    membership = Membership(
+        community_id=community.id, user_id=user_id, status=status, seq=community.join_counter
+    )
+    session.add(membership)
+    session.flush()
+    position = waitlist_position(session, membership) if status == Membership.WAITLIST else None
+    return JoinResult(
+        outcome=status,
+        user_id=user_id,
+        community=communities.detail(session, community, now=now, tz=tz),
+        position=position,
+        approvers=approvers,
+    )
+
+
+def _promote_next(
+    session: Session, community: Community, *, now: dt.datetime, tz: ZoneInfo
+) -> Promotion | None:
+    if _is_full(session, community):
+        return None
+    first = session.scalars(
+        select(Membership)
+        .where(Membership.community_id == community.id, Membership.status == Membership.WAITLIST)
+        .order_by(Membership.seq)
+        .limit(1)
+    ).one_or_none()
+    if first is None:
+        return None
+    first.status = Membership.MEMBER
+    session.flush()
+    return Promotion(
+        user_id=first.user_id, community=communities.detail(session, community, now=now, tz=tz)
+    )
+
+
+def leave(
+    session: Session, *, query: str, user_id: str, now: dt.datetime, tz: ZoneInfo
+) -> LeaveResult:
+    """Leave a community, its waitlist or a pending request; the next on the waitlist moves up.
+
+    Call inside a write transaction. Raises CommunityNotFound and NotMember.
+    """
+    community = communities.resolve(session, query, for_update=True)
+    membership = _find(session, community.id, user_id)
+    if membership is None:
+        raise NotMember(community.name)
+    previous = membership.status
+    session.delete(membership)
+    session.flush()
+    promoted = (
+        _promote_next(session, community, now=now, tz=tz) if previous == Membership.MEMBER else None
+    )
+    return LeaveResult(
+        community=communities.summary(session, community, now=now, tz=tz),
+        previous=previous,
+        promoted=promoted,
+    )
+
+
+def member_list(session: Session, *, query: str, now: dt.datetime, tz: ZoneInfo) -> MemberList:
+    """Members in order of joining, then the waitlist and pending requests in order.
+
+    Raises CommunityNotFound.
+    """
+    community = communities.resolve(session, query)
+    rows = session.execute(
+        select(Membership.user_id, Membership.status)
+        .where(Membership.community_id == community.id)
+        .order_by(Membership.seq)
+    ).all()
+    return MemberList(
+        community=communities.summary(session, community, now=now, tz=tz),
+        members=tuple(u for u, s in rows if s == Membership.MEMBER),
+        waitlist=tuple(u for u, s in rows if s == Membership.WAITLIST),
+        pending=tuple(u for u, s in rows if s == Membership.PENDING),
+    )
+
+
+def mine(session: Session, *, user_id: str, now: dt.datetime, tz: ZoneInfo) -> list[MyEntry]:
+    """The communities of `user_id` with status and, on a waitlist, the position."""
+    memberships = list(
+        session.scalars(
+            select(Membership)
+            .join(Community)
+            .where(Membership.user_id == user_id)
+            .order_by(Community.programme, Community.name)
+        )
+    )
+    summaries = communities.summaries(session, [m.community for m in memberships], now=now, tz=tz)
+    return [
+        MyEntry(
+            community=summary,
+            status=m.status,
+            position=waitlist_position(session, m) if m.status == Membership.WAITLIST else None,
+        )
+        for m, summary in zip(memberships, summaries, strict=True)
+    ]
+
+
+def can_manage(session: Session, community_id: int, user_id: str, admins: Collection[str]) -> bool:
+    if user_id in admins:
+        return True
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Facilitator)
+            .where(Facilitator.community_id == community_id, Facilitator.user_id == user_id)
+        )
+        or 0
+    ) > 0
+
+
+def decide(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    decided_by: str,
+    approve: bool,
+    admins: Collection[str],
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> Decision:
+    """Approve or decline a pending join request; an approved request to a full
+    community goes onto the waitlist.
+
+    Only facilitators of the community and admins may decide: the decider is
+    checked here, never taken on trust from the button. Raises CommunityNotFound,
+    NotAllowed and RequestAlreadyDecided.
+    """
+    community = communities.resolve(session, query, for_update=True)
+    if not can_manage(session, community.id, decided_by, admins):
+        raise NotAllowed("decide_request")
+    membership = _find(session, community.id, user_id)
+    if membership is None or membership.status != Membership.PENDING:
+        raise RequestAlreadyDecided(community.name, user_id)
+    position: int | None = None
+    if not approve:
+        session.execute(delete(Membership).where(Membership.id == membership.id))
+        outcome = "declined"
+    elif _is_full(session, community):
+        membership.status = Membership.WAITLIST
+        session.flush()
+        position = waitlist_position(session, membership)
+        outcome = Membership.WAITLIST
+    else:
+        membership.status = Membership.MEMBER
+        outcome = Membership.MEMBER
+    session.flush()
+    return Decision(
+        outcome=outcome,
+        user_id=user_id,
+        decided_by=decided_by,
+        community=communities.detail(session, community, now=now, tz=tz),
+        position=position,
+    )
+
+
+def appoint_facilitator(
+    session: Session, *, query: str, user_id: str, appointed_by: str, admins: Collection[str]
+) -> str:
+    """An admin makes `user_id` a facilitator of a community; returns its name.
+
+    Raises CommunityNotFound and NotAllowed.
+    """
+    if appointed_by not in admins:
+        raise NotAllowed("appoint_facilitator")
+    community = communities.resolve(session, query)
+    if user_id not in communities.facilitator_ids(session, community.id):
+        session.add(Facilitator(community_id=community.id, user_id=user_id, source="admin"))
+        session.flush()
+    return community.name
