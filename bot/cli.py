@@ -1,0 +1,134 @@
+"""The `cop-bot` command: socket, serve, console, db upgrade, catalog load."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings
+
+log = logging.getLogger("cop_bot")
+
+
+def _settings() -> Settings:
+    try:
+        from dotenv import load_dotenv
+
+        load_dotenv(Path.cwd() / ".env", override=False)
+    except ImportError:  # pragma: no cover - python-dotenv is a dependency
+        pass
+    return Settings.from_env()
+
+
+def _socket(settings: Settings, args: argparse.Namespace) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app, build_services, prepare_database
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    prepare_database(settings)
+    services = build_services(settings)
+    app = build_app(settings, services)
+    log.info("starting in Socket Mode")
+    SocketModeHandler(app, settings.slack_app_token).start()
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.app import build_app, build_services, prepare_database
+    from bot.server import make_wsgi, serve
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    prepare_database(settings)
+    port = args.port or settings.port
+
+    def factory():  # type: ignore[no-untyped-def]
+        services = build_services(settings)
+        return make_wsgi(build_app(settings, services), services)
+
+    log.info("serving HTTP on port %s (POST /slack/events, GET /healthz)", port)
+    serve(factory, port=port, host=args.host, workers=args.workers, threads=args.threads)
+
+
+def _console(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.console import run_console
+
+    run_console(settings, user=args.user)
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
+    from storage import migrate
+
+    migrate.upgrade(settings.database_url)
+    print(f"database at revision {migrate.current(settings.database_url)}")
+
+
+def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.services import catalog
+    from storage import migrate
+    from storage.db import Database
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.write() as session:
+            report = catalog.load_file(session, Path(args.file), settings.timezone)
+    finally:
+        db.dispose()
+    print(
+        f"{args.file}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged; meetings: {report.meetings_created} created, "
+        f"{report.meetings_updated} updated, {report.meetings_cancelled} cancelled"
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cop-bot", description="CoP bot: Communities of Practice in Slack"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("socket", help="run in Socket Mode").set_defaults(run=_socket)
+    s = sub.add_parser("serve", help="serve HTTP (POST /slack/events, GET /healthz)")
+    s.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    s.add_argument("--threads", type=int, default=16)
+    s.set_defaults(run=_serve)
+    c = sub.add_parser("console", help="try the bot in this terminal, no Slack needed")
+    c.add_argument("--user", default="U0ALICE", help="the Slack user you start as")
+    c.set_defaults(run=_console)
+    db = sub.add_parser("db", help="database commands").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+    cat = sub.add_parser("catalog", help="catalogue commands").add_subparsers(
+        dest="cat", required=True
+    )
+    load = cat.add_parser("load", help="create or update communities from a TOML file")
+    load.add_argument("file")
+    load.set_defaults(run=_catalog_load)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot.services.catalog import CatalogError
+
+    try:
+        settings = _settings()
+        args.run(settings, args)
+    except (ConfigError, CatalogError) as exc:
+        print(f"cop-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

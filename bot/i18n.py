@@ -1,0 +1,264 @@
+"""The message catalogue (Dutch first, English too) and date formatting per language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+
+DEFAULT_LANGUAGE = "nl"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "nl": {
+        # General
+        "apology": ":warning: Sorry, er ging iets mis aan onze kant. Er is niets verloren gegaan; "
+        "probeer het zo nog eens. Blijft het misgaan, noem dan referentie `{ref}` aan de beheerder.",
+        "working": ":hourglass_flowing_sand: Even geduld, ik ben ermee bezig…",
+        "unknown_command": "Dat commando ken ik niet: `{word}`. Typ `/cop hulp` voor alle commando's.",
+        "missing_community": "Welke community bedoel je? Bijvoorbeeld: `/cop {command} ethiek`. "
+        "Typ `/cop lijst` voor alle communities.",
+        "not_found": "Ik ken geen community \u201c{query}\u201d.",
+        "not_found_suggest": "Ik ken geen community \u201c{query}\u201d. Bedoel je: {suggestions}?",
+        "not_found_hint": "Typ `/cop lijst` voor alle communities.",
+        "not_allowed": "Dat mag alleen een kartrekker van deze community of een beheerder.",
+        "not_allowed_admin": "Dat mag alleen een beheerder.",
+        # Help
+        "help_title": "CoP bot: Communities of Practice in Slack",
+        "help_intro": "Ik help je mee te doen aan Communities of Practice: vakgenoten uit "
+        "verschillende gemeenten die samen leren van praktijkvoorbeelden. Wat je kunt typen:",
+        "help_commands": "`/cop lijst` alle communities, met vrije plekken en de volgende bijeenkomst\n"
+        "`/cop info ethiek` starttekst, kartrekkers en bijeenkomsten\n"
+        "`/cop aanmelden ethiek` aanmelden (vol? dan kom je op de wachtlijst)\n"
+        "`/cop afmelden ethiek` afmelden\n"
+        "`/cop leden ethiek` leden en wachtlijst\n"
+        "`/cop mijn` jouw communities, wachtlijstplekken en aanvragen\n"
+        "`/cop taal en` switch to English (`/cop taal nl` terug naar Nederlands)",
+        "help_admin": "*Voor beheerders:* `/cop kartrekker ethiek @naam` maakt iemand kartrekker.",
+        "help_footer": "Engelse woorden werken ook: `/cop join ethiek`, `/cop leave ethiek`, `/cop list`.",
+        # List and info
+        "list_title": "Communities of Practice",
+        "list_empty": "Er zijn nog geen communities. Een beheerder laadt ze met "
+        "`cop-bot catalog load`.",
+        "list_more": "En nog {count} communities. Typ `/cop info <naam>` voor de details.",
+        "programme_other": "Overige communities",
+        "seats_limited": "{members}/{capacity} leden, {free} vrij",
+        "seats_full": "{members}/{capacity} leden, vol ({waitlist} op de wachtlijst)",
+        "seats_unlimited": "{members} leden",
+        "deadline_open": "aanmelden t/m {date}",
+        "deadline_closed": "aanmelding gesloten sinds {date}",
+        "next_meeting": "volgende bijeenkomst: {when}",
+        "no_meetings": "nog geen bijeenkomsten gepland",
+        "approval_needed": "kartrekker keurt aanmeldingen goed",
+        "button_join": "Aanmelden",
+        "button_info": "Info",
+        "info_facilitators": "*Kartrekkers:* {people}",
+        "info_no_facilitators": "*Kartrekkers:* nog niet bekend",
+        "info_meetings": "*Bijeenkomsten*",
+        "info_channel": "*Kanaal:* <#{channel}>",
+        "kind_online": "online",
+        "kind_fysiek": "fysiek",
+        "kind_werkbezoek": "werkbezoek",
+        "meeting_line": "{when} · {kind}{where}",
+        # Joining
+        "joined": ":tada: Je bent lid van *{name}*. Je krijgt een welkomstbericht met de starttekst "
+        "en de bijeenkomsten.",
+        "joined_waitlist": ":hourglass: *{name}* is vol ({capacity} leden). Je staat op de "
+        "wachtlijst op plek {position}. Komt er een plek vrij, dan hoor je het van mij.",
+        "joined_pending": ":raised_hand: Je aanmelding voor *{name}* is doorgestuurd naar de "
+        "kartrekkers. Je hoort het zodra zij hebben besloten.",
+        "joined_pending_nobody": ":raised_hand: Je aanmelding voor *{name}* staat klaar, maar er is "
+        "nog geen kartrekker die hem kan goedkeuren. Vraag een beheerder om een kartrekker aan te wijzen.",
+        "already_member": "Je bent al lid van *{name}*.",
+        "already_waitlist": "Je staat al op de wachtlijst van *{name}*, op plek {position}.",
+        "already_pending": "Je aanmelding voor *{name}* wacht nog op een kartrekker.",
+        "registration_closed": "Aanmelden voor *{name}* kon tot en met {date}. Wil je toch "
+        "meedoen? Neem contact op met de kartrekker.",
+        "welcome": ":wave: Welkom bij *{name}*!",
+        "welcome_meetings": "*De bijeenkomsten*",
+        "welcome_channel": "Je bent toegevoegd aan <#{channel}>, waar de community overlegt.",
+        "welcome_footer": "Afmelden kan altijd met `/cop afmelden {slug}`.",
+        "invite_failed": ":warning: Je bent lid van *{name}*, maar ik kon je niet aan het kanaal "
+        "toevoegen ({error}). Vraag de kartrekker om je uit te nodigen.",
+        # Leaving
+        "left": "Je bent afgemeld bij *{name}*.",
+        "left_waitlist": "Je staat niet meer op de wachtlijst van *{name}*.",
+        "left_pending": "Je aanmelding voor *{name}* is ingetrokken.",
+        "not_member": "Je bent geen lid van *{name}* en staat er ook niet op de wachtlijst.",
+        "promoted": ":tada: Er is een plek vrijgekomen in *{name}*: je bent nu lid!",
+        # Members
+        "members_title": "Leden van {name} ({count})",
+        "members_none": "Nog geen leden.",
+        "waitlist_title": "*Wachtlijst ({count})*",
+        "pending_title": "*Wachten op goedkeuring ({count})*",
+        # Mine
+        "mine_title": "Jouw communities",
+        "mine_none": "Je bent nog geen lid van een community. Typ `/cop lijst` om er een te kiezen.",
+        "mine_member": "*{name}*: lid · {next}",
+        "mine_waitlist": "*{name}*: wachtlijst, plek {position}",
+        "mine_pending": "*{name}*: aanmelding wacht op goedkeuring",
+        # Approval
+        "approval_request": ":raised_hand: <@{user}> wil lid worden van *{name}*.",
+        "approval_request_detail": "{seats}. Keur je de aanmelding goed?",
+        "button_approve": "Goedkeuren",
+        "button_decline": "Afwijzen",
+        "approval_done_member": ":white_check_mark: <@{by}> heeft <@{user}> toegelaten tot *{name}*.",
+        "approval_done_waitlist": ":white_check_mark: <@{by}> heeft <@{user}> goedgekeurd; "
+        "*{name}* is vol, dus <@{user}> staat op de wachtlijst (plek {position}).",
+        "approval_done_declined": ":x: <@{by}> heeft de aanmelding van <@{user}> voor *{name}* "
+        "afgewezen.",
+        "approval_already": "Over deze aanmelding voor *{name}* is al besloten.",
+        "outcome_member": ":tada: Je aanmelding voor *{name}* is goedgekeurd: je bent lid!",
+        "outcome_waitlist": ":hourglass: Je aanmelding voor *{name}* is goedgekeurd, maar de "
+        "community is vol. Je staat op de wachtlijst op plek {position}.",
+        "outcome_declined": "Je aanmelding voor *{name}* is helaas niet goedgekeurd. Vragen? "
+        "Neem contact op met de kartrekker.",
+        # Facilitators
+        "facilitator_usage": "Gebruik: `/cop kartrekker <community> @naam`.",
+        "facilitator_added": "<@{user}> is nu kartrekker van *{name}*.",
+        # Language
+        "language_set": "Ik spreek vanaf nu Nederlands met je.",
+        "language_usage": "Kies `/cop taal nl` (Nederlands) of `/cop taal en` (English).",
+        # Shared
+        "and": "en",
+        "date_time": "{date} om {time}",
+    },
+    "en": {
+        "apology": ":warning: Sorry, something went wrong on our side. Nothing was lost; "
+        "please try again in a moment. If it keeps failing, give reference `{ref}` to the admin.",
+        "working": ":hourglass_flowing_sand: One moment, working on it…",
+        "unknown_command": "I don't know the command `{word}`. Type `/cop help` for all commands.",
+        "missing_community": "Which community do you mean? For example: `/cop {command} ethiek`. "
+        "Type `/cop list` for all communities.",
+        "not_found": "I don't know a community \u201c{query}\u201d.",
+        "not_found_suggest": "I don't know a community \u201c{query}\u201d. Did you mean: "
+        "{suggestions}?",
+        "not_found_hint": "Type `/cop list` for all communities.",
+        "not_allowed": "Only a facilitator of this community or an admin may do that.",
+        "not_allowed_admin": "Only an admin may do that.",
+        "help_title": "CoP bot: Communities of Practice in Slack",
+        "help_intro": "I help you take part in Communities of Practice: professionals from "
+        "different municipalities learning together from real cases. What you can type:",
+        "help_commands": "`/cop list` all communities, with free seats and the next meeting\n"
+        "`/cop info ethiek` start text, facilitators and meetings\n"
+        "`/cop join ethiek` join (full? then you go on the waitlist)\n"
+        "`/cop leave ethiek` leave\n"
+        "`/cop members ethiek` members and waitlist\n"
+        "`/cop mine` your communities, waitlist places and requests\n"
+        "`/cop language nl` schakel naar Nederlands (`/cop language en` back to English)",
+        "help_admin": "*For admins:* `/cop facilitator ethiek @name` makes someone a facilitator.",
+        "help_footer": "Dutch words work too: `/cop aanmelden ethiek`, `/cop afmelden ethiek`, "
+        "`/cop lijst`.",
+        "list_title": "Communities of Practice",
+        "list_empty": "There are no communities yet. An admin loads them with "
+        "`cop-bot catalog load`.",
+        "list_more": "And {count} more communities. Type `/cop info <name>` for details.",
+        "programme_other": "Other communities",
+        "seats_limited": "{members}/{capacity} members, {free} free",
+        "seats_full": "{members}/{capacity} members, full ({waitlist} on the waitlist)",
+        "seats_unlimited": "{members} members",
+        "deadline_open": "join until {date}",
+        "deadline_closed": "registration closed since {date}",
+        "next_meeting": "next meeting: {when}",
+        "no_meetings": "no meetings planned yet",
+        "approval_needed": "a facilitator approves each join",
+        "button_join": "Join",
+        "button_info": "Info",
+        "info_facilitators": "*Facilitators:* {people}",
+        "info_no_facilitators": "*Facilitators:* not known yet",
+        "info_meetings": "*Meetings*",
+        "info_channel": "*Channel:* <#{channel}>",
+        "kind_online": "online",
+        "kind_fysiek": "in person",
+        "kind_werkbezoek": "site visit",
+        "meeting_line": "{when} · {kind}{where}",
+        "joined": ":tada: You are a member of *{name}*. A welcome message with the start text and "
+        "the meetings is on its way.",
+        "joined_waitlist": ":hourglass: *{name}* is full ({capacity} members). You are on the "
+        "waitlist at place {position}. I'll tell you when a seat opens up.",
+        "joined_pending": ":raised_hand: Your request to join *{name}* went to the facilitators. "
+        "You'll hear as soon as they decide.",
+        "joined_pending_nobody": ":raised_hand: Your request to join *{name}* is waiting, but there "
+        "is no facilitator to approve it yet. Ask an admin to appoint one.",
+        "already_member": "You are already a member of *{name}*.",
+        "already_waitlist": "You are already on the waitlist of *{name}*, at place {position}.",
+        "already_pending": "Your request to join *{name}* is still waiting for a facilitator.",
+        "registration_closed": "Registration for *{name}* was open until {date}. Still want to "
+        "take part? Contact the facilitator.",
+        "welcome": ":wave: Welcome to *{name}*!",
+        "welcome_meetings": "*The meetings*",
+        "welcome_channel": "You were added to <#{channel}>, where the community talks.",
+        "welcome_footer": "You can leave any time with `/cop leave {slug}`.",
+        "invite_failed": ":warning: You are a member of *{name}*, but I could not add you to its "
+        "channel ({error}). Ask the facilitator to invite you.",
+        "left": "You left *{name}*.",
+        "left_waitlist": "You are no longer on the waitlist of *{name}*.",
+        "left_pending": "Your request to join *{name}* was withdrawn.",
+        "not_member": "You are not a member of *{name}* nor on its waitlist.",
+        "promoted": ":tada: A seat opened up in *{name}*: you are now a member!",
+        "members_title": "Members of {name} ({count})",
+        "members_none": "No members yet.",
+        "waitlist_title": "*Waitlist ({count})*",
+        "pending_title": "*Waiting for approval ({count})*",
+        "mine_title": "Your communities",
+        "mine_none": "You are not in any community yet. Type `/cop list` to pick one.",
+        "mine_member": "*{name}*: member · {next}",
+        "mine_waitlist": "*{name}*: waitlist, place {position}",
+        "mine_pending": "*{name}*: request waiting for approval",
+        "approval_request": ":raised_hand: <@{user}> wants to join *{name}*.",
+        "approval_request_detail": "{seats}. Do you approve?",
+        "button_approve": "Approve",
+        "button_decline": "Decline",
+        "approval_done_member": ":white_check_mark: <@{by}> let <@{user}> into *{name}*.",
+        "approval_done_waitlist": ":white_check_mark: <@{by}> approved <@{user}>; *{name}* is "
+        "full, so <@{user}> is on the waitlist (place {position}).",
+        "approval_done_declined": ":x: <@{by}> declined <@{user}>'s request to join *{name}*.",
+        "approval_already": "This request to join *{name}* was already decided.",
+        "outcome_member": ":tada: Your request to join *{name}* was approved: you are a member!",
+        "outcome_waitlist": ":hourglass: Your request to join *{name}* was approved, but the "
+        "community is full. You are on the waitlist at place {position}.",
+        "outcome_declined": "Your request to join *{name}* was not approved. Questions? Contact "
+        "the facilitator.",
+        "facilitator_usage": "Usage: `/cop facilitator <community> @name`.",
+        "facilitator_added": "<@{user}> is now a facilitator of *{name}*.",
+        "language_set": "I'll speak English with you from now on.",
+        "language_usage": "Choose `/cop language en` (English) or `/cop language nl` (Nederlands).",
+        "and": "and",
+        "date_time": "{date} at {time}",
+    },
+}
+
+
+class Translator:
+    """Messages and dates in one language, in one time zone."""
+
+    def __init__(self, language: str, tz: ZoneInfo) -> None:
+        self.language = language if language in MESSAGES else DEFAULT_LANGUAGE
+        self.tz = tz
+
+    def __call__(self, key: str, **fields: Any) -> str:
+        template = MESSAGES[self.language].get(key) or MESSAGES[DEFAULT_LANGUAGE][key]
+        return template.format(**fields)
+
+    def date(self, value: dt.date) -> str:
+        """'maandag 30 maart 2027' / 'Monday 30 March 2027'."""
+        return format_date(value, "EEEE d MMMM y", locale=self.language)
+
+    def datetime(self, value: dt.datetime) -> str:
+        """'maandag 30 maart 2027 om 14:00' in the configured time zone."""
+        local = value.astimezone(self.tz)
+        return self(
+            "date_time",
+            date=self.date(local.date()),
+            time=format_time(local, "HH:mm", locale=self.language),
+        )
+
+    def short_datetime(self, value: dt.datetime) -> str:
+        """'di 30 mrt 2027 14:00': for lists where space is tight."""
+        return format_datetime(value.astimezone(self.tz), "EEE d MMM y HH:mm", locale=self.language)
+
+    def join_words(self, items: list[str]) -> str:
+        if len(items) <= 1:
+            return "".join(items)
+        return ", ".join(items[:-1]) + f" {self('and')} " + items[-1]

@@ -1,0 +1,58 @@
+"""The Notifier: how services' outcomes reach people outside a request (DMs, posts, invites)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    """Fallback text (notifications, screen readers) and optional Block Kit blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DeliveryError(Exception):
+    """Slack refused a delivery; `permanent` errors are not worth retrying."""
+
+    PERMANENT = frozenset(
+        {
+            "user_not_found",
+            "account_inactive",
+            "channel_not_found",
+            "is_archived",
+            "not_in_channel",
+            "cannot_dm_bot",
+            "user_disabled",
+            "invalid_blocks",
+            "msg_too_long",
+        }
+    )
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+    @property
+    def permanent(self) -> bool:
+        return self.error in self.PERMANENT
+
+
+class Notifier(Protocol):
+    def send_dm(self, user_id: str, message: Message) -> str:
+        """Post `message` in the bot's DM with `user_id`; returns the message ts."""
+        ...
+
+    def post(self, channel_id: str, message: Message) -> str:
+        """Post `message` in a channel; returns the message ts."""
+        ...
+
+    def update(self, channel_id: str, ts: str, message: Message) -> None:
+        """Replace an earlier message of the bot."""
+        ...
+
+    def invite(self, channel_id: str, user_id: str) -> bool:
+        """Add `user_id` to a channel; False when they were already in it."""
+        ...

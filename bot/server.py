@@ -1,0 +1,80 @@
+"""HTTP mode: the Bolt app as a WSGI application served by gunicorn, with /healthz."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.runtime import Services
+
+log = logging.getLogger("cop_bot")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def make_wsgi(app: App, services: Services) -> WSGIApp:
+    """POST /slack/events goes to Bolt; GET /healthz answers 200 when the database answers."""
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            healthy = services.db.ping()
+            body = json.dumps({"ok": healthy, "database": "up" if healthy else "down"}).encode()
+            status = "200 OK" if healthy else "503 Service Unavailable"
+            start_response(
+                status,
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn started from Python, so `cop-bot serve` needs no separate config file."""
+
+    def __init__(self, factory: Callable[[], WSGIApp], options: dict[str, Any]) -> None:
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIApp:
+        return self.factory()
+
+
+def serve(
+    factory: Callable[[], WSGIApp],
+    *,
+    port: int,
+    host: str = "0.0.0.0",
+    workers: int = 1,
+    threads: int = 16,
+) -> None:
+    """Serve until stopped. The app is built in the worker, after the fork, so no
+    database connection or thread pool is shared between processes."""
+    GunicornServer(
+        factory,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "info",
+        },
+    ).run()

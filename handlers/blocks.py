@@ -1,0 +1,115 @@
+"""Small, safe Block Kit builders: escaping, and Slack's length and count limits."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+Block = dict[str, Any]
+
+MAX_BLOCKS_MESSAGE = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_CONTEXT_ELEMENTS = 10
+MAX_ACTION_VALUE = 2000
+MAX_FALLBACK_TEXT = 4000
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def escape(text: str) -> str:
+    """Escape user text for mrkdwn so it cannot form mentions, @channel or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user_id: str) -> str:
+    """A user mention, only for well-formed Slack user IDs; anything else is shown escaped."""
+    return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
+
+
+def channel_link(channel_id: str) -> str:
+    return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape(channel_id)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(text: str) -> Block:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, MAX_HEADER_TEXT), "emoji": True},
+    }
+
+
+def section(text: str, accessory: Block | None = None) -> Block:
+    block: Block = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)},
+    }
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def sections(text: str) -> list[Block]:
+    """Long text as several sections, split on paragraphs, each within Slack's 3000 limit."""
+    blocks: list[Block] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        candidate = f"{current}\n\n{paragraph}" if current else paragraph
+        if len(candidate) <= MAX_SECTION_TEXT:
+            current = candidate
+            continue
+        if current:
+            blocks.append(section(current))
+        while len(paragraph) > MAX_SECTION_TEXT:
+            blocks.append(section(paragraph[:MAX_SECTION_TEXT]))
+            paragraph = paragraph[MAX_SECTION_TEXT:]
+        current = paragraph
+    if current:
+        blocks.append(section(current))
+    return blocks
+
+
+def context(*texts: str) -> Block:
+    return {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": clip(t, MAX_SECTION_TEXT)}
+            for t in texts[:MAX_CONTEXT_ELEMENTS]
+        ],
+    }
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(text, MAX_BUTTON_TEXT), "emoji": True},
+        "action_id": action_id,
+        "value": value[:MAX_ACTION_VALUE],
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def fit(blocks: list[Block], overflow: Block | None = None) -> list[Block]:
+    """Keep a message within Slack's 50 blocks, ending with `overflow` when cut."""
+    if len(blocks) <= MAX_BLOCKS_MESSAGE:
+        return blocks
+    keep = MAX_BLOCKS_MESSAGE - (1 if overflow else 0)
+    return blocks[:keep] + ([overflow] if overflow else [])

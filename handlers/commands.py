@@ -1,0 +1,260 @@
+"""The `/cop` slash command: parse the text, call one service, render the reply."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.i18n import Translator
+from bot.notifier import DeliveryError, Message
+from bot.runtime import Services, error_reference
+from bot.services import communities, membership
+from bot.services.errors import DomainError
+from bot.services.views import CommunityDetail, JoinResult, LeaveResult
+from handlers import render
+from handlers.errors import apology, domain_message
+
+log = logging.getLogger("cop_bot")
+
+# Slack gives up after 3 s; answer by then with a "working on it" and follow up.
+ACK_BUDGET_SECONDS = 2.0
+
+SUBCOMMANDS = {
+    "hulp": "help", "help": "help", "?": "help",
+    "lijst": "list", "list": "list", "overzicht": "list",
+    "info": "info",
+    "aanmelden": "join", "join": "join", "meedoen": "join",
+    "afmelden": "leave", "leave": "leave",
+    "leden": "members", "members": "members",
+    "mijn": "mine", "mine": "mine",
+    "taal": "language", "language": "language",
+    "kartrekker": "facilitator", "facilitator": "facilitator",
+}  # fmt: skip
+NEEDS_COMMUNITY = {"info", "join", "leave", "members", "facilitator"}
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|^@?([UW][A-Z0-9]{2,})$")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What goes back in the answer, and what to do once it has gone."""
+
+    message: Message
+    after: Callable[[], None] | None = None
+    response_type: str = "ephemeral"
+
+
+def run_command(services: Services, user_id: str, text: str) -> Reply:
+    """Everything `/cop <text>` does for `user_id`, as one reply."""
+    t = services.translator(user_id)
+    word, _, rest = text.strip().partition(" ")
+    rest = rest.strip()
+    name = SUBCOMMANDS.get(word.lower(), "unknown") if word else "help"
+    if name == "unknown":
+        return Reply(render.text_message(t("unknown_command", word=render.escape(word[:50]))))
+    if name in NEEDS_COMMUNITY and not rest:
+        return Reply(render.text_message(t("missing_community", command=word.lower())))
+    try:
+        return COMMANDS[name](services, t, user_id, rest)
+    except DomainError as error:
+        return Reply(domain_message(t, error))
+
+
+def _help(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    return Reply(render.help_message(t, is_admin=user_id in services.settings.admins))
+
+
+def _list(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    with services.db.read() as session:
+        items = communities.list_communities(
+            session, now=services.clock(), tz=services.settings.timezone
+        )
+    return Reply(render.community_list(t, items))
+
+
+def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    with services.db.read() as session:
+        detail = communities.info(
+            session, query=rest, now=services.clock(), tz=services.settings.timezone
+        )
+    return Reply(render.community_info(t, detail))
+
+
+def join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
+    with services.db.write() as session:
+        result = membership.join(
+            session,
+            query=query,
+            user_id=user_id,
+            now=services.clock(),
+            tz=services.settings.timezone,
+            admins=services.settings.admins,
+        )
+    return Reply(render.join_reply(t, result), after=partial(after_join, services, result))
+
+
+def welcome_member(
+    services: Services, user_id: str, detail: CommunityDetail, intro: str | None
+) -> None:
+    """Invite a new member to the channel and send the welcome DM; the membership stands
+    whatever Slack says about the channel."""
+    t = services.translator(user_id)
+    invited = False
+    problem: str | None = None
+    channel = detail.summary.channel_id
+    if channel:
+        try:
+            services.notifier.invite(channel, user_id)
+            invited = True
+        except DeliveryError as exc:
+            problem = exc.error
+            log.warning("could not invite %s to %s: %s", user_id, channel, exc.error)
+    message = (
+        render.welcome(t, detail, invited_channel=invited)
+        if intro is None
+        else render.welcome_with_intro(t, detail, intro)
+    )
+    services.notifier.send_dm(user_id, message)
+    if problem:
+        warning = t("invite_failed", name=render.escape(detail.summary.name), error=problem)
+        services.notifier.send_dm(user_id, render.text_message(warning))
+
+
+def after_join(services: Services, result: JoinResult) -> None:
+    if result.outcome == "member":
+        welcome_member(services, result.user_id, result.community, None)
+    elif result.outcome == "pending":
+        if not result.approvers:
+            log.warning(
+                "join request for %s has nobody to approve it", result.community.summary.slug
+            )
+        for approver in result.approvers:
+            services.notifier.send_dm(
+                approver, render.approval_request(services.translator(approver), result)
+            )
+
+
+def _leave(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    with services.db.write() as session:
+        result = membership.leave(
+            session,
+            query=rest,
+            user_id=user_id,
+            now=services.clock(),
+            tz=services.settings.timezone,
+        )
+    return Reply(render.leave_reply(t, result), after=partial(after_leave, services, result))
+
+
+def after_leave(services: Services, result: LeaveResult) -> None:
+    if result.promoted is not None:
+        user = result.promoted.user_id
+        t = services.translator(user)
+        intro = t("promoted", name=render.escape(result.promoted.community.summary.name))
+        welcome_member(services, user, result.promoted.community, intro)
+
+
+def _members(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    with services.db.read() as session:
+        members = membership.member_list(
+            session, query=rest, now=services.clock(), tz=services.settings.timezone
+        )
+    return Reply(render.member_list(t, members))
+
+
+def _mine(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    with services.db.read() as session:
+        entries = membership.mine(
+            session, user_id=user_id, now=services.clock(), tz=services.settings.timezone
+        )
+    return Reply(render.mine(t, entries))
+
+
+def _language(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    choice = rest.lower()[:2]
+    if choice not in ("nl", "en"):
+        return Reply(render.text_message(t("language_usage")))
+    services.set_language(user_id, choice)
+    return Reply(render.text_message(Translator(choice, t.tz)("language_set")))
+
+
+def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    query, _, who = rest.rpartition(" ")
+    match = _MENTION.match(who.strip())
+    if not query.strip() or not match:
+        return Reply(render.text_message(t("facilitator_usage")))
+    appointee = match.group(1) or match.group(2)
+    with services.db.write() as session:
+        name = membership.appoint_facilitator(
+            session,
+            query=query,
+            user_id=appointee,
+            appointed_by=user_id,
+            admins=services.settings.admins,
+        )
+    return Reply(
+        render.text_message(t("facilitator_added", user=appointee, name=render.escape(name)))
+    )
+
+
+COMMANDS: dict[str, Callable[[Services, Translator, str, str], Reply]] = {
+    "help": _help,
+    "list": _list,
+    "info": _info,
+    "join": join,
+    "leave": _leave,
+    "members": _members,
+    "mine": _mine,
+    "language": _language,
+    "facilitator": _facilitator,
+}
+
+
+def _send_late(services: Services, respond: Respond, user_id: str, future: Future[Reply]) -> None:
+    try:
+        reply = future.result()
+    except Exception:
+        reference = error_reference()
+        log.exception("late /cop reply failed (ref %s)", reference)
+        message = apology(services.translator(None), reference)
+        respond(text=message.text, blocks=message.blocks, replace_original=False)
+        return
+    respond(
+        text=reply.message.text,
+        blocks=reply.message.blocks,
+        response_type=reply.response_type,
+        replace_original=False,
+    )
+    if reply.after is not None:
+        services.in_background("after /cop", reply.after)
+
+
+def cop_command(ack: Ack, command: dict[str, Any], respond: Respond, services: Services) -> None:
+    """Answer `/cop` within Slack's deadline: in the HTTP response when the work is quick,
+    else with a short "working on it" and the real answer through response_url."""
+    user_id = command["user_id"]
+    future = services.foreground.submit(run_command, services, user_id, command.get("text") or "")
+    try:
+        reply = future.result(timeout=ACK_BUDGET_SECONDS)
+    except FutureTimeout:
+        ack(text=Translator(services.settings.language, services.settings.timezone)("working"))
+        future.add_done_callback(
+            lambda f: services.in_background(
+                "late reply", partial(_send_late, services, respond, user_id, f)
+            )
+        )
+        return
+    ack(text=reply.message.text, blocks=reply.message.blocks, response_type=reply.response_type)
+    if reply.after is not None:
+        services.in_background("after /cop", reply.after)
+
+
+def register(app: App, services: Services) -> None:
+    app.command("/cop")(partial(cop_command, services=services))

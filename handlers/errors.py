@@ -1,0 +1,92 @@
+"""Turns domain errors into friendly messages, and unexpected ones into an apology."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import BoltResponse
+from slack_bolt.context.respond import Respond
+
+from bot.i18n import Translator
+from bot.notifier import Message
+from bot.runtime import error_reference
+from bot.services.errors import (
+    AlreadyMember,
+    CommunityNotFound,
+    DomainError,
+    NotAllowed,
+    NotMember,
+    RegistrationClosed,
+    RequestAlreadyDecided,
+)
+from handlers.blocks import escape
+from handlers.render import text_message
+
+log = logging.getLogger("cop_bot")
+
+
+def domain_message(t: Translator, error: DomainError) -> Message:
+    """The catalogue message that tells the user what happened and what to do."""
+    match error:
+        case CommunityNotFound(query=query, suggestions=suggestions) if suggestions:
+            names = t.join_words([f"`{escape(s)}`" for s in suggestions])
+            text = t("not_found_suggest", query=escape(query), suggestions=names)
+            return text_message(f"{text}\n{t('not_found_hint')}")
+        case CommunityNotFound(query=query):
+            return text_message(f"{t('not_found', query=escape(query))}\n{t('not_found_hint')}")
+        case AlreadyMember(community=name, status="waitlist", position=position):
+            return text_message(t("already_waitlist", name=escape(name), position=position))
+        case AlreadyMember(community=name, status="pending"):
+            return text_message(t("already_pending", name=escape(name)))
+        case AlreadyMember(community=name):
+            return text_message(t("already_member", name=escape(name)))
+        case NotMember(community=name):
+            return text_message(t("not_member", name=escape(name)))
+        case RegistrationClosed(community=name, deadline=deadline):
+            return text_message(t("registration_closed", name=escape(name), date=t.date(deadline)))
+        case NotAllowed(action="appoint_facilitator"):
+            return text_message(t("not_allowed_admin"))
+        case NotAllowed():
+            return text_message(t("not_allowed"))
+        case RequestAlreadyDecided(community=name):
+            return text_message(t("approval_already", name=escape(name)))
+    raise TypeError(f"no message for {type(error).__name__}")  # a missing mapping is a bug
+
+
+def apology(t: Translator, reference: str) -> Message:
+    return text_message(t("apology", ref=reference))
+
+
+def make_error_handler(translator_for: Any) -> Any:
+    """Bolt's global error handler: log the traceback with a reference, apologise briefly."""
+
+    def handle_error(
+        error: Exception, body: dict[str, Any], respond: Respond | None
+    ) -> BoltResponse:
+        reference = error_reference()
+        log.error("unhandled error (ref %s)", reference, exc_info=error)
+        user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+        user = user or body.get("user_id")
+        try:
+            t = translator_for(user)
+        except Exception:  # the database may be what failed; apologise in the default language
+            t = translator_for(None)
+        message = apology(t, reference)
+        if body.get("command"):
+            # A slash command is answered in the HTTP response itself.
+            payload = {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
+            return BoltResponse(
+                status=200,
+                body=json.dumps(payload),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
+        if respond is not None and body.get("response_url"):
+            try:
+                respond(text=message.text, blocks=message.blocks, replace_original=False)
+            except Exception:
+                log.exception("could not send the apology (ref %s)", reference)
+        return BoltResponse(status=200, body="")
+
+    return handle_error

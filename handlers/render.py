@@ -1,0 +1,260 @@
+"""Renders service results as Slack messages (text and Block Kit) in the reader's language."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from bot.i18n import Translator
+from bot.notifier import Message
+from bot.services.views import (
+    CommunityDetail,
+    CommunitySummary,
+    Decision,
+    JoinResult,
+    LeaveResult,
+    MeetingView,
+    MemberList,
+    MyEntry,
+)
+from handlers.blocks import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    divider,
+    escape,
+    fit,
+    header,
+    mention,
+    section,
+    sections,
+)
+
+MAX_MEETINGS_SHOWN = 10
+MAX_MENTIONS_PER_SECTION = 80
+
+
+def text_message(text: str) -> Message:
+    return Message(text=text, blocks=[section(text)])
+
+
+def _seats(t: Translator, c: CommunitySummary) -> str:
+    if c.capacity is None:
+        return t("seats_unlimited", members=c.member_count)
+    if c.member_count >= c.capacity:
+        return t(
+            "seats_full", members=c.member_count, capacity=c.capacity, waitlist=c.waitlist_count
+        )
+    return t("seats_limited", members=c.member_count, capacity=c.capacity, free=c.free_seats)
+
+
+def _deadline(t: Translator, c: CommunitySummary) -> str | None:
+    if c.deadline is None:
+        return None
+    key = "deadline_open" if c.registration_open else "deadline_closed"
+    return t(key, date=t.date(c.deadline))
+
+
+def meeting_line(t: Translator, m: MeetingView) -> str:
+    when = t.datetime(m.starts_at)
+    if m.ends_at is not None:
+        when += "–" + m.ends_at.astimezone(t.tz).strftime("%H:%M")
+    where = f" · {escape(m.location)}" if m.location else ""
+    line = t("meeting_line", when=when, kind=t(f"kind_{m.kind}"), where=where)
+    if m.title:
+        line = f"*{escape(m.title)}*: {line}"
+    return line
+
+
+def _meeting_lines(t: Translator, meetings: tuple[MeetingView, ...]) -> str:
+    return "\n".join(f"• {meeting_line(t, m)}" for m in meetings[:MAX_MEETINGS_SHOWN])
+
+
+def community_list(t: Translator, communities: list[CommunitySummary]) -> Message:
+    if not communities:
+        return text_message(t("list_empty"))
+    groups: OrderedDict[str, list[CommunitySummary]] = OrderedDict()
+    for c in communities:
+        groups.setdefault(c.programme or t("programme_other"), []).append(c)
+    blocks: list[Block] = [header(t("list_title"))]
+    lines = [t("list_title")]
+    for programme, members in groups.items():
+        blocks.append(context(f"*{escape(programme)}*"))
+        for c in members:
+            facts = [_seats(t, c)]
+            deadline = _deadline(t, c)
+            if deadline:
+                facts.append(deadline)
+            if c.approval:
+                facts.append(t("approval_needed"))
+            nxt = (
+                t("next_meeting", when=t.short_datetime(c.next_meeting.starts_at))
+                if c.next_meeting
+                else t("no_meetings")
+            )
+            body = f"*{escape(c.name)}* (`{escape(c.slug)}`)\n{' · '.join(facts)}\n{nxt}"
+            join = button(t("button_join"), "join_community", c.slug, style="primary")
+            blocks.append(section(body, accessory=join if c.registration_open else None))
+            lines.append(f"- {escape(c.name)} ({escape(c.slug)}): {', '.join(facts)}; {nxt}")
+    shown = fit(blocks)
+    if len(shown) < len(blocks):
+        hidden = len(blocks) - len(shown) + 1
+        shown = fit(blocks, context(t("list_more", count=hidden)))
+    return Message(text=clip("\n".join(lines), 3000), blocks=shown)
+
+
+def community_info(t: Translator, d: CommunityDetail) -> Message:
+    c = d.summary
+    blocks: list[Block] = [header(c.name)]
+    if c.programme:
+        blocks.append(context(escape(c.programme)))
+    blocks.extend(sections(escape(d.description)) if d.description else [])
+    facts = [_seats(t, c)]
+    deadline = _deadline(t, c)
+    if deadline:
+        facts.append(deadline)
+    if c.approval:
+        facts.append(t("approval_needed"))
+    blocks.append(divider())
+    people = t.join_words([mention(u) for u in d.facilitators])
+    who = t("info_facilitators", people=people) if d.facilitators else t("info_no_facilitators")
+    detail_lines = [who, " · ".join(facts)]
+    if c.channel_id:
+        detail_lines.append(t("info_channel", channel=c.channel_id))
+    blocks.append(section("\n".join(detail_lines)))
+    meetings = _meeting_lines(t, d.meetings) if d.meetings else t("no_meetings")
+    blocks.append(section(f"{t('info_meetings')}\n{meetings}"))
+    if c.registration_open:
+        blocks.append(actions(button(t("button_join"), "join_community", c.slug, style="primary")))
+    return Message(text=f"{escape(c.name)}: {' · '.join(facts)}", blocks=fit(blocks))
+
+
+def join_reply(t: Translator, r: JoinResult) -> Message:
+    c = r.community.summary
+    name = escape(c.name)
+    if r.outcome == "member":
+        return text_message(t("joined", name=name))
+    if r.outcome == "waitlist":
+        return text_message(
+            t("joined_waitlist", name=name, capacity=c.capacity, position=r.position)
+        )
+    key = "joined_pending" if r.approvers else "joined_pending_nobody"
+    return text_message(t(key, name=name))
+
+
+def welcome(t: Translator, d: CommunityDetail, *, invited_channel: bool) -> Message:
+    c = d.summary
+    title = t("welcome", name=escape(c.name))
+    blocks: list[Block] = [section(title)]
+    blocks.extend(sections(escape(d.description)) if d.description else [])
+    if d.meetings:
+        blocks.append(section(f"{t('welcome_meetings')}\n{_meeting_lines(t, d.meetings)}"))
+    if invited_channel and c.channel_id:
+        blocks.append(section(t("welcome_channel", channel=c.channel_id)))
+    if d.facilitators:
+        people = t.join_words([mention(u) for u in d.facilitators])
+        blocks.append(context(t("info_facilitators", people=people)))
+    blocks.append(context(t("welcome_footer", slug=escape(c.slug))))
+    return Message(text=title, blocks=fit(blocks))
+
+
+def leave_reply(t: Translator, r: LeaveResult) -> Message:
+    key = {"member": "left", "waitlist": "left_waitlist", "pending": "left_pending"}[r.previous]
+    return text_message(t(key, name=escape(r.community.name)))
+
+
+def promoted(t: Translator, d: CommunityDetail) -> Message:
+    return welcome_with_intro(t, d, t("promoted", name=escape(d.summary.name)))
+
+
+def welcome_with_intro(t: Translator, d: CommunityDetail, intro: str) -> Message:
+    message = welcome(t, d, invited_channel=bool(d.summary.channel_id))
+    return Message(text=intro, blocks=[section(intro), *message.blocks[1:]])
+
+
+def _mention_sections(users: tuple[str, ...]) -> list[Block]:
+    out: list[Block] = []
+    for start in range(0, len(users), MAX_MENTIONS_PER_SECTION):
+        chunk = users[start : start + MAX_MENTIONS_PER_SECTION]
+        out.append(section(", ".join(mention(u) for u in chunk)))
+    return out
+
+
+def member_list(t: Translator, m: MemberList) -> Message:
+    c = m.community
+    title = t("members_title", name=c.name, count=len(m.members))
+    blocks: list[Block] = [header(title), context(_seats(t, c))]
+    blocks.extend(_mention_sections(m.members) or [section(t("members_none"))])
+    if m.waitlist:
+        blocks.append(section(t("waitlist_title", count=len(m.waitlist))))
+        numbered = "\n".join(f"{i}. {mention(u)}" for i, u in enumerate(m.waitlist, start=1))
+        blocks.extend(sections(numbered))
+    if m.pending:
+        blocks.append(section(t("pending_title", count=len(m.pending))))
+        blocks.extend(_mention_sections(m.pending))
+    return Message(text=escape(title), blocks=fit(blocks))
+
+
+def mine(t: Translator, entries: list[MyEntry]) -> Message:
+    if not entries:
+        return text_message(t("mine_none"))
+    lines = []
+    for e in entries:
+        name = escape(e.community.name)
+        if e.status == "member":
+            nxt = (
+                t("next_meeting", when=t.datetime(e.community.next_meeting.starts_at))
+                if e.community.next_meeting
+                else t("no_meetings")
+            )
+            lines.append(t("mine_member", name=name, next=nxt))
+        elif e.status == "waitlist":
+            lines.append(t("mine_waitlist", name=name, position=e.position))
+        else:
+            lines.append(t("mine_pending", name=name))
+    blocks = [header(t("mine_title")), *sections("\n".join(f"• {line}" for line in lines))]
+    return Message(text=t("mine_title"), blocks=fit(blocks))
+
+
+def approval_request(t: Translator, r: JoinResult) -> Message:
+    c = r.community.summary
+    text = t("approval_request", user=r.user_id, name=escape(c.name))
+    value = f"{c.slug}|{r.user_id}"
+    return Message(
+        text=text,
+        blocks=[
+            section(text),
+            context(t("approval_request_detail", seats=_seats(t, c))),
+            actions(
+                button(t("button_approve"), "approve_join", value, style="primary"),
+                button(t("button_decline"), "decline_join", value, style="danger"),
+                block_id="approval",
+            ),
+        ],
+    )
+
+
+def decision_summary(t: Translator, d: Decision) -> Message:
+    name = escape(d.community.summary.name)
+    key = f"approval_done_{d.outcome}"
+    return text_message(t(key, by=d.decided_by, user=d.user_id, name=name, position=d.position))
+
+
+def decision_outcome(t: Translator, d: Decision) -> Message:
+    name = escape(d.community.summary.name)
+    if d.outcome == "member":
+        return welcome_with_intro(t, d.community, t("outcome_member", name=name))
+    return text_message(t(f"outcome_{d.outcome}", name=name, position=d.position))
+
+
+def help_message(t: Translator, *, is_admin: bool) -> Message:
+    blocks: list[Block] = [
+        header(t("help_title")),
+        section(t("help_intro")),
+        section(t("help_commands")),
+    ]
+    if is_admin:
+        blocks.append(section(t("help_admin")))
+    blocks.append(context(t("help_footer")))
+    return Message(text=t("help_title"), blocks=blocks)
