@@ -1,0 +1,178 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL with TEST_DATABASE_URL),
+the Slack stand-in, and the real app served over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import build_app, build_services
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.runtime import Services
+from bot.server import make_wsgi
+from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
+from bot.standin import SlackStandIn
+from storage import migrate
+from storage.db import Database, null_pool_engine
+
+AMS = ZoneInfo("Europe/Amsterdam")
+SECRET = "test-signing-secret"
+# A fixed "now" well before the shipped catalogue's 2027 meetings and deadlines.
+NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+
+
+def _backends() -> list[Any]:
+    backends: list[Any] = ["sqlite"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        backends.append(pytest.param("postgresql", marks=pytest.mark.postgresql))
+    return backends
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql: runs against TEST_DATABASE_URL")
+
+
+def fresh_database_url(backend: str, tmp_path: Path) -> str:
+    """An empty, fully migrated database of the given kind."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cop-test.db'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+        engine = null_pool_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(params=_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_database_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(db_url: str, standin: SlackStandIn) -> Settings:
+    return Settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=standin.api_url,
+        database_url=db_url,
+        admins=frozenset({"UADMIN"}),
+        timezone=AMS,
+    )
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
+    svc = build_services(settings, clock=clock)
+    yield svc
+    svc.shutdown()
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclasses.dataclass
+class Response:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class SlackHTTP:
+    """Sends requests to the app over real HTTP, built and signed as Slack does."""
+
+    def __init__(self, base_url: str, standin: SlackStandIn, secret: str = SECRET) -> None:
+        self.base_url = base_url
+        self.standin = standin
+        self.secret = secret
+
+    def post(self, body: str, headers: dict[str, str], path: str = "/slack/events") -> Response:
+        request = urllib.request.Request(
+            self.base_url + path, data=body.encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Response(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Response(error.code, error.read().decode())
+
+    def get(self, path: str) -> Response:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
+                return Response(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Response(error.code, error.read().decode())
+
+    def command(self, user_id: str, text: str, **kwargs: Any) -> Response:
+        """`/cop <text>` typed by `user_id`; returns the HTTP answer."""
+        body = slash_command_body(
+            user_id=user_id, text=text, response_url=self.standin.response_url(), **kwargs
+        )
+        return self.post(body, signed_headers(self.secret, body))
+
+    def click(self, user_id: str, action_id: str, value: str, **kwargs: Any) -> Response:
+        """A button click (block_actions) by `user_id`."""
+        body = block_actions_body(
+            user_id=user_id, action_id=action_id, value=value,
+            response_url=self.standin.response_url(), **kwargs,
+        )
+        return self.post(body, signed_headers(self.secret, body))
+
+
+@pytest.fixture
+def slack(settings: Settings, services: Services, standin: SlackStandIn) -> Iterator[SlackHTTP]:
+    """The real Bolt app behind a real HTTP server on a free loopback port."""
+    app = build_app(settings, services)
+    server = make_server(
+        "127.0.0.1", 0, make_wsgi(app, services),
+        server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SlackHTTP(f"http://127.0.0.1:{server.server_address[1]}", standin)
+    server.shutdown()
+    server.server_close()
