@@ -1,0 +1,339 @@
+"""`cop-bot console`: try the bot in a terminal, no Slack account needed.
+
+Each line you type becomes a slash command built and signed exactly as Slack sends
+it, dispatched to the real Bolt app. The bot's Web API calls go to a local stand-in
+of Slack, and whatever it posts (replies, DMs, channel posts) is printed here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+
+from bot.app import build_app, build_services, prepare_database
+from bot.config import Settings
+from bot.runtime import Services
+from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
+from bot.standin import Call, SlackStandIn
+
+CONSOLE_CHANNEL = "C0CONSOLE"
+_LINK = re.compile(r"<([^>|]+)(?:\|([^>]*))?>")
+
+
+def mrkdwn_to_text(text: str) -> str:
+    """Slack's mrkdwn as a terminal shows it: mentions as @U1, dates by their fallback."""
+
+    def link(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            return "@" + (label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!date"):
+            return label or target
+        if target.startswith("!"):
+            return "@" + target[1:]
+        return label or target
+
+    return html.unescape(_LINK.sub(link, text))
+
+
+@dataclass
+class Button:
+    label: str
+    action_id: str
+    value: str
+    block_id: str
+    response_url: str
+    channel_id: str | None
+    message: dict[str, Any] | None
+
+
+class Console:
+    """The REPL's state: who you are, the buttons on screen, and the app you talk to."""
+
+    def __init__(
+        self,
+        app: App,
+        services: Services,
+        standin: SlackStandIn,
+        secret: str,
+        user: str,
+        out: TextIO = sys.stdout,
+    ) -> None:
+        self.app = app
+        self.services = services
+        self.standin = standin
+        self.secret = secret
+        self.user = user
+        self.out = out
+        self.buttons: list[Button] = []
+        self.lock = threading.Lock()
+        standin.add_listener(self._on_call)
+
+    # Output ---------------------------------------------------------------
+    def print(self, text: str = "") -> None:
+        with self.lock:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def render(
+        self,
+        title: str,
+        payload: dict[str, Any],
+        *,
+        response_url: str,
+        channel_id: str | None = None,
+        message: dict[str, Any] | None = None,
+    ) -> None:
+        lines = [f"── {title} " + "─" * max(0, 60 - len(title))]
+        blocks = payload.get("blocks") or []
+        if not blocks and payload.get("text"):
+            lines.append(mrkdwn_to_text(str(payload["text"])))
+        for block in blocks:
+            lines.extend(self._block(block, response_url, channel_id, message))
+        self.print("\n".join(lines))
+
+    def _button(
+        self,
+        element: dict[str, Any],
+        block_id: str,
+        response_url: str,
+        channel_id: str | None,
+        message: dict[str, Any] | None,
+    ) -> str:
+        with self.lock:
+            self.buttons.append(
+                Button(
+                    label=element["text"]["text"],
+                    action_id=element["action_id"],
+                    value=element.get("value", ""),
+                    block_id=block_id,
+                    response_url=response_url,
+                    channel_id=channel_id,
+                    message=message,
+                )
+            )
+            number = len(self.buttons)
+        return f"[{number}] {element['text']['text']}"
+
+    def _block(
+        self,
+        block: dict[str, Any],
+        response_url: str,
+        channel_id: str | None,
+        message: dict[str, Any] | None,
+    ) -> list[str]:
+        kind = block.get("type")
+        block_id = block.get("block_id", "b")
+        if kind == "header":
+            return ["", str(block["text"]["text"]).upper()]
+        if kind == "divider":
+            return ["  " + "·" * 40]
+        if kind == "context":
+            return ["  " + " ".join(mrkdwn_to_text(e.get("text", "")) for e in block["elements"])]
+        if kind == "section":
+            text = mrkdwn_to_text(block.get("text", {}).get("text", ""))
+            lines = text.split("\n")
+            accessory = block.get("accessory")
+            if accessory and accessory.get("type") == "button":
+                lines[0] += "   " + self._button(
+                    accessory, block_id, response_url, channel_id, message
+                )
+            return lines
+        if kind == "actions":
+            labels = [
+                self._button(e, block_id, response_url, channel_id, message)
+                for e in block["elements"]
+                if e.get("type") == "button"
+            ]
+            return ["  " + "  ".join(labels)]
+        return [f"  ({kind})"]
+
+    def _on_call(self, call: Call) -> None:
+        if call.method == "response_url":
+            self.render(
+                f"antwoord aan {self.user} (alleen voor jou)",
+                call.args,
+                response_url=self.standin.response_url(),
+            )
+        elif call.method == "chat.postMessage" and call.response.get("ok"):
+            channel = str(call.args.get("channel", ""))
+            where = f"DM aan {channel}" if channel.startswith(("U", "W", "D")) else f"#{channel}"
+            message = dict(call.response.get("message") or {})
+            message.setdefault("blocks", call.args.get("blocks") or [])
+            self.render(
+                where,
+                call.args,
+                response_url=self.standin.response_url(),
+                channel_id=str(call.response.get("channel")),
+                message=message,
+            )
+        elif call.method == "chat.update" and call.response.get("ok"):
+            self.render(
+                f"bericht bijgewerkt in {call.args.get('channel')}",
+                call.args,
+                response_url=self.standin.response_url(),
+            )
+        elif call.method == "conversations.invite":
+            outcome = "ok" if call.response.get("ok") else call.response.get("error")
+            self.print(
+                f"   (kanaal {call.args.get('channel')}: {call.args.get('users')} "
+                f"uitgenodigd: {outcome})"
+            )
+
+    # Input ----------------------------------------------------------------
+    def dispatch(self, body: str) -> tuple[int, str]:
+        headers: dict[str, str | Sequence[str]] = dict(signed_headers(self.secret, body))
+        response = self.app.dispatch(BoltRequest(body=body, headers=headers))
+        return response.status, response.body
+
+    def command(self, text: str) -> None:
+        body = slash_command_body(
+            user_id=self.user,
+            text=text,
+            response_url=self.standin.response_url(),
+            channel_id=CONSOLE_CHANNEL,
+            channel_name="console",
+        )
+        status, answer = self.dispatch(body)
+        if status != 200:
+            self.print(f"(HTTP {status}) {answer}")
+        elif answer:
+            self.render(
+                f"antwoord aan {self.user} (alleen voor jou)",
+                json.loads(answer),
+                response_url=self.standin.response_url(),
+            )
+
+    def click(self, number: int) -> None:
+        if not 1 <= number <= len(self.buttons):
+            self.print(f"Er is geen knop [{number}]. Knoppen staan tussen [ ] bij de berichten.")
+            return
+        b = self.buttons[number - 1]
+        body = block_actions_body(
+            user_id=self.user,
+            action_id=b.action_id,
+            value=b.value,
+            response_url=b.response_url,
+            block_id=b.block_id,
+            channel_id=b.channel_id,
+            message=b.message,
+            button_text=b.label,
+        )
+        status, answer = self.dispatch(body)
+        if status != 200:
+            self.print(f"(HTTP {status}) {answer}")
+
+    def settle(self, timeout: float = 3.0) -> None:
+        """Wait until the bot has stopped posting, so replies print before the prompt."""
+        deadline = time.monotonic() + timeout
+        # Background work may queue more background work (a click starts a join that
+        # sends DMs), so wait until idle twice in a row.
+        while time.monotonic() < deadline:
+            if not self.services.wait_idle(max(deadline - time.monotonic(), 0)):
+                return
+            time.sleep(0.05)
+            if self.services.wait_idle(0):
+                return
+
+    def handle(self, line: str) -> bool:
+        """Handle one input line; False means quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in (":q", ":quit", ":exit", "exit", "quit"):
+            return False
+        if line in (":h", ":help", ":hulp"):
+            self.print(HELP)
+        elif line.startswith(":user") or line.startswith(":gebruiker"):
+            _, _, who = line.partition(" ")
+            who = who.strip().upper()
+            if re.fullmatch(r"[UW][A-Z0-9]{1,20}", who):
+                self.user = who
+                self.print(f"Je bent nu {who}.")
+            else:
+                self.print("Gebruik: :user U2 (een Slack-gebruikers-ID, begint met U)")
+        elif line.startswith((":klik", ":click")):
+            _, _, number = line.partition(" ")
+            if number.strip().isdigit():
+                self.click(int(number))
+            else:
+                self.print("Gebruik: :klik 3 (het nummer tussen [ ])")
+        elif line.startswith("/cop"):
+            self.command(line[len("/cop") :].strip())
+        else:
+            self.print("Typ een /cop-commando, bijvoorbeeld /cop lijst, of :help.")
+        self.settle()
+        return True
+
+
+HELP = """Typ wat je in Slack zou typen, bijvoorbeeld:
+  /cop lijst                 alle communities
+  /cop aanmelden ethiek      aanmelden
+  /cop mijn                  jouw communities
+  /cop leden ethiek          leden en wachtlijst
+  /cop afmelden ethiek       afmelden
+En in deze console:
+  :user U2                   wissel van gebruiker (iedereen is een Slack-ID)
+  :klik 3                    druk op knop [3]
+  :help                      deze hulp
+  :quit                      stoppen"""
+
+
+def run_console(
+    settings: Settings,
+    *,
+    user: str = "U0ALICE",
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    ready: Callable[[Console], None] | None = None,
+) -> None:
+    """Run the console until end of input or :quit."""
+    standin = SlackStandIn().start()
+    secret = secrets.token_hex(16)
+    settings = dataclasses.replace(
+        settings,
+        slack_bot_token="xoxb-console",
+        slack_signing_secret=secret,
+        slack_api_url=standin.api_url,
+        # In the console you are the admin unless COP_ADMINS says otherwise.
+        admins=settings.admins or frozenset({user}),
+    )
+    prepare_database(settings, load_default_catalog=True)
+    services = build_services(settings)
+    app = build_app(settings, services)
+    console = Console(app, services, standin, secret, user, out)
+    console.print(
+        f"CoP bot console. Database: {settings.database_url}. Je bent {user} "
+        f"(beheerder: {', '.join(sorted(settings.admins))}).\n{HELP}"
+    )
+    if ready is not None:
+        ready(console)
+    try:
+        while True:
+            if stdin.isatty():
+                out.write(f"{console.user}> ")
+                out.flush()
+            line = stdin.readline()
+            if not line:
+                break
+            if not stdin.isatty():
+                console.print(f"{console.user}> {line.rstrip()}")
+            if not console.handle(line):
+                break
+    finally:
+        services.shutdown()
+        standin.stop()
