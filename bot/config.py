@@ -63,7 +63,8 @@ class Settings:
         tz_name = get("COP_TIMEZONE") or "Europe/Amsterdam"
         try:
             timezone = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        # OSError: a zone area such as "Europe" is a directory of the tz database.
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ConfigError(f"COP_TIMEZONE: unknown time zone '{tz_name}'") from exc
         language = (get("COP_LANGUAGE") or "nl").lower()
         if language not in LANGUAGES:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -68,6 +69,11 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(cop_write=True), expire_on_commit=False
         )
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.is_sqlite else nullcontext()
+        )
+        # Called after each committed write, e.g. to drop cached reads.
+        self.after_write: list[Callable[[], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,8 +86,12 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write.begin() as session:
+        """A write transaction; on SQLite the threads of this process queue for it here
+        instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+        with self._write_lock, self._write.begin() as session:
             yield session
+        for hook in self.after_write:
+            hook()
 
     def ping(self) -> bool:
         try:

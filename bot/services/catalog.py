@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import ConfigError, parse_offsets
-from storage.models import Community, Facilitator, Meeting
+from storage.models import Community, Facilitator, Meeting, Membership
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
 MEETING_KINDS = ("online", "fysiek", "werkbezoek")
@@ -59,6 +59,9 @@ class LoadReport:
     meetings_created: int = 0
     meetings_updated: int = 0
     meetings_cancelled: int = 0
+    # (slug, user_id) of people moved from the waitlist into seats that a raised
+    # or removed capacity freed; the caller tells them.
+    promoted: tuple[tuple[str, str], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -69,6 +72,7 @@ class LoadReport:
                 self.meetings_created,
                 self.meetings_updated,
                 self.meetings_cancelled,
+                self.promoted,
             )
         )
 
@@ -126,8 +130,15 @@ def parse(text: str, tz: ZoneInfo, *, source: str = "catalogue") -> list[Communi
             raise CatalogError(f"{where}: slug is used twice")
         seen.add(slug)
         capacity = raw.get("capacity")
-        if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
+        # bool is a subclass of int: `capacity = true` must not mean one seat.
+        if capacity is not None and (
+            isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1
+        ):
             raise CatalogError(f"{where}: capacity must be a positive whole number")
+        approval = raw.get("approval", False)
+        # bool("false") is True: a quoted value would silently demand approval.
+        if not isinstance(approval, bool):
+            raise CatalogError(f"{where}: approval must be true or false")
         deadline = raw.get("registration_deadline")
         if deadline is not None and (
             isinstance(deadline, dt.datetime) or not isinstance(deadline, dt.date)
@@ -161,7 +172,7 @@ def parse(text: str, tz: ZoneInfo, *, source: str = "catalogue") -> list[Communi
                 description=str(raw.get("description", "")).strip(),
                 capacity=capacity,
                 registration_deadline=deadline,
-                approval=bool(raw.get("approval", False)),
+                approval=approval,
                 channel=str(channel) if channel else None,
                 facilitators=facilitators,
                 reminders=",".join(reminders) if reminders is not None else None,
@@ -240,13 +251,40 @@ def _sync_facilitators(session: Session, community: Community, users: tuple[str,
     return changed
 
 
+def _fill_free_seats(session: Session, community: Community) -> list[str]:
+    """Move the waitlist, in order, into seats that a raised or removed capacity freed."""
+    waiting = (
+        select(Membership)
+        .where(Membership.community_id == community.id, Membership.status == Membership.WAITLIST)
+        .order_by(Membership.seq)
+    )
+    if community.capacity is not None:
+        members = session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.community_id == community.id, Membership.status == Membership.MEMBER)
+        )
+        free = community.capacity - (members or 0)
+        if free <= 0:
+            return []
+        waiting = waiting.limit(free)
+    promoted = list(session.scalars(waiting))
+    for membership in promoted:
+        membership.status = Membership.MEMBER
+    session.flush()
+    return [m.user_id for m in promoted]
+
+
 def apply(session: Session, specs: list[CommunitySpec]) -> LoadReport:
     """Create or update communities and meetings by slug; never drops members or user data."""
     created = updated = unchanged = 0
     m_created = m_updated = m_cancelled = 0
+    promoted: list[tuple[str, str]] = []
     for spec in specs:
+        # Locked like a join (PostgreSQL), so that filling freed seats below
+        # cannot race a join or leave of the same community.
         community = session.scalars(
-            select(Community).where(Community.slug == spec.slug)
+            select(Community).where(Community.slug == spec.slug).with_for_update()
         ).one_or_none()
         values = {
             "name": spec.name,
@@ -266,6 +304,7 @@ def apply(session: Session, specs: list[CommunitySpec]) -> LoadReport:
             changed = True
         else:
             changed = _assign(community, values)
+            promoted += [(spec.slug, user) for user in _fill_free_seats(session, community)]
         changed = _sync_facilitators(session, community, spec.facilitators) or changed
         mc, mu, mx = _sync_meetings(session, community, spec.meetings)
         m_created, m_updated, m_cancelled = m_created + mc, m_updated + mu, m_cancelled + mx
@@ -276,7 +315,9 @@ def apply(session: Session, specs: list[CommunitySpec]) -> LoadReport:
         else:
             unchanged += 1
     session.flush()
-    return LoadReport(created, updated, unchanged, m_created, m_updated, m_cancelled)
+    return LoadReport(
+        created, updated, unchanged, m_created, m_updated, m_cancelled, tuple(promoted)
+    )
 
 
 def load_file(session: Session, path: Path, tz: ZoneInfo) -> LoadReport:

@@ -1,0 +1,57 @@
+"""A small read cache: answers valid until this process writes, or a few seconds pass."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class ReadCache(Generic[V]):
+    """Caches values computed from the database.
+
+    A write in this process drops everything at once (`invalidate`); a write by another
+    process (a second worker, `cop-bot catalog load`) is seen after at most `ttl` seconds.
+    Bounded to `max_entries`, least recently used first out.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                self._entries.move_to_end(key)
+                return entry[1]
+            generation = self._generation
+        value = compute()
+        with self._lock:
+            # A write that happened while computing may have made `value` stale.
+            if generation == self._generation and self.ttl > 0:
+                self._entries[key] = (now + self.ttl, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return value
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.pop(key, None)

@@ -1,0 +1,59 @@
+"""Engines and sessions: URL forms, refused in-memory SQLite, commits and rollbacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from storage.db import Database, make_engine, normalise_url
+from storage.models import Community
+
+
+@pytest.mark.parametrize(
+    ("pasted", "used"),
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///cop-bot.db", "sqlite:///cop-bot.db"),
+    ],
+)
+def test_normalise_url_makes_postgres_urls_use_psycopg_3(pasted: str, used: str) -> None:
+    assert normalise_url(pasted) == used
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_make_engine_refuses_an_in_memory_sqlite_database(url: str) -> None:
+    with pytest.raises(ValueError, match="in-memory"):
+        make_engine(url)
+
+
+def test_database_reports_whether_it_is_sqlite(db: Database) -> None:
+    assert db.is_sqlite == (db.engine.dialect.name == "sqlite")
+    assert db.ping() is True
+
+
+def test_ping_is_false_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    missing = Database(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
+    try:
+        assert missing.ping() is False
+    finally:
+        missing.dispose()
+
+
+def test_write_commits_when_the_block_ends(db: Database) -> None:
+    with db.write() as session:
+        session.add(Community(slug="bewaard", name="Bewaard"))
+    with db.read() as session:
+        assert session.scalars(select(Community.slug)).all() == ["bewaard"]
+
+
+def test_write_rolls_back_when_the_block_raises(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as session:
+        session.add(Community(slug="verloren", name="Verloren"))
+        session.flush()
+        raise RuntimeError("stop")
+    with db.read() as session:
+        assert session.scalars(select(Community)).all() == []
