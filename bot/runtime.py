@@ -8,9 +8,11 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
+from bot.cache import ReadCache
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.i18n import Translator
@@ -19,6 +21,11 @@ from storage.db import Database
 from storage.models import UserSetting
 
 log = logging.getLogger("cop_bot")
+
+# How long a read may be reused when another process could have changed it.
+CACHE_TTL = 2.0
+# A language choice changes rarely, and in this process `set_language` drops it at once.
+LANGUAGE_TTL = 60.0
 
 
 def error_reference() -> str:
@@ -42,16 +49,29 @@ class Services:
         default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="cop-req")
     )
 
+    # Reads that every request would repeat. Writes in this process drop `reads` at once
+    # (see __post_init__); other processes' writes show within the TTL.
+    reads: ReadCache[Any] = field(default_factory=lambda: ReadCache(ttl=CACHE_TTL))
+    # Start texts, meetings and facilitators for welcome DMs: joins do not change them,
+    # so only changes to the communities themselves drop this (`profiles.invalidate()`).
+    profiles: ReadCache[Any] = field(default_factory=lambda: ReadCache(ttl=CACHE_TTL))
+    # Everyone's chosen language, as one map: few people choose one, everybody is looked up.
+    languages: ReadCache[dict[str, str]] = field(
+        default_factory=lambda: ReadCache(ttl=LANGUAGE_TTL)
+    )
+
+    def __post_init__(self) -> None:
+        self.db.after_write.append(self.reads.invalidate)
+
     def translator(self, user_id: str | None = None) -> Translator:
         """The reader's language: their own choice, else COP_LANGUAGE."""
-        language = self.settings.language
-        if user_id:
-            with self.db.read() as session:
-                chosen = session.scalar(
-                    select(UserSetting.language).where(UserSetting.user_id == user_id)
-                )
-            language = chosen or language
-        return Translator(language, self.settings.timezone)
+        chosen = self.languages.get("all", self._stored_languages).get(user_id) if user_id else None
+        return Translator(chosen or self.settings.language, self.settings.timezone)
+
+    def _stored_languages(self) -> dict[str, str]:
+        with self.db.read() as session:
+            rows = session.execute(select(UserSetting.user_id, UserSetting.language))
+            return {user: language for user, language in rows}
 
     def set_language(self, user_id: str, language: str) -> None:
         with self.db.write() as session:
@@ -60,14 +80,20 @@ class Services:
                 session.add(UserSetting(user_id=user_id, language=language))
             else:
                 setting.language = language
+        self.languages.invalidate()
 
     _busy: int = field(default=0, init=False)
     _idle: threading.Condition = field(default_factory=threading.Condition, init=False)
 
+    def _count(self, delta: int) -> None:
+        with self._idle:
+            self._busy += delta
+            if self._busy == 0:
+                self._idle.notify_all()
+
     def in_background(self, what: str, fn: Callable[[], None]) -> Future[None]:
         """Run `fn` after the answer; failures are logged with a reference, never lost silently."""
-        with self._idle:
-            self._busy += 1
+        self._count(+1)
 
         def run() -> None:
             try:
@@ -75,11 +101,28 @@ class Services:
             except Exception:
                 log.exception("background task %s failed (ref %s)", what, error_reference())
             finally:
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
+                self._count(-1)
 
-        return self.background.submit(run)
+        try:
+            return self.background.submit(run)
+        except RuntimeError:  # shut down: `run` will never run, so nothing is pending
+            self._count(-1)
+            raise
+
+    def when_done(self, what: str, future: Future[Any], fn: Callable[[Future[Any]], None]) -> None:
+        """Run `fn(future)` in the background once `future` finishes. It counts as pending
+        work from now, so wait_idle() also waits for answers still being worked on."""
+        self._count(+1)
+
+        def done(finished: Future[Any]) -> None:
+            try:
+                self.in_background(what, lambda: fn(finished))
+            except RuntimeError:
+                log.warning("%s dropped: shutting down", what)
+            finally:
+                self._count(-1)
+
+        future.add_done_callback(done)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no background work is left; True when it got there in time."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -38,6 +39,7 @@ SUBCOMMANDS = {
     "taal": "language", "language": "language",
     "kartrekker": "facilitator", "facilitator": "facilitator",
 }  # fmt: skip
+READ_ONLY = {"help", "list", "info", "members", "mine", "unknown"}
 NEEDS_COMMUNITY = {"info", "join", "leave", "members", "facilitator"}
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|^@?([UW][A-Z0-9]{2,})$")
 
@@ -51,12 +53,17 @@ class Reply:
     response_type: str = "ephemeral"
 
 
+def _subcommand(text: str) -> str:
+    word = text.strip().partition(" ")[0]
+    return SUBCOMMANDS.get(word.lower(), "unknown") if word else "help"
+
+
 def run_command(services: Services, user_id: str, text: str) -> Reply:
     """Everything `/cop <text>` does for `user_id`, as one reply."""
     t = services.translator(user_id)
     word, _, rest = text.strip().partition(" ")
     rest = rest.strip()
-    name = SUBCOMMANDS.get(word.lower(), "unknown") if word else "help"
+    name = _subcommand(text)
     if name == "unknown":
         return Reply(render.text_message(t("unknown_command", word=render.escape(word[:50]))))
     if name in NEEDS_COMMUNITY and not rest:
@@ -71,12 +78,21 @@ def _help(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     return Reply(render.help_message(t, is_admin=user_id in services.settings.admins))
 
 
+def _minute(services: Services) -> datetime:
+    """Now, to the minute: the granularity of cached answers that depend on the time."""
+    return services.clock().replace(second=0, microsecond=0)
+
+
 def _list(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
-    with services.db.read() as session:
-        items = communities.list_communities(
-            session, now=services.clock(), tz=services.settings.timezone
-        )
-    return Reply(render.community_list(t, items))
+    def compute() -> Message:
+        with services.db.read() as session:
+            items = communities.list_communities(
+                session, now=services.clock(), tz=services.settings.timezone
+            )
+        return render.community_list(t, items)
+
+    # The most asked-for answer, and the same for everyone who reads the same language.
+    return Reply(services.reads.get(("list", t.language, _minute(services)), compute))
 
 
 def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -116,10 +132,15 @@ def welcome_member(
         except DeliveryError as exc:
             problem = exc.error
             log.warning("could not invite %s to %s: %s", user_id, channel, exc.error)
-    message = (
-        render.welcome(t, detail, invited_channel=invited)
-        if intro is None
-        else render.welcome_with_intro(t, detail, intro)
+    # Every new member of a community gets the same welcome: render it once a minute.
+    key = ("welcome", detail.summary.slug, t.language, invited, intro, _minute(services))
+    message = services.profiles.get(
+        key,
+        lambda: (
+            render.welcome(t, detail, invited_channel=invited)
+            if intro is None
+            else render.welcome_with_intro(t, detail, intro)
+        ),
     )
     services.notifier.send_dm(user_id, message)
     if problem:
@@ -127,13 +148,26 @@ def welcome_member(
         services.notifier.send_dm(user_id, render.text_message(warning))
 
 
+def community_profile(services: Services, slug: str) -> CommunityDetail:
+    """Start text, meetings and facilitators of a community, as welcome DMs show them."""
+
+    def compute() -> CommunityDetail:
+        with services.db.read() as session:
+            return communities.info(
+                session, query=slug, now=services.clock(), tz=services.settings.timezone
+            )
+
+    return services.profiles.get((slug, _minute(services)), compute)
+
+
 def after_join(services: Services, result: JoinResult) -> None:
     if result.outcome == "member":
-        welcome_member(services, result.user_id, result.community, None)
+        profile = community_profile(services, result.community.slug)
+        welcome_member(services, result.user_id, profile, None)
     elif result.outcome == "pending":
         if not result.approvers:
             log.warning(
-                "join request for %s has nobody to approve it", result.community.summary.slug
+                "join request for %s has nobody to approve it", result.community.slug
             )
         for approver in result.approvers:
             services.notifier.send_dm(
@@ -199,6 +233,7 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
             appointed_by=user_id,
             admins=services.settings.admins,
         )
+    services.profiles.invalidate()
     return Reply(
         render.text_message(t("facilitator_added", user=appointee, name=render.escape(name)))
     )
@@ -240,17 +275,23 @@ def cop_command(ack: Ack, command: dict[str, Any], respond: Respond, services: S
     """Answer `/cop` within Slack's deadline: in the HTTP response when the work is quick,
     else with a short "working on it" and the real answer through response_url."""
     user_id = command["user_id"]
-    future = services.foreground.submit(run_command, services, user_id, command.get("text") or "")
+    text = command.get("text") or ""
+    if _subcommand(text) in READ_ONLY:
+        # Reads never wait for a lock (SQLite WAL, PostgreSQL MVCC) and the database's
+        # own timeouts bound them, so they skip the hand-over to the request pool.
+        _ack(ack, services, run_command(services, user_id, text))
+        return
+    future = services.foreground.submit(run_command, services, user_id, text)
     try:
         reply = future.result(timeout=ACK_BUDGET_SECONDS)
     except FutureTimeout:
         ack(text=Translator(services.settings.language, services.settings.timezone)("working"))
-        future.add_done_callback(
-            lambda f: services.in_background(
-                "late reply", partial(_send_late, services, respond, user_id, f)
-            )
-        )
+        services.when_done("late reply", future, partial(_send_late, services, respond, user_id))
         return
+    _ack(ack, services, reply)
+
+
+def _ack(ack: Ack, services: Services, reply: Reply) -> None:
     ack(text=reply.message.text, blocks=reply.message.blocks, response_type=reply.response_type)
     if reply.after is not None:
         services.in_background("after /cop", reply.after)

@@ -17,6 +17,7 @@ from bot.services.views import (
     MyEntry,
 )
 from handlers.blocks import (
+    MAX_BLOCKS_MESSAGE,
     Block,
     actions,
     button,
@@ -97,10 +98,14 @@ def community_list(t: Translator, communities: list[CommunitySummary]) -> Messag
             join = button(t("button_join"), "join_community", c.slug, style="primary")
             blocks.append(section(body, accessory=join if c.registration_open else None))
             lines.append(f"- {escape(c.name)} ({escape(c.slug)}): {', '.join(facts)}; {nxt}")
-    shown = fit(blocks)
-    if len(shown) < len(blocks):
-        hidden = len(blocks) - len(shown) + 1
-        shown = fit(blocks, context(t("list_more", count=hidden)))
+    shown = blocks
+    if len(blocks) > MAX_BLOCKS_MESSAGE:
+        shown = blocks[: MAX_BLOCKS_MESSAGE - 1]
+        if shown[-1]["type"] == "context":  # a programme heading without its communities
+            shown.pop()
+        # Count communities, not blocks: programme headings are blocks too.
+        hidden = len(communities) - sum(1 for b in shown if b["type"] == "section")
+        shown.append(context(t("list_more", count=hidden)))
     return Message(text=clip("\n".join(lines), 3000), blocks=shown)
 
 
@@ -131,7 +136,7 @@ def community_info(t: Translator, d: CommunityDetail) -> Message:
 
 
 def join_reply(t: Translator, r: JoinResult) -> Message:
-    c = r.community.summary
+    c = r.community
     name = escape(c.name)
     if r.outcome == "member":
         return text_message(t("joined", name=name))
@@ -218,7 +223,7 @@ def mine(t: Translator, entries: list[MyEntry]) -> Message:
 
 
 def approval_request(t: Translator, r: JoinResult) -> Message:
-    c = r.community.summary
+    c = r.community
     text = t("approval_request", user=r.user_id, name=escape(c.name))
     value = f"{c.slug}|{r.user_id}"
     return Message(

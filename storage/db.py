@@ -53,10 +53,19 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 10}}
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("use a SQLite file, not an in-memory database: processes share it")
-        engine = create_engine(url, pool_size=pool_size, max_overflow=20, **kwargs)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=40, pool_timeout=2, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # Short timeouts: a request must be answered within Slack's 3 seconds, and an
+    # apology in time beats a silent timeout.
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=40,
+        pool_timeout=2,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 2},
+    )
 
 
 class Database:

@@ -6,14 +6,15 @@ import datetime as dt
 import difflib
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.errors import CommunityNotFound
 from bot.services.views import CommunityDetail, CommunitySummary, MeetingView
-from storage.models import Community, Facilitator, Meeting, Membership
+from storage.models import Community, Facilitator, Meeting, Membership, UTCDateTime
 
 
 def normalise(text: str) -> str:
@@ -22,47 +23,56 @@ def normalise(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isalnum())
 
 
-def _keys(community: Community) -> set[str]:
-    return {normalise(community.slug), normalise(community.name)}
-
-
 def resolve(session: Session, query: str, *, for_update: bool = False) -> Community:
     """Find a community by slug or name, forgiving case, accents and separators.
 
     Raises CommunityNotFound with the closest slugs when nothing (or more than one
     community, for a bare prefix) matches.
     """
+    found = resolve_id(session, query)
+    # With for_update, a row lock on PostgreSQL; SQLite's write transaction already
+    # holds the database lock.
+    community = session.get(
+        Community, found, with_for_update=for_update, populate_existing=for_update
+    )
+    assert community is not None
+    return community
+
+
+def resolve_id(session: Session, query: str) -> int:
+    """The id of the community `query` names; see `resolve`."""
     wanted = normalise(query)
-    communities = list(session.scalars(select(Community).order_by(Community.slug)))
-    found: Community | None = None
+    # Only what matching needs: this runs on every command that names a community.
+    index = [
+        (cid, slug, {normalise(slug), normalise(name)})
+        for cid, slug, name in session.connection().execute(_INDEX)
+    ]
+    found: int | None = None
     if wanted:
-        exact = [c for c in communities if wanted in _keys(c)]
-        prefixed = [c for c in communities if any(k.startswith(wanted) for k in _keys(c))]
+        exact = [cid for cid, _, keys in index if wanted in keys]
+        prefixed = [
+            (cid, slug) for cid, slug, keys in index if any(k.startswith(wanted) for k in keys)
+        ]
         if exact:
             found = exact[0]
         elif len(prefixed) == 1:
-            found = prefixed[0]
+            found = prefixed[0][0]
         elif prefixed:
-            raise CommunityNotFound(query, [c.slug for c in prefixed])
+            raise CommunityNotFound(query, [slug for _, slug in prefixed])
     if found is None:
-        raise CommunityNotFound(query, suggest(communities, wanted))
-    if for_update:
-        # Re-read with a row lock (PostgreSQL); SQLite's write transaction already
-        # holds the database lock.
-        return session.scalars(
-            select(Community)
-            .where(Community.id == found.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+        raise CommunityNotFound(query, suggest(index, wanted))
     return found
 
 
-def suggest(communities: Iterable[Community], wanted: str, limit: int = 3) -> list[str]:
+_INDEX = select(Community.id, Community.slug, Community.name).order_by(Community.slug)
+
+
+def suggest(index: Iterable[tuple[int, str, set[str]]], wanted: str, limit: int = 3) -> list[str]:
+    """The slugs closest to `wanted` (already normalised), best first."""
     by_key: dict[str, str] = {}
-    for community in communities:
-        for key in _keys(community):
-            by_key.setdefault(key, community.slug)
+    for _, slug, keys in index:
+        for key in sorted(keys):
+            by_key.setdefault(key, slug)
     if not wanted:
         return []
     matches = difflib.get_close_matches(wanted, list(by_key), n=limit * 2, cutoff=0.6)
@@ -73,12 +83,13 @@ def suggest(communities: Iterable[Community], wanted: str, limit: int = 3) -> li
     return slugs[:limit]
 
 
-def registration_open(community: Community, now: dt.datetime, tz: ZoneInfo) -> bool:
+def registration_open(community: CommunityRow, now: dt.datetime, tz: ZoneInfo) -> bool:
     deadline = community.registration_deadline
     return deadline is None or now.astimezone(tz).date() <= deadline
 
 
-def meeting_view(meeting: Meeting) -> MeetingView:
+def meeting_view(meeting: Any) -> MeetingView:
+    """A Meeting, or a row with the same columns, as a plain result."""
     return MeetingView(
         id=meeting.id,
         key=meeting.key,
@@ -92,7 +103,7 @@ def meeting_view(meeting: Meeting) -> MeetingView:
 
 
 def _counts(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], int]:
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Membership.community_id, Membership.status, func.count())
         .where(Membership.community_id.in_(ids))
         .group_by(Membership.community_id, Membership.status)
@@ -100,8 +111,12 @@ def _counts(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], int]:
     return {(cid, status): n for cid, status, n in rows}
 
 
-def _next_meetings(session: Session, ids: Sequence[int], now: dt.datetime) -> dict[int, Meeting]:
-    first = (
+def _next_meetings(session: Session, ids: Sequence[int], now: dt.datetime) -> dict[int, Any]:
+    if len(ids) == 1:
+        # One community (a join, /cop info): the first upcoming meeting by the index.
+        first = session.connection().execute(_NEXT_ONE, {"cid": ids[0], "now": now}).first()
+        return {ids[0]: first} if first is not None else {}
+    earliest = (
         select(Meeting.community_id, func.min(Meeting.starts_at).label("starts_at"))
         .where(
             Meeting.community_id.in_(ids),
@@ -113,19 +128,61 @@ def _next_meetings(session: Session, ids: Sequence[int], now: dt.datetime) -> di
     )
     rows = session.scalars(
         select(Meeting).join(
-            first,
-            (Meeting.community_id == first.c.community_id)
-            & (Meeting.starts_at == first.c.starts_at),
+            earliest,
+            (Meeting.community_id == earliest.c.community_id)
+            & (Meeting.starts_at == earliest.c.starts_at),
         )
     )
-    result: dict[int, Meeting] = {}
+    result: dict[int, Any] = {}
     for meeting in rows:
         result.setdefault(meeting.community_id, meeting)
     return result
 
 
+_NEXT_ONE = (
+    select(
+        Meeting.id,
+        Meeting.key,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.ends_at,
+        Meeting.kind,
+        Meeting.location,
+        Meeting.status,
+    )
+    .where(
+        Meeting.community_id == bindparam("cid"),
+        Meeting.status == Meeting.SCHEDULED,
+        Meeting.starts_at >= bindparam("now", type_=UTCDateTime),
+    )
+    .order_by(Meeting.starts_at)
+    .limit(1)
+)
+
+
+class CommunityRow(Protocol):
+    """What a summary needs of a community: an ORM object or a RETURNING row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def programme(self) -> str: ...
+    @property
+    def capacity(self) -> int | None: ...
+    @property
+    def registration_deadline(self) -> dt.date | None: ...
+    @property
+    def approval(self) -> bool: ...
+    @property
+    def channel_id(self) -> str | None: ...
+
+
 def summaries(
-    session: Session, communities: Sequence[Community], *, now: dt.datetime, tz: ZoneInfo
+    session: Session, communities: Sequence[CommunityRow], *, now: dt.datetime, tz: ZoneInfo
 ) -> list[CommunitySummary]:
     ids = [c.id for c in communities]
     counts = _counts(session, ids)
@@ -149,7 +206,7 @@ def summaries(
 
 
 def summary(
-    session: Session, community: Community, *, now: dt.datetime, tz: ZoneInfo
+    session: Session, community: CommunityRow, *, now: dt.datetime, tz: ZoneInfo
 ) -> CommunitySummary:
     return summaries(session, [community], now=now, tz=tz)[0]
 

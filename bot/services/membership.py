@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.services import communities
@@ -70,6 +70,41 @@ def _find(session: Session, community_id: int, user_id: str) -> Membership | Non
     ).one_or_none()
 
 
+_BUMP = (
+    update(Community)
+    .where(Community.id == bindparam("cid"))
+    .values(join_counter=Community.join_counter + 1)
+    .returning(
+        Community.id,
+        Community.slug,
+        Community.name,
+        Community.programme,
+        Community.capacity,
+        Community.registration_deadline,
+        Community.approval,
+        Community.channel_id,
+        Community.join_counter,
+    )
+)
+_EXISTING = select(Membership.status, Membership.seq).where(
+    Membership.community_id == bindparam("cid"), Membership.user_id == bindparam("uid")
+)
+_MEMBERS = (
+    select(func.count())
+    .select_from(Membership)
+    .where(Membership.community_id == bindparam("cid"), Membership.status == Membership.MEMBER)
+)
+_AHEAD = (
+    select(func.count())
+    .select_from(Membership)
+    .where(
+        Membership.community_id == bindparam("cid"),
+        Membership.status == Membership.WAITLIST,
+        Membership.seq < bindparam("seq"),
+    )
+)
+
+
 def join(
     session: Session,
     *,
@@ -84,38 +119,50 @@ def join(
     Call inside a write transaction. Raises CommunityNotFound, AlreadyMember and
     RegistrationClosed (the deadline is the last day, inclusive, in `tz`).
     """
-    community = communities.resolve(session, query, for_update=True)
-    existing = _find(session, community.id, user_id)
+    community_id = communities.resolve_id(session, query)
+    conn = session.connection()  # plain SQL: this is the busiest write there is
+    # Bumping the counter locks the community's row (PostgreSQL; SQLite's write
+    # transaction holds the database), so joins to one community queue here and the
+    # counter is this person's place in the order of arrival. A refusal below rolls
+    # the bump back with the transaction.
+    community = conn.execute(_BUMP, {"cid": community_id}).one()
+    existing = conn.execute(_EXISTING, {"cid": community_id, "uid": user_id}).first()
     if existing is not None:
-        position = (
-            waitlist_position(session, existing) if existing.status == Membership.WAITLIST else None
-        )
+        position = None
+        if existing.status == Membership.WAITLIST:
+            position = (conn.scalar(_AHEAD, {"cid": community_id, "seq": existing.seq}) or 0) + 1
         raise AlreadyMember(community.name, existing.status, position)
     if not communities.registration_open(community, now, tz):
         assert community.registration_deadline is not None
         raise RegistrationClosed(community.name, community.registration_deadline)
 
-    community.join_counter += 1
     approvers: tuple[str, ...] = ()
     if community.approval:
         status = Membership.PENDING
-        approvers = tuple(communities.facilitator_ids(session, community.id)) or tuple(
+        approvers = tuple(communities.facilitator_ids(session, community_id)) or tuple(
             sorted(admins)
         )
-    elif _is_full(session, community):
+    elif (
+        community.capacity is not None
+        and (conn.scalar(_MEMBERS, {"cid": community_id}) or 0) >= community.capacity
+    ):
         status = Membership.WAITLIST
     else:
         status = Membership.MEMBER
-    membership = Membership(
-        community_id=community.id, user_id=user_id, status=status, seq=community.join_counter
+    conn.execute(
+        insert(Membership).values(
+            community_id=community_id, user_id=user_id, status=status, seq=community.join_counter
+        )
     )
-    session.add(membership)
-    session.flush()
-    position = waitlist_position(session, membership) if status == Membership.WAITLIST else None
+    position = None
+    if status == Membership.WAITLIST:
+        position = (
+            conn.scalar(_AHEAD, {"cid": community_id, "seq": community.join_counter}) or 0
+        ) + 1
     return JoinResult(
         outcome=status,
         user_id=user_id,
-        community=communities.detail(session, community, now=now, tz=tz),
+        community=communities.summary(session, community, now=now, tz=tz),
         position=position,
         approvers=approvers,
     )

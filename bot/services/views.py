@@ -53,7 +53,7 @@ class JoinResult:
 
     outcome: str
     user_id: str
-    community: CommunityDetail
+    community: CommunitySummary
     position: int | None
     approvers: tuple[str, ...] = ()
 

@@ -81,8 +81,8 @@ def test_join_makes_a_member(db: Database) -> None:
     add_community(db, "proef", capacity=3)
     result = join(db, "U1")
     assert (result.outcome, result.user_id, result.position) == ("member", "U1", None)
-    assert result.community.summary.member_count == 1
-    assert result.community.summary.free_seats == 2
+    assert result.community.member_count == 1
+    assert result.community.free_seats == 2
     assert listing(db).members == ("U1",)
 
 
@@ -120,8 +120,8 @@ def test_join_when_full_puts_member_on_waitlist_in_order(db: Database) -> None:
     results = [join(db, f"U{i}") for i in range(1, 6)]
     assert [r.outcome for r in results] == ["member"] * 2 + ["waitlist"] * 3
     assert [r.position for r in results] == [None, None, 1, 2, 3]
-    assert results[-1].community.summary.waitlist_count == 3
-    assert results[-1].community.summary.free_seats == 0
+    assert results[-1].community.waitlist_count == 3
+    assert results[-1].community.free_seats == 0
 
 
 def test_joining_an_unknown_community_raises_community_not_found(db: Database) -> None:
