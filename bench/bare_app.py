@@ -41,8 +41,8 @@ def make_bare_wsgi(token: str, secret: str, api_url: str) -> WSGIApp:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--threads", type=int, default=8)
     p.add_argument("--token", default="xoxb-bench")
     p.add_argument("--secret", required=True)
     p.add_argument("--api-url", required=True)

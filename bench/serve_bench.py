@@ -134,8 +134,8 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=10.0, help="per scenario per round")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--clients", type=int, default=20)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--threads", type=int, default=8)
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = p.parse_args()
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
+import io
+import threading
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlsplit
+from urllib.request import Request
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -13,9 +21,75 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.notifier import DeliveryError, Message
 
 
+class KeepAliveWebClient(WebClient):
+    """slack_sdk's WebClient, reusing one HTTP connection per thread.
+
+    The stock client opens a new connection (and TLS handshake) for every call; a
+    fan-out of DMs spends most of its time there. Everything above the transport --
+    retries, Retry-After, error parsing -- is slack_sdk's own: failures are reported
+    to it exactly as urllib reports them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    def _connection(self, scheme: str, netloc: str, fresh: bool) -> http.client.HTTPConnection:
+        pool: dict[tuple[str, str], http.client.HTTPConnection] = self._local.__dict__.setdefault(
+            "pool", {}
+        )
+        key = (scheme, netloc)
+        conn = pool.get(key)
+        if conn is None or fresh:
+            if conn is not None:
+                conn.close()
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=self.ssl)
+            else:
+                conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
+            pool[key] = conn
+        return conn
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        parts = urlsplit(url)
+        if self.proxy is not None or parts.scheme not in ("http", "https"):
+            return super()._perform_urllib_http_request_internal(url, req)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = dict(req.header_items())
+        for attempt in (0, 1):
+            conn = self._connection(parts.scheme, parts.netloc, fresh=attempt > 0)
+            reused = conn.sock is not None
+            try:
+                conn.request(req.get_method(), path, body=req.data, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                # The server closed a connection that sat idle: the request never
+                # reached it, so sending it again on a new connection is safe.
+                if attempt or not reused:
+                    raise
+            except Exception:
+                conn.close()
+                raise
+        if response.will_close:
+            conn.close()
+        if response.status >= 400:
+            raise HTTPError(
+                url, response.status, response.reason, response.headers, io.BytesIO(body)
+            )
+        charset = response.headers.get_content_charset() or "utf-8"
+        return {
+            "status": response.status,
+            "headers": response.headers,
+            "body": body.decode(charset),
+        }
+
+
 def make_web_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
     """A WebClient that waits out 429s for Retry-After and retries 5xx and broken connections."""
-    return WebClient(
+    return KeepAliveWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -68,6 +70,34 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+class _SQLiteWriteLock:
+    """Writers queue here, not in SQLite's busy handler, which sleeps in steps of up to
+    100 ms: threads of this process on a lock, processes on an flock of a file beside
+    the database. Both wake the next writer the moment the lock is free."""
+
+    def __init__(self, database: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = database + ".write-lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
 class Database:
     """One engine and two kinds of transaction: reads, and writes that take locks early."""
 
@@ -79,7 +109,7 @@ class Database:
             self.engine.execution_options(cop_write=True), expire_on_commit=False
         )
         self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if self.is_sqlite else nullcontext()
+            _SQLiteWriteLock(make_url(self.url).database or "") if self.is_sqlite else nullcontext()
         )
         # Called after each committed write, e.g. to drop cached reads.
         self.after_write: list[Callable[[], None]] = []
@@ -95,8 +125,7 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction; on SQLite the threads of this process queue for it here
-        instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+        """A write transaction, committed on leaving; on SQLite writers queue for it first."""
         with self._write_lock, self._write.begin() as session:
             yield session
         for hook in self.after_write:

@@ -76,6 +76,10 @@ class Community(Base):
     # Bumped by every join; the UPDATE doubles as the lock that serialises joins
     # to one community and its value is the member's place in the queue.
     join_counter: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept in step with `memberships` by the services in the same transaction, so that
+    # lists and joins need not count members row by row.
+    member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waitlist_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import ConfigError, parse_offsets
+from bot.services import communities
 from storage.models import Community, Facilitator, Meeting, Membership
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
@@ -305,6 +306,7 @@ def apply(session: Session, specs: list[CommunitySpec]) -> LoadReport:
         else:
             changed = _assign(community, values)
             promoted += [(spec.slug, user) for user in _fill_free_seats(session, community)]
+            communities.recount(session, community)
         changed = _sync_facilitators(session, community, spec.facilitators) or changed
         mc, mu, mx = _sync_meetings(session, community, spec.meetings)
         m_created, m_updated, m_cancelled = m_created + mc, m_updated + mu, m_cancelled + mx

@@ -102,13 +102,17 @@ def meeting_view(meeting: Any) -> MeetingView:
     )
 
 
-def _counts(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], int]:
+def recount(session: Session, community: Community) -> None:
+    """Bring the member and waitlist counters of `community` in step with its rows."""
     rows = session.connection().execute(
-        select(Membership.community_id, Membership.status, func.count())
-        .where(Membership.community_id.in_(ids))
-        .group_by(Membership.community_id, Membership.status)
+        select(Membership.status, func.count())
+        .where(Membership.community_id == community.id)
+        .group_by(Membership.status)
     )
-    return {(cid, status): n for cid, status, n in rows}
+    counts = {status: n for status, n in rows}
+    community.member_count = counts.get(Membership.MEMBER, 0)
+    community.waitlist_count = counts.get(Membership.WAITLIST, 0)
+    session.flush()
 
 
 def _next_meetings(session: Session, ids: Sequence[int], now: dt.datetime) -> dict[int, Any]:
@@ -179,22 +183,24 @@ class CommunityRow(Protocol):
     def approval(self) -> bool: ...
     @property
     def channel_id(self) -> str | None: ...
+    @property
+    def member_count(self) -> int: ...
+    @property
+    def waitlist_count(self) -> int: ...
 
 
 def summaries(
     session: Session, communities: Sequence[CommunityRow], *, now: dt.datetime, tz: ZoneInfo
 ) -> list[CommunitySummary]:
-    ids = [c.id for c in communities]
-    counts = _counts(session, ids)
-    nexts = _next_meetings(session, ids, now)
+    nexts = _next_meetings(session, [c.id for c in communities], now)
     return [
         CommunitySummary(
             slug=c.slug,
             name=c.name,
             programme=c.programme,
             capacity=c.capacity,
-            member_count=counts.get((c.id, Membership.MEMBER), 0),
-            waitlist_count=counts.get((c.id, Membership.WAITLIST), 0),
+            member_count=c.member_count,
+            waitlist_count=c.waitlist_count,
             deadline=c.registration_deadline,
             registration_open=registration_open(c, now, tz),
             approval=c.approval,

@@ -70,29 +70,36 @@ def _find(session: Session, community_id: int, user_id: str) -> Membership | Non
     ).one_or_none()
 
 
+_ROW = (
+    Community.id,
+    Community.slug,
+    Community.name,
+    Community.programme,
+    Community.capacity,
+    Community.registration_deadline,
+    Community.approval,
+    Community.channel_id,
+    Community.join_counter,
+    Community.member_count,
+    Community.waitlist_count,
+)
 _BUMP = (
     update(Community)
     .where(Community.id == bindparam("cid"))
     .values(join_counter=Community.join_counter + 1)
-    .returning(
-        Community.id,
-        Community.slug,
-        Community.name,
-        Community.programme,
-        Community.capacity,
-        Community.registration_deadline,
-        Community.approval,
-        Community.channel_id,
-        Community.join_counter,
+    .returning(*_ROW)
+)
+_COUNT_IN = (
+    update(Community)
+    .where(Community.id == bindparam("cid"))
+    .values(
+        member_count=Community.member_count + bindparam("members"),
+        waitlist_count=Community.waitlist_count + bindparam("waiting"),
     )
+    .returning(*_ROW)
 )
 _EXISTING = select(Membership.status, Membership.seq).where(
     Membership.community_id == bindparam("cid"), Membership.user_id == bindparam("uid")
-)
-_MEMBERS = (
-    select(func.count())
-    .select_from(Membership)
-    .where(Membership.community_id == bindparam("cid"), Membership.status == Membership.MEMBER)
 )
 _AHEAD = (
     select(func.count())
@@ -142,10 +149,7 @@ def join(
         approvers = tuple(communities.facilitator_ids(session, community_id)) or tuple(
             sorted(admins)
         )
-    elif (
-        community.capacity is not None
-        and (conn.scalar(_MEMBERS, {"cid": community_id}) or 0) >= community.capacity
-    ):
+    elif community.capacity is not None and community.member_count >= community.capacity:
         status = Membership.WAITLIST
     else:
         status = Membership.MEMBER
@@ -154,11 +158,16 @@ def join(
             community_id=community_id, user_id=user_id, status=status, seq=community.join_counter
         )
     )
-    position = None
-    if status == Membership.WAITLIST:
-        position = (
-            conn.scalar(_AHEAD, {"cid": community_id, "seq": community.join_counter}) or 0
-        ) + 1
+    community = conn.execute(
+        _COUNT_IN,
+        {
+            "cid": community_id,
+            "members": int(status == Membership.MEMBER),
+            "waiting": int(status == Membership.WAITLIST),
+        },
+    ).one()
+    # Everyone on the waitlist arrived earlier: the newcomer is last in line.
+    position = community.waitlist_count if status == Membership.WAITLIST else None
     return JoinResult(
         outcome=status,
         user_id=user_id,
@@ -183,6 +192,7 @@ def _promote_next(
         return None
     first.status = Membership.MEMBER
     session.flush()
+    communities.recount(session, community)
     return Promotion(
         user_id=first.user_id, community=communities.detail(session, community, now=now, tz=tz)
     )
@@ -205,6 +215,7 @@ def leave(
     promoted = (
         _promote_next(session, community, now=now, tz=tz) if previous == Membership.MEMBER else None
     )
+    communities.recount(session, community)
     return LeaveResult(
         community=communities.summary(session, community, now=now, tz=tz),
         previous=previous,
@@ -302,6 +313,7 @@ def decide(
         membership.status = Membership.MEMBER
         outcome = Membership.MEMBER
     session.flush()
+    communities.recount(session, community)
     return Decision(
         outcome=outcome,
         user_id=user_id,
