@@ -1,0 +1,57 @@
+"""ReadCache: reuse until a local write or the TTL, never cache a value computed across a write."""
+
+from __future__ import annotations
+
+from bot.cache import ReadCache
+
+
+class Ticker:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_value_is_reused_until_its_ttl_passes() -> None:
+    tick = Ticker()
+    cache: ReadCache[int] = ReadCache(ttl=2.0, clock=tick)
+    computed: list[int] = []
+
+    def compute() -> int:
+        computed.append(1)
+        return len(computed)
+
+    assert cache.get("k", compute) == 1
+    tick.now = 1.9
+    assert cache.get("k", compute) == 1
+    tick.now = 2.1
+    assert cache.get("k", compute) == 2
+
+
+def test_invalidate_drops_everything_at_once() -> None:
+    cache: ReadCache[str] = ReadCache(ttl=60)
+    cache.get("a", lambda: "old")
+    cache.invalidate()
+    assert cache.get("a", lambda: "new") == "new"
+
+
+def test_a_value_computed_while_a_write_happened_is_not_kept() -> None:
+    cache: ReadCache[str] = ReadCache(ttl=60)
+
+    def compute_during_write() -> str:
+        cache.invalidate()  # a write commits while this read is under way
+        return "maybe stale"
+
+    assert cache.get("a", compute_during_write) == "maybe stale"
+    assert cache.get("a", lambda: "fresh") == "fresh"
+
+
+def test_the_least_recently_used_entry_goes_first_when_full() -> None:
+    cache: ReadCache[str] = ReadCache(ttl=60, max_entries=2)
+    cache.get("a", lambda: "A")
+    cache.get("b", lambda: "B")
+    cache.get("a", lambda: "A2")  # touch a
+    cache.get("c", lambda: "C")  # evicts b
+    assert cache.get("a", lambda: "A3") == "A"
+    assert cache.get("b", lambda: "B2") == "B2"

@@ -1,0 +1,90 @@
+"""The Notifier over the keep-alive WebClient, against the Slack stand-in."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.notifier import DeliveryError, Message
+from bot.slack_notifier import SlackNotifier, make_web_client
+from bot.standin import SlackStandIn
+
+
+@pytest.fixture
+def notifier(standin: SlackStandIn) -> SlackNotifier:
+    return SlackNotifier(make_web_client("xoxb-test", standin.api_url, timeout=5))
+
+
+def test_a_dm_lands_in_the_users_dm_with_text_and_blocks(
+    notifier: SlackNotifier, standin: SlackStandIn
+) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Welkom"}}]
+    ts = notifier.send_dm("U1", Message(text="Welkom", blocks=blocks))
+    (call,) = standin.calls("chat.postMessage")
+    assert call.args["channel"] == "U1"
+    assert call.args["blocks"] == blocks
+    assert call.token == "xoxb-test"
+    assert ts == call.response["ts"]
+
+
+def test_many_calls_from_one_thread_reuse_one_connection(
+    notifier: SlackNotifier, standin: SlackStandIn
+) -> None:
+    notifier.send_dm("U1", Message(text="een"))
+    conn = notifier.client._local.pool[("http", f"127.0.0.1:{standin.port}")]  # type: ignore[attr-defined]
+    sock = conn.sock
+    for i in range(20):
+        notifier.send_dm("U1", Message(text=f"bericht {i}"))
+    assert conn.sock is sock
+    assert len(standin.calls("chat.postMessage")) == 21
+
+
+def test_a_429_waits_for_retry_after_then_succeeds(
+    notifier: SlackNotifier, standin: SlackStandIn
+) -> None:
+    standin.fail("chat.postMessage", status=429, retry_after=1)
+    began = time.monotonic()
+    notifier.send_dm("U1", Message(text="na de pauze"))
+    calls = standin.calls("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].at - calls[0].at >= 1.0
+    assert time.monotonic() - began >= 1.0
+
+
+def test_a_server_error_is_retried(notifier: SlackNotifier, standin: SlackStandIn) -> None:
+    standin.fail("chat.postMessage", status=500)
+    notifier.send_dm("U1", Message(text="tweede poging"))
+    assert [c.status for c in standin.calls("chat.postMessage")] == [500, 200]
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "is_archived", "user_not_found"])
+def test_a_permanent_error_raises_delivery_error_marked_permanent(
+    notifier: SlackNotifier, standin: SlackStandIn, error: str
+) -> None:
+    standin.fail("chat.postMessage", error=error)
+    with pytest.raises(DeliveryError) as caught:
+        notifier.post("C1", Message(text="x"))
+    assert caught.value.error == error
+    assert caught.value.permanent
+    assert len(standin.calls("chat.postMessage")) == 1
+
+
+def test_inviting_someone_already_in_the_channel_is_not_an_error(
+    notifier: SlackNotifier, standin: SlackStandIn
+) -> None:
+    standin.add_channel("C0ETHIEK")
+    assert notifier.invite("C0ETHIEK", "U1") is True
+    assert notifier.invite("C0ETHIEK", "U1") is False
+    assert standin.channel_members("C0ETHIEK") == {"U1"}
+
+
+def test_a_restarted_slack_connection_is_reopened_transparently(
+    notifier: SlackNotifier, standin: SlackStandIn
+) -> None:
+    notifier.send_dm("U1", Message(text="een"))
+    conn = notifier.client._local.pool[("http", f"127.0.0.1:{standin.port}")]  # type: ignore[attr-defined]
+    conn.sock.close()  # as if the server had dropped an idle keep-alive connection
+    conn.sock = None
+    notifier.send_dm("U1", Message(text="twee"))
+    assert [c.args["text"] for c in standin.calls("chat.postMessage")] == ["een", "twee"]
