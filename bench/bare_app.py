@@ -49,7 +49,10 @@ def main() -> None:
     args = p.parse_args()
     serve(
         lambda: make_bare_wsgi(args.token, args.secret, args.api_url),
-        port=args.port, host="127.0.0.1", workers=args.workers, threads=args.threads,
+        port=args.port,
+        host="127.0.0.1",
+        workers=args.workers,
+        threads=args.threads,
     )
 
 

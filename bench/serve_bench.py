@@ -76,8 +76,16 @@ class Result:
         return max(self.latencies) * 1000
 
 
-def drive(port: int, secret: str, response_url: str, make_text: Callable[[int], tuple[str, str]],
-          *, clients: int, seconds: float, name: str) -> Result:
+def drive(
+    port: int,
+    secret: str,
+    response_url: str,
+    make_text: Callable[[int], tuple[str, str]],
+    *,
+    clients: int,
+    seconds: float,
+    name: str,
+) -> Result:
     """`clients` threads, each on its own keep-alive connection, for `seconds`."""
     counter = itertools.count()
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -155,14 +163,46 @@ def main() -> int:
     }
     py = sys.executable
     procs = [
-        subprocess.Popen([py, "-m", "bot.standin", "--port", str(standin_port)], env=env,
-                         stdout=subprocess.DEVNULL),
-        subprocess.Popen([py, "-m", "bot.cli", "serve", "--port", str(cop_port), "--host",
-                          "127.0.0.1", "--workers", str(args.workers), "--threads",
-                          str(args.threads)], env=env),
-        subprocess.Popen([py, "-m", "bench.bare_app", "--port", str(bare_port), "--workers",
-                          str(args.workers), "--threads", str(args.threads), "--secret", secret,
-                          "--api-url", api_url], env=env),
+        subprocess.Popen(
+            [py, "-m", "bot.standin", "--port", str(standin_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [
+                py,
+                "-m",
+                "bot.cli",
+                "serve",
+                "--port",
+                str(cop_port),
+                "--host",
+                "127.0.0.1",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+            ],
+            env=env,
+        ),
+        subprocess.Popen(
+            [
+                py,
+                "-m",
+                "bench.bare_app",
+                "--port",
+                str(bare_port),
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--secret",
+                secret,
+                "--api-url",
+                api_url,
+            ],
+            env=env,
+        ),
     ]
     try:
         wait_healthy(f"http://127.0.0.1:{standin_port}/healthz")
@@ -183,8 +223,15 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, (port, make) in scenarios.items():
                 collected[name].append(
-                    drive(port, secret, response_url, make, clients=args.clients,
-                          seconds=args.seconds, name=name)
+                    drive(
+                        port,
+                        secret,
+                        response_url,
+                        make,
+                        clients=args.clients,
+                        seconds=args.seconds,
+                        name=name,
+                    )
                 )
     finally:
         for proc in procs:
@@ -205,8 +252,10 @@ def main() -> int:
             f"| {r.worst:.0f} | {r.requests} | {r.errors} |"
         )
     per_round = {
-        name: [f"{x.throughput / b.throughput:.2f}" for x, b in zip(rs, collected["bare /cop"],
-                                                                      strict=True)]
+        name: [
+            f"{x.throughput / b.throughput:.2f}"
+            for x, b in zip(rs, collected["bare /cop"], strict=True)
+        ]
         for name, rs in collected.items()
     }
     db_kind = database_url.split(":", 1)[0]
@@ -230,10 +279,18 @@ def main() -> int:
     (RESULTS / "serve.md").write_text(report + "\n")
     (RESULTS / "serve.json").write_text(
         json.dumps(
-            {n: {"rps": r.throughput, "p50_ms": r.pct(0.5), "p99_ms": r.pct(0.99),
-                 "max_ms": r.worst, "requests": r.requests, "errors": r.errors,
-                 "ratio": r.throughput / bare.throughput}
-             for n, r in results.items()},
+            {
+                n: {
+                    "rps": r.throughput,
+                    "p50_ms": r.pct(0.5),
+                    "p99_ms": r.pct(0.99),
+                    "max_ms": r.worst,
+                    "requests": r.requests,
+                    "errors": r.errors,
+                    "ratio": r.throughput / bare.throughput,
+                }
+                for n, r in results.items()
+            },
             indent=2,
         )
     )

@@ -19,8 +19,9 @@ class ReadCache(Generic[V]):
     Bounded to `max_entries`, least recently used first out.
     """
 
-    def __init__(self, ttl: float, max_entries: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.clock = clock

@@ -23,6 +23,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
 from bot.app import build_app, build_services, prepare_database
+from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.runtime import Services
 from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
@@ -139,7 +140,8 @@ class Console:
         kind = block.get("type")
         block_id = block.get("block_id", "b")
         if kind == "header":
-            return ["", str(block["text"]["text"]).upper()]
+            # plain_text, yet Slack reads &amp; &lt; &gt; in it as in mrkdwn.
+            return ["", html.unescape(str(block["text"]["text"])).upper()]
         if kind == "divider":
             return ["  " + "·" * 40]
         if kind == "context":
@@ -300,8 +302,9 @@ def run_console(
     stdin: TextIO = sys.stdin,
     out: TextIO = sys.stdout,
     ready: Callable[[Console], None] | None = None,
+    clock: Clock = system_clock,
 ) -> None:
-    """Run the console until end of input or :quit."""
+    """Run the console until end of input or :quit; `clock` lets a demo or test fix "now"."""
     standin = SlackStandIn().start()
     secret = secrets.token_hex(16)
     settings = dataclasses.replace(
@@ -313,7 +316,7 @@ def run_console(
         admins=settings.admins or frozenset({user}),
     )
     prepare_database(settings, load_default_catalog=True)
-    services = build_services(settings)
+    services = build_services(settings, clock=clock)
     app = build_app(settings, services)
     console = Console(app, services, standin, secret, user, out)
     console.print(

@@ -25,8 +25,10 @@ def _answer(respond: Respond, message: render.Message, *, replace: bool = False)
 
 def _guarded(services: Services, respond: Respond, user_id: str, what: str, work: Any) -> None:
     """Run button work after the ack; a user's mistake gets its message, a bug an apology."""
-    t = services.translator(user_id)
+    t = services.translator(None)  # the default language, needing no database
     try:
+        # Inside the try: when the database is what fails, the user still hears of it.
+        t = services.translator(user_id)
         work(t)
     except DomainError as error:
         _answer(respond, domain_message(t, error))

@@ -15,7 +15,8 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_ACTION_VALUE = 2000
 MAX_FALLBACK_TEXT = 4000
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# Any U/W + capitals and digits is safe in <@…>; the console and tests use short ids like U2.
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
@@ -34,13 +35,23 @@ def channel_link(channel_id: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    # Never leave half an entity (&am…) or half a mention (<@U12…) behind.
+    amp, lt = cut.rfind("&"), cut.rfind("<")
+    if amp > cut.rfind(";"):
+        cut = cut[:amp]
+    if lt > cut.rfind(">"):
+        cut = cut[:lt]
+    return cut + "…"
 
 
 def header(text: str) -> Block:
+    """A header from raw text: plain_text, but Slack still reads &, < and > as entities."""
     return {
         "type": "header",
-        "text": {"type": "plain_text", "text": clip(text, MAX_HEADER_TEXT), "emoji": True},
+        "text": {"type": "plain_text", "text": clip(escape(text), MAX_HEADER_TEXT), "emoji": True},
     }
 
 
@@ -54,8 +65,34 @@ def section(text: str, accessory: Block | None = None) -> Block:
     return block
 
 
+def _split(text: str, limit: int) -> list[str]:
+    """Cut `text` into pieces of at most `limit` characters: at a line break, else at a
+    space, else anywhere but inside an entity (&amp;) or a mention (<@U…>)."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cut = window.rfind("\n")
+        cut = cut if cut > 0 else window.rfind(" ")
+        if cut > 0:
+            pieces.append(text[:cut])
+            text = text[cut + 1 :]
+            continue
+        cut = limit
+        amp, lt = window.rfind("&", 0, limit), window.rfind("<", 0, limit)
+        if amp > window.rfind(";", 0, limit):
+            cut = amp
+        if lt > window.rfind(">", 0, limit):
+            cut = min(cut, lt)
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    return pieces
+
+
 def sections(text: str) -> list[Block]:
-    """Long text as several sections, split on paragraphs, each within Slack's 3000 limit."""
+    """Long text as several sections, split on paragraphs (then lines), each within Slack's
+    3000 limit and never cutting a mention or an escaped character in two."""
     blocks: list[Block] = []
     current = ""
     for paragraph in text.split("\n\n"):
@@ -65,11 +102,9 @@ def sections(text: str) -> list[Block]:
             continue
         if current:
             blocks.append(section(current))
-        while len(paragraph) > MAX_SECTION_TEXT:
-            blocks.append(section(paragraph[:MAX_SECTION_TEXT]))
-            paragraph = paragraph[MAX_SECTION_TEXT:]
-        current = paragraph
-    if current:
+        *full, current = _split(paragraph, MAX_SECTION_TEXT)
+        blocks.extend(section(piece) for piece in full if piece.strip())
+    if current.strip():
         blocks.append(section(current))
     return blocks
 

@@ -166,9 +166,7 @@ def after_join(services: Services, result: JoinResult) -> None:
         welcome_member(services, result.user_id, profile, None)
     elif result.outcome == "pending":
         if not result.approvers:
-            log.warning(
-                "join request for %s has nobody to approve it", result.community.slug
-            )
+            log.warning("join request for %s has nobody to approve it", result.community.slug)
         for approver in result.approvers:
             services.notifier.send_dm(
                 approver, render.approval_request(services.translator(approver), result)
@@ -285,7 +283,9 @@ def cop_command(ack: Ack, command: dict[str, Any], respond: Respond, services: S
     try:
         reply = future.result(timeout=ACK_BUDGET_SECONDS)
     except FutureTimeout:
-        ack(text=Translator(services.settings.language, services.settings.timezone)("working"))
+        working = Translator(services.settings.language, services.settings.timezone)("working")
+        # JSON like every other answer: the console and tests read the body as JSON.
+        ack(text=working, response_type="ephemeral")
         services.when_done("late reply", future, partial(_send_late, services, respond, user_id))
         return
     _ack(ack, services, reply)

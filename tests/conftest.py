@@ -157,8 +157,11 @@ class SlackHTTP:
     def click(self, user_id: str, action_id: str, value: str, **kwargs: Any) -> Response:
         """A button click (block_actions) by `user_id`."""
         body = block_actions_body(
-            user_id=user_id, action_id=action_id, value=value,
-            response_url=self.standin.response_url(), **kwargs,
+            user_id=user_id,
+            action_id=action_id,
+            value=value,
+            response_url=self.standin.response_url(),
+            **kwargs,
         )
         return self.post(body, signed_headers(self.secret, body))
 
@@ -168,8 +171,11 @@ def slack(settings: Settings, services: Services, standin: SlackStandIn) -> Iter
     """The real Bolt app behind a real HTTP server on a free loopback port."""
     app = build_app(settings, services)
     server = make_server(
-        "127.0.0.1", 0, make_wsgi(app, services),
-        server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
+        "127.0.0.1",
+        0,
+        make_wsgi(app, services),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -11,6 +11,12 @@ def test_list_over_http_shows_every_shipped_community(slack: SlackHTTP, services
     body = response.json()
     assert body["response_type"] == "ephemeral"
     text = str(body["blocks"])
-    for slug in ("ethiek", "lokaal-meten", "voorspellen", "gebiedsontwikkeling",
-                 "groene-stad-klein", "groene-stad-groot"):
+    for slug in (
+        "ethiek",
+        "lokaal-meten",
+        "voorspellen",
+        "gebiedsontwikkeling",
+        "groene-stad-klein",
+        "groene-stad-groot",
+    ):
         assert f"`{slug}`" in text

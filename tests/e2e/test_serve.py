@@ -1,0 +1,154 @@
+"""`cop-bot serve` as a real process: /healthz, a signed command, the welcome DM, a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.standin import SlackStandIn
+from tests.blockkit import assert_valid_message
+from tests.conftest import SECRET, SlackHTTP
+
+REPO = Path(__file__).resolve().parents[2]
+COP_BOT = Path(sys.executable).with_name("cop-bot")
+CATALOG = REPO / "bot" / "data" / "catalog.toml"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(**values: str) -> dict[str, str]:
+    """A clean environment: nothing of the caller's Slack settings leaks in."""
+    env = {"PATH": os.environ.get("PATH", "")}
+    env.update(values)
+    return env
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"cop-bot serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return json.loads(response.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"cop-bot serve did not get healthy in 30 s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def server(
+    db_url: str, standin: SlackStandIn, tmp_path: Path
+) -> Iterator[tuple[SlackHTTP, subprocess.Popen[bytes], Path]]:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = _env(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=standin.api_url,
+        DATABASE_URL=db_url,
+        COP_CATALOG=str(CATALOG),
+        HOME=str(tmp_path),  # gunicorn keeps its control socket there
+    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"],
+            env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait_healthy(base_url, process, log) == {"ok": True, "database": "up"}
+        yield SlackHTTP(base_url, standin), process, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_serve_answers_a_signed_join_and_sends_the_welcome_dm_then_stops_cleanly(
+    server: tuple[SlackHTTP, subprocess.Popen[bytes], Path], standin: SlackStandIn
+) -> None:
+    slack, process, log = server
+
+    response = slack.command("U0ALICE", "aanmelden ethiek")
+
+    assert response.status == 200
+    reply = response.json()
+    assert_valid_message(reply)
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith(":tada: Je bent lid van *Ethiek*.")
+    [welcome] = standin.wait_for("chat.postMessage", 1, timeout=10)
+    assert welcome.args["channel"] == "U0ALICE"
+    assert welcome.token == "xoxb-test"
+    assert welcome.args["text"] == ":wave: Welkom bij *Ethiek*!"
+    assert_valid_message(welcome.args)
+
+    forged = slack.post(
+        "text=lijst", {"X-Slack-Signature": "v0=00", "X-Slack-Request-Timestamp": "1"}
+    )
+    assert forged.status == 401
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert "Shutting down" in output
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "variable"),
+    [
+        ("serve", {"SLACK_BOT_TOKEN": "xoxb-test"}, "SLACK_SIGNING_SECRET"),
+        ("serve", {"SLACK_SIGNING_SECRET": SECRET}, "SLACK_BOT_TOKEN"),
+        ("socket", {"SLACK_BOT_TOKEN": "xoxb-test"}, "SLACK_APP_TOKEN"),
+    ],
+)
+def test_a_missing_setting_exits_with_status_2_and_one_line_naming_it(
+    tmp_path: Path, command: str, env: dict[str, str], variable: str
+) -> None:
+    database = tmp_path / "never-created.db"
+
+    result = subprocess.run(
+        [str(COP_BOT), command],
+        env=_env(DATABASE_URL=f"sqlite:///{database}", HOME=str(tmp_path), **env),
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"cop-bot: {variable} is not set"]
+    assert "Traceback" not in result.stderr
+    # It stops before touching anything.
+    assert not database.exists()
+
+
+def test_a_welcome_dm_still_underway_when_told_to_stop_is_delivered(
+    server: tuple[SlackHTTP, subprocess.Popen[bytes], Path], standin: SlackStandIn
+) -> None:
+    slack, process, _ = server
+    standin.set_delay(1.0)  # Slack is slow today
+
+    response = slack.command("U0ALICE", "aanmelden ethiek")
+    process.send_signal(signal.SIGTERM)
+
+    assert "Je bent lid van *Ethiek*" in response.json()["text"]
+    [welcome] = standin.wait_for("chat.postMessage", 1, timeout=15)
+    assert welcome.args["channel"] == "U0ALICE"
+    assert process.wait(timeout=20) == 0

@@ -1,0 +1,79 @@
+"""Helpers for the Slack-side tests: what the app answered and what it posted to Slack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.standin import Call, SlackStandIn
+from tests.conftest import Response, SlackHTTP
+
+# Every way the app can put a message in front of someone.
+MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+
+
+class CheckedSlack(SlackHTTP):
+    """SlackHTTP that keeps every answer, so a test (and the fixture) can check them all."""
+
+    def __init__(self, inner: SlackHTTP) -> None:
+        super().__init__(inner.base_url, inner.standin, inner.secret)
+        self.responses: list[Response] = []
+
+    def post(self, body: str, headers: dict[str, str], path: str = "/slack/events") -> Response:
+        response = super().post(body, headers, path)
+        self.responses.append(response)
+        return response
+
+    def replies(self) -> list[dict[str, Any]]:
+        """The JSON message bodies of every HTTP answer so far."""
+        out = []
+        for response in self.responses:
+            if response.status == 200 and response.body.startswith("{"):
+                out.append(response.json())
+        return out
+
+
+def sent(standin: SlackStandIn) -> list[dict[str, Any]]:
+    """The arguments of every message the app posted, updated or sent via response_url."""
+    return [call.args for call in standin.calls() if call.method in MESSAGE_METHODS]
+
+
+def dms_to(standin: SlackStandIn, user_id: str) -> list[Call]:
+    """chat.postMessage calls addressed to `user_id` (a DM by user id, as the app sends them)."""
+    return [c for c in standin.calls("chat.postMessage") if c.args.get("channel") == user_id]
+
+
+def texts(payload: dict[str, Any]) -> str:
+    """All the text a reader can see in a message: fallback text and every text in its blocks."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({"text": payload.get("text"), "blocks": payload.get("blocks") or []})
+    return "\n".join(found)
+
+
+def buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button in a message, from section accessories and actions blocks."""
+    out: list[dict[str, Any]] = []
+    for block in payload.get("blocks") or []:
+        accessory = block.get("accessory")
+        if accessory and accessory.get("type") == "button":
+            out.append(accessory)
+        if block.get("type") == "actions":
+            out.extend(e for e in block["elements"] if e.get("type") == "button")
+    return out
+
+
+def dumps(payloads: list[dict[str, Any]]) -> str:
+    """The payloads as raw JSON text, for checks that nothing slipped through anywhere."""
+    return "\n".join(json.dumps(p, ensure_ascii=False) for p in payloads)

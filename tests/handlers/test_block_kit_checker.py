@@ -1,0 +1,87 @@
+"""The Block Kit checker used by every Slack-side test really rejects what Slack would reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from handlers import blocks as bk
+from tests.blockkit import assert_valid_message
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _button(label: str, action_id: str = "join_community") -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id,
+        "value": "ethiek",
+    }
+
+
+def test_a_message_built_by_the_app_builders_passes() -> None:
+    assert_valid_message(
+        {
+            "text": "Ethiek",
+            "blocks": [
+                bk.header("Ethiek & co"),
+                bk.context("*Programma*"),
+                bk.section("tekst", accessory=bk.button("Aanmelden", "join_community", "ethiek")),
+                bk.divider(),
+                bk.actions(bk.button("Ja", "approve_join", "e|U1"), block_id="approval"),
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({"text": "x", "blocks": [_section("a" * 3001)]}, "3001 characters"),
+        (
+            {
+                "text": "x",
+                "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
+            },
+            "151 characters",
+        ),
+        ({"text": "x", "blocks": [_section("a")] * 51}, "51 blocks"),
+        (
+            {
+                "text": "x",
+                "blocks": [_section("a") | {"accessory": _button("b" * 76)}],
+            },
+            "76",
+        ),
+        (
+            {
+                "text": "x",
+                "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "*h*"}}],
+            },
+            "plain_text",
+        ),
+        ({"text": "x", "blocks": [_section("")]}, "empty text"),
+        ({"text": "x", "blocks": [{"type": "table", "rows": []}]}, "unexpected block type"),
+        ({"blocks": [_section("a")]}, "fallback text"),
+        (
+            {
+                "text": "x",
+                "blocks": [{"type": "actions", "elements": [_button("a"), _button("b")]}],
+            },
+            "unique",
+        ),
+        ({"text": "x", "blocks": [{"type": "context", "elements": []}]}, "0 elements"),
+        ({}, "text or blocks"),
+        # Caught by slack_sdk's own validators.
+        ({"text": "x", "blocks": [_section("a") | {"block_id": "b" * 256}]}, "block_id cannot"),
+    ],
+)
+def test_a_message_slack_would_refuse_fails_the_check(
+    payload: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(Exception, match=problem):
+        assert_valid_message(payload)

@@ -1,0 +1,205 @@
+"""Failures answer with a short apology and a reference that is in the log; slow work is
+acknowledged within Slack's three seconds and answered through the response_url."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import text
+
+import handlers.commands
+from bot.runtime import Services
+from bot.standin import SlackStandIn
+from tests.factories import add_community
+from tests.handlers.support import CheckedSlack, texts
+
+REFERENCE = re.compile(r"referentie `([0-9A-F]{8})`")
+WORKING = ":hourglass_flowing_sand: Even geduld, ik ben ermee bezig…"
+TRACEBACK_WORDS = ("Traceback", "Error", "sqlalchemy", "memberships", 'File "')
+
+
+def _drop_memberships(services: Services) -> None:
+    cascade = "" if services.db.is_sqlite else " CASCADE"
+    with services.db.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE memberships{cascade}"))
+
+
+@contextmanager
+def _community_locked(services: Services, seconds: float) -> Iterator[None]:
+    """Hold a write lock on the `ethiek` row (all of SQLite) from another connection."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        with services.db.write() as session:
+            session.execute(text("UPDATE communities SET name = name WHERE slug = 'ethiek'"))
+            locked.set()
+            time.sleep(seconds)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(5)
+    try:
+        yield
+    finally:
+        holder.join()
+
+
+def _logged_with(caplog: pytest.LogCaptureFixture, reference: str) -> logging.LogRecord:
+    [record] = [r for r in caplog.records if reference in r.getMessage()]
+    return record
+
+
+def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
+    slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        response = slack.command("U1", "mijn")
+
+    assert response.status == 200
+    reply = response.json()
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith(":warning: Sorry, er ging iets mis aan onze kant.")
+    for word in TRACEBACK_WORDS:
+        assert word not in response.body
+    match = REFERENCE.search(reply["text"])
+    assert match, reply["text"]
+    record = _logged_with(caplog, match.group(1))
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+    assert "memberships" in str(record.exc_info[1])
+
+
+def test_when_even_the_language_lookup_fails_the_apology_comes_in_the_default_language(
+    slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+    with services.db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE user_settings"))
+
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        response = slack.command("U1", "mijn")
+
+    assert response.status == 200
+    text_shown = response.json()["text"]
+    assert text_shown.startswith(":warning: Sorry, er ging iets mis aan onze kant.")
+    match = REFERENCE.search(text_shown)
+    assert match, text_shown
+    assert _logged_with(caplog, match.group(1)).exc_info is not None
+
+
+def test_each_failure_gets_its_own_reference(
+    slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        first = REFERENCE.search(slack.command("U1", "mijn").json()["text"])
+        second = REFERENCE.search(slack.command("U1", "leden ethiek").json()["text"])
+
+    assert first and second
+    assert first.group(1) != second.group(1)
+    _logged_with(caplog, first.group(1))
+    _logged_with(caplog, second.group(1))
+
+
+def test_a_failing_button_click_apologises_through_the_response_url(
+    slack: CheckedSlack,
+    services: Services,
+    standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        response = slack.click("U1", "join_community", "ethiek")
+        [answer] = standin.wait_for("response_url", 1)
+        assert services.wait_idle(5)
+
+    assert response.status == 200
+    match = REFERENCE.search(answer.args["text"])
+    assert match, answer.args["text"]
+    assert "Traceback" not in texts(answer.args)
+    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert standin.calls("chat.postMessage") == []
+
+
+def test_a_button_click_during_database_trouble_still_gets_an_apology(
+    slack: CheckedSlack,
+    services: Services,
+    standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+    with services.db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE user_settings"))
+
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        slack.click("U1", "join_community", "ethiek")
+        [answer] = standin.wait_for("response_url", 1)
+        assert services.wait_idle(5)
+
+    match = REFERENCE.search(answer.args["text"])
+    assert match, answer.args["text"]
+    assert _logged_with(caplog, match.group(1)).exc_info is not None
+
+
+def test_a_slow_join_is_acknowledged_in_time_and_answered_through_the_response_url(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    add_community(services.db, "ethiek", name="Ethiek")
+
+    with _community_locked(services, seconds=2.5):
+        started = time.monotonic()
+        response = slack.command("U1", "aanmelden ethiek")
+        elapsed = time.monotonic() - started
+
+        assert response.status == 200
+        assert elapsed < 3.0
+        assert response.json() == {"text": WORKING, "response_type": "ephemeral"}
+        assert standin.calls("response_url") == []
+        # The answer still on its way counts as pending work, so wait_idle waits for it.
+        assert not services.wait_idle(0)
+
+    assert services.wait_idle(5)
+    [late] = standin.wait_for("response_url", 1)
+    assert late.args["text"].startswith(":tada: Je bent lid van *Ethiek*.")
+    assert late.args["response_type"] == "ephemeral"
+    assert late.args["replace_original"] is False
+    [welcome] = standin.wait_for("chat.postMessage", 1)
+    assert welcome.args["channel"] == "U1"
+
+
+def test_a_slow_command_that_then_fails_apologises_late_with_a_logged_reference(
+    slack: CheckedSlack,
+    services: Services,
+    standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(handlers.commands, "ACK_BUDGET_SECONDS", 0.05)
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        with _community_locked(services, seconds=0.5):
+            response = slack.command("U1", "aanmelden ethiek")
+        [late] = standin.wait_for("response_url", 1)
+        assert services.wait_idle(5)
+
+    assert response.json()["text"] == WORKING
+    match = REFERENCE.search(late.args["text"])
+    assert match, late.args["text"]
+    assert _logged_with(caplog, match.group(1)).exc_info is not None
