@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -20,8 +21,12 @@ from storage.db import Database
 log = logging.getLogger("cop_bot")
 
 
-def prepare_database(settings: Settings, *, load_default_catalog: bool = False) -> None:
-    """Migrate the schema, then load COP_CATALOG (or the shipped one into an empty database)."""
+def prepare_database(
+    settings: Settings, *, load_default_catalog: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """Migrate the schema, then load COP_CATALOG (or the shipped one into an empty database).
+
+    Returns the (community slug, user) pairs that a reload moved off a waitlist."""
     migrate.upgrade(settings.database_url)
     path = settings.catalog
     db = Database(settings.database_url, pool_size=1)
@@ -29,11 +34,28 @@ def prepare_database(settings: Settings, *, load_default_catalog: bool = False) 
         with db.write() as session:
             if path is None and load_default_catalog and catalog.is_empty(session):
                 path = catalog.DEFAULT_CATALOG
-            if path is not None:
-                report = catalog.load_file(session, path, settings.timezone)
-                log.info("catalogue %s loaded: %s", path, report)
+            if path is None:
+                return ()
+            report = catalog.load_file(session, path, settings.timezone)
+            log.info("catalogue %s loaded: %s", path, report)
+            return report.promoted
     finally:
         db.dispose()
+
+
+def announce_promotions(settings: Settings, promoted: tuple[tuple[str, str], ...]) -> None:
+    """Welcome the people whom a catalogue reload (more seats) moved off a waitlist."""
+    if not promoted:
+        return
+    services = build_services(settings)
+    try:
+        for slug, user_id in promoted:
+            services.in_background(
+                "promotion", partial(commands.welcome_promoted, services, slug, user_id)
+            )
+        services.wait_idle(60)
+    finally:
+        services.shutdown()
 
 
 def build_services(

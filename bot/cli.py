@@ -26,10 +26,10 @@ def _settings() -> Settings:
 def _socket(settings: Settings, args: argparse.Namespace) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app, build_services, prepare_database
+    from bot.app import announce_promotions, build_app, build_services, prepare_database
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    prepare_database(settings)
+    announce_promotions(settings, prepare_database(settings))
     services = build_services(settings)
     app = build_app(settings, services)
     log.info("starting in Socket Mode")
@@ -37,11 +37,11 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.app import build_app, build_services, prepare_database
+    from bot.app import announce_promotions, build_app, build_services, prepare_database
     from bot.server import make_wsgi, serve
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    prepare_database(settings)
+    announce_promotions(settings, prepare_database(settings))
     port = args.port or settings.port
 
     def factory():  # type: ignore[no-untyped-def]
@@ -77,6 +77,19 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
             report = catalog.load_file(session, Path(args.file), settings.timezone)
     finally:
         db.dispose()
+    if report.promoted and settings.slack_bot_token:
+        from bot.app import announce_promotions
+
+        announce_promotions(settings, report.promoted)
+    for slug, user in report.promoted:
+        print(
+            f"{slug}: {user} moved up from the waitlist"
+            + (
+                " (told in a DM)"
+                if settings.slack_bot_token
+                else " (not told: SLACK_BOT_TOKEN is not set)"
+            )
+        )
     print(
         f"{args.file}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged; meetings: {report.meetings_created} created, "

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TextIO
 
 from slack_bolt import App
@@ -28,6 +29,7 @@ from bot.config import Settings
 from bot.runtime import Services
 from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
 from bot.standin import Call, SlackStandIn
+from handlers.commands import welcome_promoted
 
 CONSOLE_CHANNEL = "C0CONSOLE"
 _LINK = re.compile(r"<([^>|]+)(?:\|([^>]*))?>")
@@ -315,7 +317,7 @@ def run_console(
         # In the console you are the admin unless COP_ADMINS says otherwise.
         admins=settings.admins or frozenset({user}),
     )
-    prepare_database(settings, load_default_catalog=True)
+    promoted = prepare_database(settings, load_default_catalog=True)
     services = build_services(settings, clock=clock)
     app = build_app(settings, services)
     console = Console(app, services, standin, secret, user, out)
@@ -323,6 +325,9 @@ def run_console(
         f"CoP bot console. Database: {settings.database_url}. Je bent {user} "
         f"(beheerder: {', '.join(sorted(settings.admins))}).\n{HELP}"
     )
+    for slug, user_id in promoted:
+        services.in_background("promotion", partial(welcome_promoted, services, slug, user_id))
+    console.settle()
     if ready is not None:
         ready(console)
     try:

@@ -185,6 +185,15 @@ def _leave(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     return Reply(render.leave_reply(t, result), after=partial(after_leave, services, result))
 
 
+def welcome_promoted(services: Services, slug: str, user_id: str) -> None:
+    """Tell someone who moved up from the waitlist, and welcome them as a new member."""
+    profile = community_profile(services, slug)
+    t = services.translator(user_id)
+    welcome_member(
+        services, user_id, profile, t("promoted", name=render.escape(profile.summary.name))
+    )
+
+
 def after_leave(services: Services, result: LeaveResult) -> None:
     if result.promoted is not None:
         user = result.promoted.user_id

@@ -42,7 +42,8 @@ def text_message(text: str) -> Message:
 
 def _seats(t: Translator, c: CommunitySummary) -> str:
     if c.capacity is None:
-        return t("seats_unlimited", members=c.member_count)
+        key = "seats_unlimited_one" if c.member_count == 1 else "seats_unlimited"
+        return t(key, members=c.member_count)
     if c.member_count >= c.capacity:
         return t(
             "seats_full", members=c.member_count, capacity=c.capacity, waitlist=c.waitlist_count
@@ -198,7 +199,7 @@ def member_list(t: Translator, m: MemberList) -> Message:
     if m.pending:
         blocks.append(section(t("pending_title", count=len(m.pending))))
         blocks.extend(_mention_sections(m.pending))
-    return Message(text=escape(title), blocks=fit(blocks))
+    return Message(text=escape(title), blocks=fit(blocks, context(t("list_cut"))))
 
 
 def mine(t: Translator, entries: list[MyEntry]) -> Message:

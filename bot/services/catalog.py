@@ -93,6 +93,9 @@ def _meeting(raw: dict[str, Any], tz: ZoneInfo, where: str) -> MeetingSpec:
     ends = _local(raw["ends"], tz, f"{where}.ends") if "ends" in raw else None
     if ends is not None and ends <= starts:
         raise CatalogError(f"{where}: 'ends' must be after 'starts'")
+    for key, limit in (("location", 500), ("title", 200), ("id", 64)):
+        if len(str(raw.get(key, ""))) > limit:
+            raise CatalogError(f"{where}: {key} is longer than {limit} characters")
     kind = str(raw.get("kind", "online"))
     if kind not in MEETING_KINDS:
         raise CatalogError(f"{where}.kind: '{kind}' is not one of {', '.join(MEETING_KINDS)}")
@@ -130,6 +133,9 @@ def parse(text: str, tz: ZoneInfo, *, source: str = "catalogue") -> list[Communi
         if slug in seen:
             raise CatalogError(f"{where}: slug is used twice")
         seen.add(slug)
+        for key, limit in (("name", 200), ("programme", 200)):
+            if len(str(raw.get(key, ""))) > limit:
+                raise CatalogError(f"{where}: {key} is longer than {limit} characters")
         capacity = raw.get("capacity")
         # bool is a subclass of int: `capacity = true` must not mean one seat.
         if capacity is not None and (

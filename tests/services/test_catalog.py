@@ -481,3 +481,26 @@ def test_a_file_with_an_explicit_offset_keeps_that_offset(db: Database, tmp_path
     path = _write(tmp_path, GOOD + "[[community.meeting]]\nstarts = 2027-03-30T14:00:00Z\n")
     _load(db, path)
     assert _meetings(db, "goed")[0].starts_at == dt.datetime(2027, 3, 30, 14, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("name", "x" * 201),
+        ("programme", "p" * 201),
+    ],
+)
+def test_a_community_text_longer_than_its_column_is_refused_by_name(field: str, text: str) -> None:
+    source = f'[[community]]\nslug = "lang"\nname = "Lang"\n{field} = "{text}"\n'
+    source = source.replace('name = "Lang"\nname', "name")
+    with pytest.raises(CatalogError, match=f"'lang': {field} is longer than 200"):
+        catalog.parse(source, AMS)
+
+
+def test_a_meeting_location_longer_than_500_characters_is_refused() -> None:
+    source = (
+        '[[community]]\nslug = "lang"\nname = "Lang"\n[[community.meeting]]\n'
+        f'starts = 2027-03-30T14:00:00\nlocation = "{"l" * 501}"\n'
+    )
+    with pytest.raises(CatalogError, match="location is longer than 500"):
+        catalog.parse(source, AMS)
