@@ -12,6 +12,9 @@ class Message:
 
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    # Slack message metadata; reminders carry their delivery id in it, so that after a
+    # crash the bot can see in Slack whether a post went out.
+    metadata: dict[str, Any] | None = None
 
 
 class DeliveryError(Exception):
@@ -55,4 +58,9 @@ class Notifier(Protocol):
 
     def invite(self, channel_id: str, user_id: str) -> bool:
         """Add `user_id` to a channel; False when they were already in it."""
+        ...
+
+    def find_posted(self, recipient: str, event_type: str, key: str, since: float) -> str | None:
+        """The ts of a message of ours posted to `recipient` (a user: their DM) since
+        `since` (epoch seconds) whose metadata carries `key`; None when there is none."""
         ...

@@ -117,6 +117,7 @@ class SlackNotifier:
                 channel=channel_id,
                 text=message.text,
                 blocks=message.blocks or None,
+                metadata=message.metadata,
                 unfurl_links=False,
             )
         except SlackApiError as exc:
@@ -139,3 +140,30 @@ class SlackNotifier:
                 return False
             raise self._error(exc) from exc
         return True
+
+    def find_posted(self, recipient: str, event_type: str, key: str, since: float) -> str | None:
+        try:
+            channel = recipient
+            if recipient[:1] in ("U", "W"):
+                opened = self.client.conversations_open(users=recipient)
+                channel = opened["channel"]["id"]
+            cursor: str | None = None
+            while True:
+                page = self.client.conversations_history(
+                    channel=channel,
+                    oldest=f"{since:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                messages: list[dict[str, Any]] = page.get("messages") or []
+                for message in messages:
+                    metadata = message.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if metadata.get("event_type") == event_type and payload.get("key") == key:
+                        return str(message.get("ts"))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not page.get("has_more") or not cursor:
+                    return None
+        except SlackApiError as exc:
+            raise self._error(exc) from exc

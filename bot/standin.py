@@ -410,6 +410,7 @@ class SlackStandIn:
             "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "conversations.invite": self._conversations_invite,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
@@ -625,6 +626,8 @@ class SlackStandIn:
         self._file_ids = itertools.count(1)
         self._response_keys = itertools.count(1)
         self._last_ts = 0
+        # Posted messages per channel, oldest first, for conversations.history.
+        self._history: dict[str, list[dict[str, Any]]] = {}
 
     def _route(self, verb: str, path: str, headers: Message, body: bytes, at: float) -> _Answer:
         parts = urlsplit(path)
@@ -979,7 +982,38 @@ class SlackStandIn:
         if error:
             return _err(error)
         ts = self._next_ts()
-        return _ok(channel=channel, ts=ts, message=self._message(args, ts))
+        message = self._message(args, ts)
+        assert channel is not None
+        self._history.setdefault(channel, []).append(message)
+        return _ok(channel=channel, ts=ts, message=message)
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, error = self._resolve_channel(args.get("channel"), allow_user=False)
+        if channel is None:
+            return _err(error or "channel_not_found")
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        limit = min(int(args.get("limit") or 100), 999)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for message in reversed(self._history.get(channel, [])):
+            if oldest < float(message["ts"]) < latest:
+                shown = dict(message)
+                if not with_metadata:
+                    shown.pop("metadata", None)
+                messages.append(shown)
+        return _ok(
+            messages=messages[:limit],
+            has_more=len(messages) > limit,
+            pin_count=0,
+            response_metadata={"next_cursor": ""},
+        )
+
+    def history(self, channel_id: str) -> list[dict[str, Any]]:
+        """Messages posted in a channel (a user ID means the DM with them), oldest first."""
+        key = f"D{channel_id}" if _is_user_id(channel_id) else channel_id
+        with self._lock:
+            return [dict(m) for m in self._history.get(key, [])]
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         _, error = self._writable_channel(args.get("channel"), allow_user=True)

@@ -149,6 +149,9 @@ class Meeting(Base):
     location: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default=SCHEDULED)
     source: Mapped[str] = mapped_column(String(16), default="catalog")
+    agenda: Mapped[str | None] = mapped_column(Text)
+    # Bumped on every move or cancellation: calendar apps update an event by it.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
 
@@ -163,3 +166,73 @@ class UserSetting(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, default=_utcnow, onupdate=_utcnow, server_default=func.now()
     )
+
+
+class Reminder(Base):
+    """One reminder to send for a meeting, `offset_seconds` before it starts."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "offset_seconds"),
+        Index("ix_reminders_due", "state", "due_at"),
+    )
+
+    PENDING = "pending"  # waiting for its moment
+    FANNED_OUT = "fanned_out"  # its deliveries are written; they go out one by one
+    SKIPPED = "skipped"  # planned too late, or its moment passed while the meeting began
+    CANCELLED = "cancelled"  # the meeting was cancelled, or the offset is no longer used
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    offset_seconds: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    meeting: Mapped[Meeting] = relationship()
+
+
+class Delivery(Base):
+    """The ledger: one row per reminder and recipient, written before anything is posted."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("reminder_id", "recipient"),
+        Index("ix_deliveries_state", "state", "not_before"),
+    )
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed and possibly posted: see bot/scheduler.py for recovery
+    SENT = "sent"
+    FAILED = "failed"  # Slack refused for good (user_not_found, is_archived, ...)
+    SKIPPED = "skipped"  # the recipient left the community before it went out
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # "dm" or "channel"
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    reminder: Mapped[Reminder] = relationship()
+
+
+class Rsvp(Base):
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    YES = "yes"
+    NO = "no"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)

@@ -48,3 +48,18 @@ class RequestAlreadyDecided(DomainError):
         super().__init__(community)
         self.community = community
         self.user_id = user_id
+
+
+class MeetingNotFound(DomainError):
+    def __init__(self, community: str, number: int | None = None) -> None:
+        super().__init__(community)
+        self.community = community
+        self.number = number
+
+
+class MeetingOver(DomainError):
+    """The meeting has begun or was cancelled: no more RSVPs or moves."""
+
+    def __init__(self, community: str) -> None:
+        super().__init__(community)
+        self.community = community

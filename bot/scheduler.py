@@ -1,0 +1,295 @@
+"""The alarm clock for reminders: APScheduler wakes up, the database says what is due.
+
+Exactly one process owns the scheduler at a time, by a lock held in the database
+(PostgreSQL advisory lock) or beside it (an flock next to the SQLite file). Every
+other process keeps trying, so when the owner dies another takes over within a sweep.
+
+Each delivery is a ledger row written before anything is posted ("sending"), then
+marked "sent". A process that dies between Slack accepting a post and the mark leaves a
+"sending" row. The next owner does not guess: it looks in Slack for a message carrying
+that delivery's key in its metadata, marks it sent when found, and posts it only when
+not. So nobody gets a reminder twice, and none is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+
+from bot.clock import Clock, system_clock
+from bot.notifier import DeliveryError, Message, Notifier
+from bot.services import reminders
+from bot.services.reminders import Claimed
+from storage.db import Database
+
+log = logging.getLogger("cop_bot.scheduler")
+
+EVENT_TYPE = "cop_delivery"
+LOCK_KEY = 0x0C0B5CED
+MAX_ATTEMPTS = 8
+
+
+def delivery_key(delivery_id: int) -> str:
+    return f"delivery-{delivery_id}"
+
+
+class SchedulerLock:
+    """Who owns the scheduler: a PostgreSQL advisory lock, or an flock beside SQLite."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: Connection | None = None
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self.db.is_sqlite:
+            path = (make_url(self.db.url).database or "cop-bot.db") + ".scheduler-lock"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+        conn = self.db.engine.connect()
+        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
+        conn.commit()
+        if got:
+            self._conn = conn
+        else:
+            conn.close()
+        return got
+
+    def still_held(self) -> bool:
+        if self._fd is not None:
+            return True
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+            return True
+        except Exception:  # the connection (and with it the lock) is gone
+            log.warning("lost the scheduler lock: its database connection broke")
+            self._conn = None
+            return False
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._conn.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+
+@dataclass(frozen=True)
+class TickReport:
+    fanned_out: int = 0
+    skipped_reminders: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+
+
+Render = Callable[[Claimed], Message]
+
+
+class ReminderScheduler:
+    """Sends what is due. `tick()` does one round and can be called directly (tests)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        notifier: Notifier,
+        render: Render,
+        clock: Clock = system_clock,
+        workers: int = 8,
+        sweep_seconds: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.render = render
+        self.clock = clock
+        self.sweep_seconds = sweep_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lock = SchedulerLock(db)
+        self.is_owner = False
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
+        self._aps: BackgroundScheduler | None = None
+        self._tick_lock = threading.Lock()
+
+    # Ownership ------------------------------------------------------------------
+    def become_owner(self) -> bool:
+        """Take the lock if it is free; on taking it, settle what a dead owner left."""
+        if self.is_owner:
+            self.is_owner = self.lock.still_held()
+            return self.is_owner
+        if self.lock.try_acquire():
+            self.is_owner = True
+            log.info("this process (%s) now runs the reminder scheduler", self.owner)
+            self.recover()
+        return self.is_owner
+
+    def recover(self) -> int:
+        """Settle deliveries left "sending" by another process: it is gone, since we
+        hold the lock. Returns how many were found already posted."""
+        now = self.clock()
+        with self.db.read() as session:
+            stale = reminders.stale_claims(
+                session, alive_owner=self.owner, now=now, everything_else=True
+            )
+        found = 0
+        # Far enough back to cover any claim: a claim lives minutes, not days.
+        since = (now - dt.timedelta(days=2)).timestamp()
+        for claimed in stale:
+            try:
+                ts = self.notifier.find_posted(
+                    claimed.recipient, EVENT_TYPE, delivery_key(claimed.delivery_id), since
+                )
+            except DeliveryError as exc:
+                log.warning("could not check delivery %s: %s", claimed.delivery_id, exc.error)
+                ts = None
+            with self.db.write() as session:
+                if ts:
+                    reminders.mark_sent(session, claimed.delivery_id, ts=ts, now=now)
+                    found += 1
+                else:
+                    reminders.mark_retry(session, claimed.delivery_id, error="interrupted", at=now)
+        if stale:
+            log.info(
+                "recovered %d interrupted deliveries: %d had reached Slack, %d go out again",
+                len(stale), found, len(stale) - found,
+            )  # fmt: skip
+        return found
+
+    # Running ----------------------------------------------------------------------
+    def tick(self) -> TickReport:
+        """Fan out what is due, then send every due delivery. Only the owner sends."""
+        with self._tick_lock:
+            return self._tick()
+
+    def _tick(self) -> TickReport:
+        now = self.clock()
+        with self.db.write() as session:
+            fanned = reminders.fan_out_due(session, now=now)
+        report = TickReport(
+            fanned_out=sum(1 for f in fanned if not f.skipped),
+            skipped_reminders=sum(1 for f in fanned if f.skipped),
+        )
+        while True:
+            now = self.clock()
+            with self.db.write() as session:
+                batch = reminders.claim(session, owner=self.owner, now=now)
+            if not batch:
+                return report
+            outcomes = list(self._pool.map(self._send, batch))
+            report = replace(
+                report,
+                sent=report.sent + outcomes.count("sent"),
+                failed=report.failed + outcomes.count("failed"),
+                retried=report.retried + outcomes.count("retry"),
+            )
+
+    def _send(self, claimed: Claimed) -> str:
+        message = self.render(claimed)
+        message = replace(
+            message,
+            metadata={
+                "event_type": EVENT_TYPE,
+                "event_payload": {"key": delivery_key(claimed.delivery_id)},
+            },
+        )
+        try:
+            if claimed.kind == "dm":
+                ts = self.notifier.send_dm(claimed.recipient, message)
+            else:
+                ts = self.notifier.post(claimed.recipient, message)
+        except DeliveryError as exc:
+            if exc.permanent or claimed.attempts >= MAX_ATTEMPTS:
+                with self.db.write() as session:
+                    reminders.mark_failed(session, claimed.delivery_id, error=exc.error)
+                log.warning("delivery %s to %s failed for good: %s",
+                            claimed.delivery_id, claimed.recipient, exc.error)  # fmt: skip
+                return "failed"
+            return self._retry(claimed, exc.error)
+        except Exception as exc:  # time-outs, broken connections after slack_sdk's retries
+            log.warning("delivery %s to %s failed, will retry: %r",
+                        claimed.delivery_id, claimed.recipient, exc)  # fmt: skip
+            return self._retry(claimed, type(exc).__name__)
+        with self.db.write() as session:
+            reminders.mark_sent(session, claimed.delivery_id, ts=ts, now=self.clock())
+        return "sent"
+
+    def _retry(self, claimed: Claimed, error: str) -> str:
+        backoff = dt.timedelta(seconds=min(30 * 2 ** (claimed.attempts - 1), 3600))
+        with self.db.write() as session:
+            reminders.mark_retry(
+                session, claimed.delivery_id, error=error, at=self.clock() + backoff
+            )
+        return "retry"
+
+    # The alarm clock ------------------------------------------------------------------
+    def start(self) -> None:
+        """Sweep every few seconds (take the lock when free, send what is due) and keep
+        one date job armed at the next due moment, so reminders go out on time."""
+        self._aps = BackgroundScheduler(timezone=dt.UTC)
+        self._aps.add_job(
+            self._sweep, "interval", seconds=self.sweep_seconds, id="sweep",
+            next_run_time=dt.datetime.now(dt.UTC), max_instances=1, coalesce=True,
+        )  # fmt: skip
+        self._aps.start()
+
+    def poke(self) -> None:
+        """Something changed in this process (a meeting added or moved): re-arm now."""
+        if self._aps is not None:
+            self._aps.add_job(self._sweep, id="poke", replace_existing=True)
+
+    def _sweep(self) -> None:
+        try:
+            if not self.become_owner():
+                return
+            self.tick()
+            self._arm()
+        except Exception:
+            log.exception("reminder sweep failed; the next sweep tries again")
+
+    def _arm(self) -> None:
+        if self._aps is None:
+            return
+        with self.db.read() as session:
+            due = reminders.next_due(session)
+        if due is None:
+            return
+        run_at = max(due, dt.datetime.now(dt.UTC))
+        self._aps.add_job(
+            self._sweep, "date", run_date=run_at, id="wake", replace_existing=True,
+            misfire_grace_time=None,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        self._pool.shutdown(wait=True)
+        self.lock.release()
+        self.is_owner = False

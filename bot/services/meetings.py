@@ -1,0 +1,318 @@
+"""Meetings from Slack: add, move and cancel them, list them, and answer whether you come."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.services import communities, reminders
+from bot.services.catalog import MEETING_KINDS
+from bot.services.errors import MeetingNotFound, MeetingOver, NotAllowed, NotMember
+from bot.services.membership import can_manage
+from bot.services.views import MeetingView
+from storage.models import Community, Meeting, Membership, Rsvp
+
+DEFAULT_LENGTH = dt.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class MeetingChange:
+    """What happened to a meeting, and who should hear of it."""
+
+    community_name: str
+    community_slug: str
+    channel_id: str | None
+    meeting: MeetingView
+    previous_starts_at: dt.datetime | None
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MeetingLine:
+    number: int
+    community_name: str
+    community_slug: str
+    meeting: MeetingView
+    coming: int
+    not_coming: int
+    my_answer: str | None
+    agenda: str | None
+
+
+@dataclass(frozen=True)
+class RsvpResult:
+    community_name: str
+    meeting: MeetingView
+    answer: str
+    coming: int
+    not_coming: int
+
+
+def _members(session: Session, community_id: int) -> tuple[str, ...]:
+    return tuple(
+        session.scalars(
+            select(Membership.user_id)
+            .where(Membership.community_id == community_id, Membership.status == Membership.MEMBER)
+            .order_by(Membership.seq)
+        )
+    )
+
+
+def _upcoming(session: Session, community_id: int, now: dt.datetime) -> list[Meeting]:
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.community_id == community_id,
+                Meeting.status == Meeting.SCHEDULED,
+                Meeting.starts_at > now,
+            )
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def _managed(
+    session: Session, query: str, user_id: str, admins: Collection[str], action: str
+) -> Community:
+    community = communities.resolve(session, query, for_update=True)
+    if not can_manage(session, community.id, user_id, admins):
+        raise NotAllowed(action)
+    return community
+
+
+def _change(
+    session: Session, community: Community, meeting: Meeting, previous: dt.datetime | None
+) -> MeetingChange:
+    return MeetingChange(
+        community_name=community.name,
+        community_slug=community.slug,
+        channel_id=community.channel_id,
+        meeting=communities.meeting_view(meeting),
+        previous_starts_at=previous,
+        members=_members(session, community.id),
+    )
+
+
+def add(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    starts_at: dt.datetime,
+    kind: str = "online",
+    location: str | None = None,
+    title: str | None = None,
+    admins: Collection[str],
+    offsets: Sequence[dt.timedelta],
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> MeetingChange:
+    """A facilitator (or admin) plans a meeting; its reminders are planned with it.
+
+    Raises CommunityNotFound and NotAllowed.
+    """
+    community = _managed(session, query, user_id, admins, "add_meeting")
+    meeting = Meeting(
+        community_id=community.id,
+        key=f"slack-{uuid.uuid4().hex[:12]}",
+        title=title,
+        starts_at=starts_at,
+        ends_at=starts_at + DEFAULT_LENGTH,
+        kind=kind if kind in MEETING_KINDS else "online",
+        location=location,
+        status=Meeting.SCHEDULED,
+        source="slack",
+    )
+    session.add(meeting)
+    session.flush()
+    reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
+    return _change(session, community, meeting, None)
+
+
+def _numbered(session: Session, community: Community, number: int, now: dt.datetime) -> Meeting:
+    upcoming = _upcoming(session, community.id, now)
+    if not 1 <= number <= len(upcoming):
+        raise MeetingNotFound(community.name, number)
+    return upcoming[number - 1]
+
+
+def move(
+    session: Session,
+    *,
+    query: str,
+    number: int,
+    user_id: str,
+    starts_at: dt.datetime,
+    admins: Collection[str],
+    offsets: Sequence[dt.timedelta],
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> MeetingChange:
+    """Move the `number`-th upcoming meeting; pending reminders follow it.
+
+    Raises CommunityNotFound, NotAllowed and MeetingNotFound.
+    """
+    community = _managed(session, query, user_id, admins, "move_meeting")
+    meeting = _numbered(session, community, number, now)
+    previous = meeting.starts_at
+    length = (meeting.ends_at - meeting.starts_at) if meeting.ends_at else DEFAULT_LENGTH
+    meeting.starts_at, meeting.ends_at = starts_at, starts_at + length
+    meeting.sequence += 1
+    session.flush()
+    reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
+    return _change(session, community, meeting, previous)
+
+
+def cancel(
+    session: Session,
+    *,
+    query: str,
+    number: int,
+    user_id: str,
+    admins: Collection[str],
+    offsets: Sequence[dt.timedelta],
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> MeetingChange:
+    """Cancel the `number`-th upcoming meeting; its reminders are dropped.
+
+    Raises CommunityNotFound, NotAllowed and MeetingNotFound.
+    """
+    community = _managed(session, query, user_id, admins, "cancel_meeting")
+    meeting = _numbered(session, community, number, now)
+    meeting.status = Meeting.CANCELLED
+    meeting.sequence += 1
+    session.flush()
+    reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
+    return _change(session, community, meeting, None)
+
+
+def _counts(session: Session, meeting_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    rows = session.execute(
+        select(Rsvp.meeting_id, Rsvp.answer, func.count())
+        .where(Rsvp.meeting_id.in_(meeting_ids))
+        .group_by(Rsvp.meeting_id, Rsvp.answer)
+    )
+    return {(mid, answer): n for mid, answer, n in rows}
+
+
+def upcoming(
+    session: Session, *, user_id: str, query: str | None, now: dt.datetime, limit: int = 40
+) -> list[MeetingLine]:
+    """Upcoming meetings of one community, or of all of `user_id`'s communities, with
+    RSVP counts and the user's own answer. Numbers count per community, from 1."""
+    if query:
+        ids = [communities.resolve(session, query).id]
+    else:
+        ids = list(
+            session.scalars(
+                select(Membership.community_id).where(
+                    Membership.user_id == user_id, Membership.status == Membership.MEMBER
+                )
+            )
+        )
+    lines: list[MeetingLine] = []
+    for community_id in ids:
+        community = session.get(Community, community_id)
+        assert community is not None
+        meetings = _upcoming(session, community_id, now)
+        counts = _counts(session, [m.id for m in meetings])
+        mine = dict(
+            session.execute(
+                select(Rsvp.meeting_id, Rsvp.answer).where(
+                    Rsvp.user_id == user_id, Rsvp.meeting_id.in_([m.id for m in meetings])
+                )
+            ).all()
+        )
+        for number, meeting in enumerate(meetings, start=1):
+            lines.append(
+                MeetingLine(
+                    number=number,
+                    community_name=community.name,
+                    community_slug=community.slug,
+                    meeting=communities.meeting_view(meeting),
+                    coming=counts.get((meeting.id, Rsvp.YES), 0),
+                    not_coming=counts.get((meeting.id, Rsvp.NO), 0),
+                    my_answer=mine.get(meeting.id),
+                    agenda=meeting.agenda,
+                )
+            )
+    lines.sort(key=lambda line: line.meeting.starts_at)
+    return lines[:limit]
+
+
+def rsvp(
+    session: Session, *, meeting_id: int, user_id: str, coming: bool, now: dt.datetime
+) -> RsvpResult:
+    """Record (or change) whether `user_id` comes. Only members may answer, and only
+    before the meeting begins. Raises MeetingNotFound, NotMember and MeetingOver."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise MeetingNotFound("?")
+    community = session.get(Community, meeting.community_id)
+    assert community is not None
+    is_member = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.community_id == community.id,
+            Membership.user_id == user_id,
+            Membership.status == Membership.MEMBER,
+        )
+    )
+    if not is_member:
+        raise NotMember(community.name)
+    if meeting.status != Meeting.SCHEDULED or meeting.starts_at <= now:
+        raise MeetingOver(community.name)
+    answer = Rsvp.YES if coming else Rsvp.NO
+    existing = session.scalars(
+        select(Rsvp).where(Rsvp.meeting_id == meeting_id, Rsvp.user_id == user_id)
+    ).one_or_none()
+    if existing is None:
+        session.add(Rsvp(meeting_id=meeting_id, user_id=user_id, answer=answer))
+    else:
+        existing.answer = answer
+    session.flush()
+    counts = _counts(session, [meeting_id])
+    return RsvpResult(
+        community_name=community.name,
+        meeting=communities.meeting_view(meeting),
+        answer=answer,
+        coming=counts.get((meeting_id, Rsvp.YES), 0),
+        not_coming=counts.get((meeting_id, Rsvp.NO), 0),
+    )
+
+
+def attendees(session: Session, *, meeting_id: int) -> list[str]:
+    """Who said they come, in the order they answered (for a site visit's list)."""
+    return list(
+        session.scalars(
+            select(Rsvp.user_id)
+            .where(Rsvp.meeting_id == meeting_id, Rsvp.answer == Rsvp.YES)
+            .order_by(Rsvp.updated_at, Rsvp.id)
+        )
+    )
+
+
+def sync_reminders(
+    session: Session, *, offsets: Sequence[dt.timedelta], now: dt.datetime, tz: ZoneInfo
+) -> int:
+    """Plan reminders for every upcoming meeting (after a catalogue load, at start, or when
+    COP_REMINDER_OFFSETS changed). Returns how many meetings were looked at."""
+    rows = session.execute(
+        select(Meeting, Community)
+        .join(Community, Meeting.community_id == Community.id)
+        .where(Meeting.starts_at > now)
+    ).tuples()
+    count = 0
+    for meeting, community in rows:
+        reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
+        count += 1
+    return count

@@ -1,0 +1,294 @@
+"""Reminders before meetings: planning them, fanning them out to a ledger, and claiming
+deliveries so that each (reminder, recipient) goes out exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.services.communities import meeting_view
+from bot.services.views import MeetingView
+from storage.models import Community, Delivery, Meeting, Membership, Reminder
+
+log = logging.getLogger("cop_bot.reminders")
+
+# A claim older than this belongs to a process that died or hung: see `stale_claims`.
+CLAIM_TIMEOUT = dt.timedelta(minutes=2)
+
+
+def offsets_for(community: Community, default: Sequence[dt.timedelta]) -> list[dt.timedelta]:
+    """The community's own offsets from the catalogue, else the configured ones."""
+    if community.reminder_offsets:
+        from bot.config import parse_offsets
+
+        return list(parse_offsets(community.reminder_offsets))
+    return list(default)
+
+
+def due_at(starts_at: dt.datetime, offset: dt.timedelta, tz: ZoneInfo) -> dt.datetime:
+    """When a reminder `offset` before a meeting is due.
+
+    Whole days count on the local calendar: "7 days before 30 March 14:00" is 23 March
+    14:00 in Amsterdam, even though summer time began in between (13:00 UTC against the
+    meeting's 12:00 UTC). Shorter offsets are exact durations.
+    """
+    if offset % dt.timedelta(days=1) == dt.timedelta(0):
+        local = starts_at.astimezone(tz) - offset  # aware arithmetic is wall-clock arithmetic
+        return local.astimezone(dt.UTC)
+    return starts_at - offset
+
+
+def plan(
+    session: Session,
+    meeting: Meeting,
+    offsets: Sequence[dt.timedelta],
+    *,
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> None:
+    """Make the reminder rows of `meeting` match `offsets` and its (possibly new) time.
+
+    Pending reminders follow the meeting; reminders already sent stay as they are. A
+    reminder whose moment has already passed when it is planned is skipped, not sent late:
+    nobody wants a "next week" reminder for tomorrow's meeting.
+    """
+    wanted = {int(o.total_seconds()) for o in offsets}
+    existing = {
+        r.offset_seconds: r
+        for r in session.scalars(select(Reminder).where(Reminder.meeting_id == meeting.id))
+    }
+    scheduled = meeting.status == Meeting.SCHEDULED
+    for seconds, reminder in existing.items():
+        if reminder.state == Reminder.FANNED_OUT:
+            continue  # sent: history, whatever happens to the meeting now
+        due = due_at(meeting.starts_at, dt.timedelta(seconds=seconds), tz)
+        if not scheduled or seconds not in wanted:
+            reminder.state = Reminder.CANCELLED
+        elif due > now:
+            reminder.due_at, reminder.state = due, Reminder.PENDING
+        elif reminder.state == Reminder.PENDING and reminder.due_at == due:
+            pass  # fell due while nobody sent it (the bot was down): it goes out now
+        else:
+            reminder.due_at, reminder.state = due, Reminder.SKIPPED
+    if not scheduled:
+        return
+    for seconds in wanted - existing.keys():
+        due = due_at(meeting.starts_at, dt.timedelta(seconds=seconds), tz)
+        session.add(
+            Reminder(
+                meeting_id=meeting.id,
+                offset_seconds=seconds,
+                due_at=due,
+                state=Reminder.PENDING if due > now else Reminder.SKIPPED,
+            )
+        )
+    session.flush()
+
+
+def next_due(session: Session) -> dt.datetime | None:
+    """When the scheduler must wake next: the earliest pending reminder or retry."""
+    reminder = session.scalar(
+        select(func.min(Reminder.due_at)).where(Reminder.state == Reminder.PENDING)
+    )
+    retry = session.scalar(
+        select(func.min(Delivery.not_before)).where(Delivery.state == Delivery.PENDING)
+    )
+    candidates = [t for t in (reminder, retry) if t is not None]
+    return min(candidates) if candidates else None
+
+
+@dataclass(frozen=True)
+class FanOut:
+    reminder_id: int
+    meeting: MeetingView
+    skipped: bool
+    recipients: int
+
+
+def fan_out_due(session: Session, *, now: dt.datetime, limit: int = 100) -> list[FanOut]:
+    """Turn due reminders into ledger rows, one per member (and one for the channel).
+
+    The recipients are the members at this moment: who joins later gets only later
+    reminders. A reminder that fell due while the bot was down is still sent if its
+    meeting has not begun; otherwise it is skipped and logged.
+    """
+    due = list(
+        session.scalars(
+            select(Reminder)
+            .where(Reminder.state == Reminder.PENDING, Reminder.due_at <= now)
+            .order_by(Reminder.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    results: list[FanOut] = []
+    for reminder in due:
+        meeting = reminder.meeting
+        if meeting.status != Meeting.SCHEDULED or meeting.starts_at <= now:
+            reminder.state, reminder.done_at = Reminder.SKIPPED, now
+            log.warning(
+                "reminder %s for meeting %s skipped: the meeting began at %s, before it went out",
+                reminder.id, meeting.id, meeting.starts_at.isoformat(),
+            )  # fmt: skip
+            results.append(FanOut(reminder.id, meeting_view(meeting), True, 0))
+            continue
+        members = list(
+            session.scalars(
+                select(Membership.user_id)
+                .where(
+                    Membership.community_id == meeting.community_id,
+                    Membership.status == Membership.MEMBER,
+                )
+                .order_by(Membership.seq)
+            )
+        )
+        rows = [Delivery(reminder_id=reminder.id, recipient=u, kind="dm", not_before=now)
+                for u in members]  # fmt: skip
+        channel = meeting.community.channel_id
+        if channel:
+            rows.append(
+                Delivery(reminder_id=reminder.id, recipient=channel, kind="channel", not_before=now)
+            )
+        session.add_all(rows)
+        reminder.state, reminder.done_at = Reminder.FANNED_OUT, now
+        results.append(FanOut(reminder.id, meeting_view(meeting), False, len(rows)))
+    session.flush()
+    return results
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    reminder_id: int
+    recipient: str
+    kind: str
+    attempts: int
+    offset_seconds: int
+    meeting: MeetingView
+    community_name: str
+    community_slug: str
+    agenda: str | None
+
+
+def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -> list[Claimed]:
+    """Mark up to `limit` due deliveries as being sent by `owner`; they are recorded
+    before anything is posted. Deliveries to people who left the community are skipped."""
+    rows = list(
+        session.execute(
+            select(Delivery, Reminder, Meeting, Community)
+            .join(Reminder, Delivery.reminder_id == Reminder.id)
+            .join(Meeting, Reminder.meeting_id == Meeting.id)
+            .join(Community, Meeting.community_id == Community.id)
+            .where(Delivery.state == Delivery.PENDING, Delivery.not_before <= now)
+            .order_by(Delivery.id)
+            .limit(limit)
+            .with_for_update(of=Delivery, skip_locked=True)
+        ).tuples()
+    )
+    if not rows:
+        return []
+    still_members = set(
+        session.execute(
+            select(Membership.community_id, Membership.user_id).where(
+                Membership.status == Membership.MEMBER,
+                Membership.user_id.in_([d.recipient for d, *_ in rows if d.kind == "dm"]),
+            )
+        ).tuples()
+    )
+    claimed: list[Claimed] = []
+    for delivery, reminder, meeting, community in rows:
+        if meeting.status != Meeting.SCHEDULED:
+            delivery.state = Delivery.SKIPPED
+            continue
+        if delivery.kind == "dm" and (community.id, delivery.recipient) not in still_members:
+            delivery.state = Delivery.SKIPPED
+            continue
+        delivery.state = Delivery.SENDING
+        delivery.claimed_by, delivery.claimed_at = owner, now
+        delivery.attempts += 1
+        claimed.append(
+            Claimed(
+                delivery_id=delivery.id,
+                reminder_id=reminder.id,
+                recipient=delivery.recipient,
+                kind=delivery.kind,
+                attempts=delivery.attempts,
+                offset_seconds=reminder.offset_seconds,
+                meeting=meeting_view(meeting),
+                community_name=community.name,
+                community_slug=community.slug,
+                agenda=meeting.agenda,
+            )
+        )
+    session.flush()
+    return claimed
+
+
+def mark_sent(session: Session, delivery_id: int, *, ts: str, now: dt.datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state=Delivery.SENT, ts=ts, sent_at=now, error=None)
+    )
+
+
+def mark_failed(session: Session, delivery_id: int, *, error: str) -> None:
+    """Slack refused for good (the person left Slack, the channel is archived, ...)."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state=Delivery.FAILED, error=error[:200])
+    )
+
+
+def mark_retry(session: Session, delivery_id: int, *, error: str, at: dt.datetime) -> None:
+    """A passing failure (5xx, time-out): try again at `at`."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state=Delivery.PENDING, error=error[:200], not_before=at, claimed_by=None)
+    )
+
+
+def stale_claims(
+    session: Session, *, alive_owner: str, now: dt.datetime, everything_else: bool
+) -> list[Claimed]:
+    """Deliveries left in "sending" by a process that is gone.
+
+    With `everything_else`, every claim not made by `alive_owner` counts (the caller
+    holds the scheduler lock, so no other process can be sending); otherwise only
+    claims older than CLAIM_TIMEOUT.
+    """
+    condition = Delivery.state == Delivery.SENDING
+    if everything_else:
+        condition = and_(condition, Delivery.claimed_by != alive_owner)
+    else:
+        condition = and_(condition, Delivery.claimed_at < now - CLAIM_TIMEOUT)
+    rows = session.execute(
+        select(Delivery, Reminder, Meeting, Community)
+        .join(Reminder, Delivery.reminder_id == Reminder.id)
+        .join(Meeting, Reminder.meeting_id == Meeting.id)
+        .join(Community, Meeting.community_id == Community.id)
+        .where(condition)
+        .order_by(Delivery.id)
+    ).tuples()
+    return [
+        Claimed(
+            delivery_id=d.id, reminder_id=r.id, recipient=d.recipient, kind=d.kind,
+            attempts=d.attempts, offset_seconds=r.offset_seconds, meeting=meeting_view(m),
+            community_name=c.name, community_slug=c.slug, agenda=m.agenda,
+        )
+        for d, r, m, c in rows
+    ]  # fmt: skip
+
+
+def reclaim(session: Session, delivery_id: int, *, owner: str, now: dt.datetime) -> None:
+    session.execute(
+        update(Delivery).where(Delivery.id == delivery_id).values(claimed_by=owner, claimed_at=now)
+    )

@@ -1,0 +1,484 @@
+"""Reading a meeting's date and time from free Dutch or English text ("30 maart 14:00 online")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from dateutil import tz as dateutil_tz
+from dateutil.parser import isoparse
+from dateutil.relativedelta import relativedelta
+
+from bot.services.errors import DomainError
+
+# Why ambiguity was found, so handlers can ask the right question.
+NO_TIME = "no_time"  # "30 maart": a meeting needs a time
+NO_DATE = "no_date"  # "14:00": which day?
+HOUR_1_TO_7 = "hour"  # "om 3": 03:00 or 15:00?
+DAY_MONTH_ORDER = "day_month_order"  # "3/30": only makes sense month-first
+WEEKDAY_MISMATCH = "weekday_mismatch"  # "maandag 30 maart 2027" is a Tuesday
+AUTUMN_FOLD = "fold"  # 02:30 on the night summer time ends happens twice
+
+
+class WhenError(DomainError):
+    """Base: `text` is what the user typed, `reading` the aware local moment we read (or None)."""
+
+    def __init__(self, text: str, reading: dt.datetime | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.reading = reading
+
+
+class UnreadableWhen(WhenError):
+    """We could not make a date and time of it; `reading` is None."""
+
+
+class AmbiguousWhen(WhenError):
+    """We have a best guess in `reading` but the user must confirm; `reason` says what is unclear."""
+
+    def __init__(
+        self, text: str, reading: dt.datetime | None = None, reason: str = NO_TIME
+    ) -> None:
+        super().__init__(text, reading)
+        self.reason = reason
+
+
+class PastWhen(WhenError):
+    """The moment read lies before `now`; `reading` holds it."""
+
+
+@dataclass(frozen=True)
+class ParsedWhen:
+    starts_at: dt.datetime  # aware, UTC
+    local: dt.datetime  # aware, in the requested time zone
+    rest: str  # the words after the time expression, stripped
+
+
+# Our own names: dateutil's parser only knows English and guesses too freely
+# ("7 December 10.30" becomes the year 2010), so we read the words ourselves.
+_MONTHS: dict[str, int] = {
+    **dict.fromkeys(["januari", "january", "jan"], 1),
+    **dict.fromkeys(["februari", "february", "feb", "febr"], 2),
+    **dict.fromkeys(["maart", "march", "mrt", "mar"], 3),
+    **dict.fromkeys(["april", "apr"], 4),
+    **dict.fromkeys(["mei", "may"], 5),
+    **dict.fromkeys(["juni", "june", "jun"], 6),
+    **dict.fromkeys(["juli", "july", "jul"], 7),
+    **dict.fromkeys(["augustus", "august", "aug"], 8),
+    **dict.fromkeys(["september", "sep", "sept"], 9),
+    **dict.fromkeys(["oktober", "october", "okt", "oct"], 10),
+    **dict.fromkeys(["november", "nov"], 11),
+    **dict.fromkeys(["december", "dec"], 12),
+}
+_WEEKDAYS: dict[str, int] = {
+    **dict.fromkeys(["maandag", "ma", "monday", "mon"], 0),
+    **dict.fromkeys(["dinsdag", "di", "tuesday", "tue", "tues"], 1),
+    **dict.fromkeys(["woensdag", "wo", "wednesday", "wed"], 2),
+    **dict.fromkeys(["donderdag", "do", "thursday", "thu", "thur", "thurs"], 3),
+    **dict.fromkeys(["vrijdag", "vr", "friday", "fri"], 4),
+    **dict.fromkeys(["zaterdag", "za", "saturday", "sat"], 5),
+    **dict.fromkeys(["zondag", "zo", "sunday", "sun"], 6),
+}
+_RELATIVE_DAYS = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2}
+_NEXT = {"volgende", "next", "komende", "aanstaande"}
+_AFTER_WEEKDAY = {"a.s", "as", "aanstaande"}  # "dinsdag a.s.": the coming Tuesday
+_BEFORE_DATE = {"op", "on"}
+_BEFORE_TIME = {"om", "at", "@", "vanaf", "from"}
+_HOUR_WORDS = {"uur", "u", "h", "o'clock", "oclock"}
+_MERIDIEMS = {"am": "am", "pm": "pm"}
+# "'s middags" and friends: Dutch for am/pm.
+_DAYPARTS = {
+    "ochtends": "am",
+    "morgens": "am",
+    "nachts": "am",
+    "middags": "pm",
+    "avonds": "pm",
+}
+
+# ASCII digits only: int() would happily read Arabic-Indic or Devanagari digits.
+_DAY = re.compile(r"([0-9]{1,2})(?:e|ste|de|st|nd|rd|th)?", re.ASCII)
+_YEAR = re.compile(r"[0-9]{4}", re.ASCII)
+_CLOCK = re.compile(
+    r"(?P<h>[0-9]{1,2})"
+    r"(?:[:.](?P<m>[0-9]{2})(?::(?P<s>[0-9]{2}))?|[uh](?P<m2>[0-9]{2}))?"
+    r"(?P<suffix>u|uur|h|am|pm)?",
+    re.ASCII,
+)
+_YMD = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})", re.ASCII)
+_DMY = re.compile(r"([0-9]{1,2})([-/.])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})", re.ASCII)
+# No dot here: "10.30" is a time.
+_DM = re.compile(r"([0-9]{1,2})[-/]([0-9]{1,2})", re.ASCII)
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}t\S+", re.ASCII)
+
+# No date-time expression needs more words than this; keeps junk input cheap.
+_MAX_TOKENS = 12
+
+
+@dataclass(frozen=True)
+class _Date:
+    """A date as written, before it is placed on the calendar."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+    day_first_failed: bool = False  # "3/30": day and month only fit the other way round
+    weekday: int | None = None
+    after_today: bool = False  # "volgende dinsdag": never today
+    next_week: bool = False  # "volgende week dinsdag"
+    relative: int | None = None  # days from today
+    iso: dt.datetime | None = None  # "2027-03-30T14:00", date and time in one
+
+
+@dataclass(frozen=True)
+class _Time:
+    hour: int
+    minute: int = 0
+    second: int = 0
+    minutes_given: bool = True
+    meridiem: str | None = None
+
+
+def _normalise(token: str) -> str:
+    """Lower case, no accents, no punctuation around the word."""
+    decomposed = unicodedata.normalize("NFKD", token)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    plain = plain.replace("\u2019", "'").replace("\u2018", "'")
+    return plain.strip(',;!?()[]{}"').rstrip(".:")
+
+
+def _meridiem(word: str) -> str | None:
+    return _MERIDIEMS.get(word.replace(".", ""))
+
+
+# The grammar: each reader yields every way it can read tokens from position i,
+# with the position after it; parse_when keeps the reading that gets furthest.
+
+
+def _explicit_dates(toks: list[str], i: int) -> Iterator[tuple[_Date, int]]:
+    if i >= len(toks):
+        return
+    word = toks[i]
+    nxt = toks[i + 1] if i + 1 < len(toks) else ""
+    if (m := _YMD.fullmatch(word)) is not None:
+        yield _Date(year=int(m[1]), month=int(m[3]), day=int(m[4])), i + 1
+    elif (m := _DMY.fullmatch(word)) is not None:
+        year = int(m[4]) + (2000 if len(m[4]) == 2 else 0)
+        yield _numeric_date(int(m[1]), int(m[3]), year), i + 1
+    elif (m := _DM.fullmatch(word)) is not None:
+        yield _numeric_date(int(m[1]), int(m[2]), None), i + 1
+    elif (d := _DAY.fullmatch(word)) is not None and nxt in _MONTHS:
+        yield from _with_year(toks, i + 2, int(d[1]), _MONTHS[nxt])
+    elif word in _MONTHS and (d := _DAY.fullmatch(nxt)) is not None:
+        yield from _with_year(toks, i + 2, int(d[1]), _MONTHS[word])
+
+
+def _numeric_date(first: int, second: int, year: int | None) -> _Date:
+    # Day first, as the Dutch write it; only when that cannot be a date but the
+    # other order can ("3/30") do we read it month-first, and ask.
+    if second > 12 and 1 <= first <= 12 and second <= 31:
+        return _Date(year=year, month=first, day=second, day_first_failed=True)
+    return _Date(year=year, month=second, day=first)
+
+
+def _with_year(toks: list[str], i: int, day: int, month: int) -> Iterator[tuple[_Date, int]]:
+    if i < len(toks) and _YEAR.fullmatch(toks[i]):
+        yield _Date(year=int(toks[i]), month=month, day=day), i + 1
+    yield _Date(month=month, day=day), i
+
+
+def _dates(toks: list[str], i: int) -> Iterator[tuple[_Date, int]]:
+    if i < len(toks) and toks[i] in _BEFORE_DATE:
+        i += 1
+    if i >= len(toks):
+        return
+    word = toks[i]
+    if word in _RELATIVE_DAYS:
+        yield _Date(relative=_RELATIVE_DAYS[word]), i + 1
+        for explicit, j in _explicit_dates(toks, i + 1):
+            yield _combine(explicit, relative=_RELATIVE_DAYS[word]), j
+    elif word in _NEXT:
+        j = i + 1
+        next_week = j < len(toks) and toks[j] == "week"
+        j += next_week
+        if j < len(toks) and toks[j] in _WEEKDAYS:
+            weekday = _WEEKDAYS[toks[j]]
+            yield _Date(weekday=weekday, after_today=True, next_week=next_week), j + 1
+            for explicit, k in _explicit_dates(toks, j + 1):
+                yield _combine(explicit, weekday=weekday), k
+    elif word in _WEEKDAYS:
+        j = i + 1
+        if j < len(toks) and toks[j] in _AFTER_WEEKDAY:
+            j += 1
+        yield _Date(weekday=_WEEKDAYS[word]), j
+        for explicit, k in _explicit_dates(toks, j):
+            yield _combine(explicit, weekday=_WEEKDAYS[word]), k
+    else:
+        yield from _explicit_dates(toks, i)
+
+
+def _combine(explicit: _Date, *, relative: int | None = None, weekday: int | None = None) -> _Date:
+    return _Date(
+        year=explicit.year,
+        month=explicit.month,
+        day=explicit.day,
+        day_first_failed=explicit.day_first_failed,
+        relative=relative,
+        weekday=weekday,
+    )
+
+
+def _iso_datetimes(toks: list[str], i: int) -> Iterator[tuple[_Date, int]]:
+    if i < len(toks) and toks[i] in _BEFORE_DATE:
+        i += 1
+    if i < len(toks) and _ISO_DATETIME.fullmatch(toks[i]):
+        try:
+            value = isoparse(toks[i].upper())
+        except (ValueError, OverflowError):
+            return
+        yield _Date(iso=value), i + 1
+
+
+def _times(toks: list[str], i: int) -> Iterator[tuple[_Time, int]]:
+    introduced = i < len(toks) and toks[i] in _BEFORE_TIME
+    if introduced:
+        i += 1
+    if i >= len(toks):
+        return
+    m = _CLOCK.fullmatch(toks[i])
+    if m is None:
+        return
+    hour = int(m["h"])
+    minute_text = m["m"] or m["m2"]
+    suffix = m["suffix"]
+    j = i + 1
+    meridiem = suffix if suffix in ("am", "pm") else None
+    if meridiem is None and j < len(toks) and toks[j] in _HOUR_WORDS:
+        j += 1  # "14 uur", "14:00 uur"
+    if meridiem is None and j < len(toks):
+        if (word := _meridiem(toks[j])) is not None:
+            meridiem, j = word, j + 1
+        else:
+            part, width = _daypart(toks, j)
+            if part is not None:
+                meridiem, j = part, j + width
+    if minute_text is None and suffix is None and j == i + 1 and not introduced:
+        # A bare number is a time only with a word that says so: "14 uur", "om 3", "2 pm".
+        return
+    yield (
+        _Time(
+            hour=hour,
+            minute=int(minute_text or 0),
+            second=int(m["s"] or 0),
+            minutes_given=minute_text is not None,
+            meridiem=meridiem,
+        ),
+        j,
+    )
+
+
+def _daypart(toks: list[str], i: int) -> tuple[str | None, int]:
+    """("pm", 2) for "'s middags", ("pm", 1) for "smiddags"."""
+    if i >= len(toks):
+        return None, 0
+    if toks[i] == "'s" and i + 1 < len(toks) and toks[i + 1] in _DAYPARTS:
+        return _DAYPARTS[toks[i + 1]], 2
+    for prefix in ("'s", "s"):
+        if toks[i].startswith(prefix) and toks[i][len(prefix) :] in _DAYPARTS:
+            return _DAYPARTS[toks[i][len(prefix) :]], 1
+    return None, 0
+
+
+def _readings(toks: list[str]) -> Iterator[tuple[_Date | None, _Time | None, int]]:
+    for iso, i in _iso_datetimes(toks, 0):
+        yield iso, None, i
+    for date, i in _dates(toks, 0):
+        yield date, None, i
+        for time, j in _times(toks, i):
+            yield date, time, j
+    for time, i in _times(toks, 0):
+        yield None, time, i
+        for date, j in _dates(toks, i):
+            yield date, time, j
+
+
+def _longest_reading(toks: list[str]) -> tuple[_Date | None, _Time | None, int]:
+    best: tuple[_Date | None, _Time | None, int] = (None, None, 0)
+    for reading in _readings(toks):
+        if reading[2] > best[2]:
+            best = reading
+    return best
+
+
+# Placing the reading on the calendar.
+
+
+class _Unreadable(Exception):
+    """Internal: the words had the right shape but no such moment exists."""
+
+
+def _clock(time: _Time) -> tuple[dt.time, bool]:
+    """The wall-clock time, and whether the hour could as well be 12 hours later."""
+    hour = time.hour
+    ambiguous = False
+    if time.meridiem == "am":
+        if not 1 <= hour <= 12:
+            raise _Unreadable
+        hour %= 12
+    elif time.meridiem == "pm":
+        if hour == 0 or hour > 23:
+            raise _Unreadable
+        if hour < 12:
+            hour += 12
+    elif not time.minutes_given and 1 <= hour <= 7:
+        # Nobody meets at 3 in the night: guess the afternoon, but ask.
+        hour += 12
+        ambiguous = True
+    try:
+        return dt.time(hour, time.minute, time.second), ambiguous
+    except ValueError as exc:
+        raise _Unreadable from exc
+
+
+def _next_occurrence(month: int, day: int, today: dt.date) -> dt.date:
+    # Eight years always include a leap year, for "29 februari".
+    for year in range(today.year, today.year + 9):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    raise _Unreadable
+
+
+def _calendar_date(
+    date: _Date, today: dt.date, clock: dt.time | None, now_local: dt.datetime
+) -> tuple[dt.date, bool]:
+    """The calendar day, and whether a weekday or "morgen" disagrees with the written date."""
+    if date.month is not None and date.day is not None:
+        if date.year is not None:
+            try:
+                day = dt.date(date.year, date.month, date.day)
+            except ValueError as exc:
+                raise _Unreadable from exc
+        else:
+            day = _next_occurrence(date.month, date.day, today)
+        mismatch = (date.weekday is not None and day.weekday() != date.weekday) or (
+            date.relative is not None and day != today + dt.timedelta(days=date.relative)
+        )
+        return day, mismatch
+    if date.relative is not None:
+        return today + dt.timedelta(days=date.relative), False
+    assert date.weekday is not None
+    if date.next_week:
+        monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7)
+        return monday + dt.timedelta(days=date.weekday), False
+    day = today + relativedelta(weekday=date.weekday)
+    if day == today and (
+        date.after_today or (clock is not None and dt.datetime.combine(today, clock) <= now_local)
+    ):
+        day += dt.timedelta(days=7)
+    return day, False
+
+
+def _local(day: dt.date, clock: dt.time, tz: ZoneInfo) -> tuple[dt.datetime, bool]:
+    """The aware local moment, and whether the clock shows it twice that night."""
+    moment = dt.datetime.combine(day, clock, tzinfo=tz)
+    if not dateutil_tz.datetime_exists(moment):
+        raise _Unreadable  # the spring-forward gap: that wall-clock time is skipped
+    return moment, dateutil_tz.datetime_ambiguous(moment)
+
+
+def parse_when(text: str, *, now: dt.datetime, tz: ZoneInfo) -> ParsedWhen:
+    """Read the leading date and time of `text` in `tz`; the words after it come back as `rest`.
+
+    Raises UnreadableWhen, AmbiguousWhen (with our best guess) or PastWhen (before `now`).
+    """
+    spans = [m.span() for m in re.finditer(r"\S+", text)][:_MAX_TOKENS]
+    toks = [_normalise(text[a:b]) for a, b in spans]
+    date, time, used = _longest_reading(toks)
+    if used == 0:
+        raise UnreadableWhen(text)
+    rest = text[spans[used - 1][1] :].strip().lstrip(",;").strip()
+    try:
+        return _place(text, date, time, rest, now=now, tz=tz)
+    except (_Unreadable, ValueError, OverflowError):
+        # OverflowError: a year so far out that converting it to UTC falls off the calendar.
+        raise UnreadableWhen(text) from None
+
+
+def _place(
+    text: str,
+    date: _Date | None,
+    time: _Time | None,
+    rest: str,
+    *,
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> ParsedWhen:
+    now_local = now.astimezone(tz)
+    today = now_local.date()
+    unclear: list[str] = []
+    if date is not None and date.iso is not None:
+        moment = date.iso
+        if moment.tzinfo is None:
+            moment, fold = _local(moment.date(), moment.time(), tz)
+            if fold:
+                unclear.append(AUTUMN_FOLD)
+        else:
+            moment = moment.astimezone(tz)
+        past = moment < now
+    elif time is None:
+        assert date is not None
+        day, mismatch = _calendar_date(date, today, None, now_local)
+        # No time yet: a day is past only once it is over.
+        moment = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        moment = moment.astimezone(dt.UTC).astimezone(tz)
+        day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        past = day_end <= now
+        unclear.append(NO_TIME)
+        if mismatch:
+            unclear.append(WEEKDAY_MISMATCH)
+        if date.day_first_failed:
+            unclear.append(DAY_MONTH_ORDER)
+    else:
+        clock, hour_unclear = _clock(time)
+        if hour_unclear:
+            unclear.append(HOUR_1_TO_7)
+        if date is None:
+            day = (
+                today
+                if dt.datetime.combine(today, clock) > now_local.replace(tzinfo=None)
+                else today + dt.timedelta(days=1)
+            )
+            unclear.append(NO_DATE)
+        else:
+            day, mismatch = _calendar_date(date, today, clock, now_local.replace(tzinfo=None))
+            if mismatch:
+                unclear.append(WEEKDAY_MISMATCH)
+            if date.day_first_failed:
+                unclear.append(DAY_MONTH_ORDER)
+        moment, fold = _local(day, clock, tz)
+        if fold:
+            unclear.append(AUTUMN_FOLD)
+        past = moment < now
+    if past:
+        raise PastWhen(text, moment)
+    if unclear:
+        raise AmbiguousWhen(text, moment, unclear[0])
+    return ParsedWhen(starts_at=moment.astimezone(dt.UTC), local=moment, rest=rest)
+
+
+def describe(reading: dt.datetime, language: str) -> str:
+    """How we read it, in words: "dinsdag 30 maart 2027 om 14:00" / "Tuesday 30 March 2027 at 14:00".
+
+    Shows the wall clock of `reading` itself; the readings in our errors are already local.
+    """
+    locale = "en" if language.lower().startswith("en") else "nl"
+    joiner = "at" if locale == "en" else "om"
+    return f"{format_date(reading, 'EEEE d MMMM y', locale=locale)} {joiner} {reading:%H:%M}"

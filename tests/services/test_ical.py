@@ -1,0 +1,315 @@
+"""The iCalendar export: local times with a VTIMEZONE, escaping, folding and stable output."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar, Component, Timezone
+
+from bot.services.ical import CalendarEvent, calendar_bytes, vtimezone
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+STAMP = dt.datetime(2027, 1, 5, 8, 0, tzinfo=dt.UTC)
+UTC = dt.UTC
+
+SUMMER = CalendarEvent(
+    uid="meeting-1@cop-bot",
+    sequence=0,
+    starts_at=dt.datetime(2027, 3, 30, 12, 0, tzinfo=UTC),
+    ends_at=dt.datetime(2027, 3, 30, 14, 0, tzinfo=UTC),
+    summary="CoP Ethiek: Startbijeenkomst",
+    description="Kennismaken en agenda vaststellen.",
+    location="Stadhuis Utrecht",
+    url="https://example.nl/cop/ethiek",
+)
+WINTER = CalendarEvent(
+    uid="meeting-2@cop-bot",
+    sequence=0,
+    starts_at=dt.datetime(2027, 12, 7, 9, 30, tzinfo=UTC),
+    ends_at=dt.datetime(2027, 12, 7, 11, 0, tzinfo=UTC),
+    summary="CoP Data: Slotbijeenkomst",
+    description="Terugblik.",
+    location=None,
+)
+
+
+def export(*events: CalendarEvent, tz: ZoneInfo = AMSTERDAM) -> bytes:
+    return calendar_bytes(events, tz=tz, name="CoP bot", stamp=STAMP)
+
+
+def parse(data: bytes) -> Calendar:
+    return Calendar.from_ical(data)
+
+
+def event_by_uid(cal: Calendar, uid: str) -> Component:
+    (found,) = [event for event in cal.walk("VEVENT") if str(event["UID"]) == uid]
+    return found
+
+
+def only_timezone(cal: Calendar) -> Timezone:
+    (timezone,) = cal.walk("VTIMEZONE")
+    assert isinstance(timezone, Timezone)
+    return timezone
+
+
+def prop(component: Component, name: str) -> Any:
+    """A property as icalendar decoded it; its union type is too wide to be useful here."""
+    return component[name]
+
+
+def moment(component: Component, name: str) -> dt.datetime:
+    value = prop(component, name).dt
+    assert isinstance(value, dt.datetime)
+    return value
+
+
+def tzid(component: Component, name: str) -> str:
+    return str(prop(component, name).params["TZID"])
+
+
+@pytest.mark.parametrize(
+    ("event", "wall_clock", "utc"),
+    [
+        (SUMMER, dt.datetime(2027, 3, 30, 14, 0), dt.datetime(2027, 3, 30, 12, 0, tzinfo=UTC)),
+        (WINTER, dt.datetime(2027, 12, 7, 10, 30), dt.datetime(2027, 12, 7, 9, 30, tzinfo=UTC)),
+    ],
+    ids=["summer-time", "winter-time"],
+)
+def test_meetings_on_both_sides_of_summer_time_keep_their_amsterdam_wall_clock_time(
+    event: CalendarEvent, wall_clock: dt.datetime, utc: dt.datetime
+) -> None:
+    cal = parse(export(SUMMER, WINTER))
+    found = event_by_uid(cal, event.uid)
+
+    assert tzid(found, "DTSTART") == "Europe/Amsterdam"
+    assert moment(found, "DTSTART").replace(tzinfo=None) == wall_clock
+    assert moment(found, "DTSTART").astimezone(UTC) == utc
+
+
+@pytest.mark.parametrize(
+    ("event", "utc"),
+    [
+        (SUMMER, dt.datetime(2027, 3, 30, 12, 0, tzinfo=UTC)),
+        (WINTER, dt.datetime(2027, 12, 7, 9, 30, tzinfo=UTC)),
+    ],
+    ids=["summer-time", "winter-time"],
+)
+def test_the_exported_vtimezone_alone_turns_the_wall_clock_time_back_into_the_right_utc(
+    event: CalendarEvent, utc: dt.datetime
+) -> None:
+    # Outlook reads the VTIMEZONE rather than its own tz database, so check it by itself.
+    cal = parse(export(SUMMER, WINTER))
+    own_rules = only_timezone(cal).to_tz(lookup_tzid=False)
+    wall_clock = moment(event_by_uid(cal, event.uid), "DTSTART").replace(tzinfo=None)
+
+    assert wall_clock.replace(tzinfo=own_rules).astimezone(UTC) == utc
+
+
+def test_start_and_end_are_written_as_local_times_not_utc() -> None:
+    data = export(SUMMER, WINTER)
+
+    assert b"DTSTART;TZID=Europe/Amsterdam:20270330T140000\r\n" in data
+    assert b"DTEND;TZID=Europe/Amsterdam:20270330T160000\r\n" in data
+    assert b"DTSTART;TZID=Europe/Amsterdam:20271207T103000\r\n" in data
+    assert b"DTEND;TZID=Europe/Amsterdam:20271207T120000\r\n" in data
+    assert b"DTSTART:" not in data.split(b"END:VTIMEZONE")[1]
+
+
+def test_vtimezone_has_standard_and_daylight_parts_with_the_amsterdam_offsets() -> None:
+    timezone = only_timezone(parse(export(SUMMER, WINTER)))
+    (standard,) = timezone.walk("STANDARD")
+    (daylight,) = timezone.walk("DAYLIGHT")
+
+    assert str(timezone["TZID"]) == "Europe/Amsterdam"
+    assert prop(daylight, "TZOFFSETFROM").to_ical() == "+0100"
+    assert prop(daylight, "TZOFFSETTO").to_ical() == "+0200"
+    assert prop(standard, "TZOFFSETFROM").to_ical() == "+0200"
+    assert prop(standard, "TZOFFSETTO").to_ical() == "+0100"
+    assert str(daylight["TZNAME"]) == "CEST"
+    assert str(standard["TZNAME"]) == "CET"
+
+
+def test_vtimezone_uses_yearly_last_sunday_rules_that_outlook_understands() -> None:
+    data = export(SUMMER, WINTER)
+    timezone = only_timezone(parse(data))
+    (standard,) = timezone.walk("STANDARD")
+    (daylight,) = timezone.walk("DAYLIGHT")
+
+    assert b"RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n" in data
+    assert b"RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n" in data
+    assert b"RDATE" not in data
+    assert moment(daylight, "DTSTART").time() == dt.time(2, 0)
+    assert moment(standard, "DTSTART").time() == dt.time(3, 0)
+
+
+def test_vtimezone_matches_zoneinfo_every_half_hour_of_the_meeting_year() -> None:
+    own_rules = only_timezone(parse(export(SUMMER, WINTER))).to_tz(lookup_tzid=False)
+    instant = dt.datetime(2027, 1, 1, tzinfo=UTC)
+    mismatches = []
+    while instant.year == 2027:
+        local = instant.astimezone(AMSTERDAM)
+        wall = local.replace(tzinfo=None).replace(tzinfo=own_rules, fold=local.fold)
+        if wall.utcoffset() != local.utcoffset():
+            mismatches.append(local)
+        instant += dt.timedelta(minutes=30)
+
+    assert mismatches == []
+
+
+def test_vtimezone_starts_before_a_meeting_early_in_january() -> None:
+    new_year = replace(SUMMER, starts_at=dt.datetime(2027, 1, 4, 9, 0, tzinfo=UTC), ends_at=None)
+    timezone = only_timezone(parse(export(new_year)))
+
+    first_observance = min(moment(part, "DTSTART") for part in timezone.subcomponents)
+    assert first_observance < dt.datetime(2027, 1, 4, 10, 0)
+
+
+@pytest.mark.parametrize("key", ["Asia/Tokyo", "America/Sao_Paulo"])
+def test_a_zone_without_a_steady_yearly_rule_still_gets_a_correct_vtimezone(key: str) -> None:
+    zone = ZoneInfo(key)
+    # Sao Paulo dropped summer time in 2019, so no single RRULE describes 2018-2019.
+    own_rules = vtimezone(zone, first_year=2018, last_year=2019).to_tz(lookup_tzid=False)
+    instant = dt.datetime(2019, 1, 1, tzinfo=UTC)
+    while instant.year == 2019:
+        local = instant.astimezone(zone)
+        wall = local.replace(tzinfo=None).replace(tzinfo=own_rules, fold=local.fold)
+        assert wall.utcoffset() == local.utcoffset(), local
+        instant += dt.timedelta(hours=1)
+
+
+def test_calendar_header_names_the_calendar_and_its_timezone() -> None:
+    cal = parse(export(SUMMER))
+
+    assert str(cal["VERSION"]) == "2.0"
+    assert str(cal["PRODID"]) == "-//CoP bot//NL"
+    assert str(cal["CALSCALE"]) == "GREGORIAN"
+    assert str(cal["METHOD"]) == "PUBLISH"
+    assert str(cal["X-WR-CALNAME"]) == "CoP bot"
+    assert str(cal["X-WR-TIMEZONE"]) == "Europe/Amsterdam"
+
+
+def test_event_carries_uid_stamp_sequence_text_location_url_and_status() -> None:
+    event = event_by_uid(parse(export(SUMMER)), SUMMER.uid)
+
+    assert moment(event, "DTSTAMP") == STAMP
+    assert prop(event, "DTSTAMP").to_ical() == b"20270105T080000Z"
+    assert event["SEQUENCE"] == 0
+    assert str(event["SUMMARY"]) == "CoP Ethiek: Startbijeenkomst"
+    assert str(event["DESCRIPTION"]) == "Kennismaken en agenda vaststellen."
+    assert str(event["LOCATION"]) == "Stadhuis Utrecht"
+    assert str(event["URL"]) == "https://example.nl/cop/ethiek"
+    assert str(event["STATUS"]) == "CONFIRMED"
+
+
+def test_event_without_location_or_url_leaves_them_out() -> None:
+    event = event_by_uid(parse(export(WINTER)), WINTER.uid)
+
+    assert "LOCATION" not in event
+    assert "URL" not in event
+
+
+def test_cancelled_meeting_has_status_cancelled() -> None:
+    cancelled = replace(WINTER, sequence=1, cancelled=True)
+    event = event_by_uid(parse(export(cancelled)), WINTER.uid)
+
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert event["SEQUENCE"] == 1
+
+
+def test_moved_meeting_keeps_its_uid_with_a_higher_sequence() -> None:
+    moved = replace(
+        SUMMER,
+        sequence=1,
+        starts_at=dt.datetime(2027, 4, 6, 12, 0, tzinfo=UTC),
+        ends_at=dt.datetime(2027, 4, 6, 14, 0, tzinfo=UTC),
+    )
+    before = parse(export(SUMMER)).walk("VEVENT")
+    after = parse(export(moved)).walk("VEVENT")
+
+    assert [str(e["UID"]) for e in before] == [str(e["UID"]) for e in after] == [SUMMER.uid]
+    assert after[0]["SEQUENCE"] == 1
+    assert moment(after[0], "DTSTART").replace(tzinfo=None) == dt.datetime(2027, 4, 6, 14, 0)
+
+
+def test_commas_semicolons_newlines_and_accents_round_trip() -> None:
+    tricky = replace(
+        SUMMER,
+        summary="CoP Ethiek: café, privacy; één – reëel",
+        description="Agenda:\n1. Welkom, koffie; thee\n2. Casus – naïeve AI\n",
+        location="Gemeentehuis Zoë, zaal 2; ingang achter",
+    )
+    data = export(tricky)
+    event = event_by_uid(parse(data), SUMMER.uid)
+
+    assert str(event["SUMMARY"]) == tricky.summary
+    assert str(event["DESCRIPTION"]) == tricky.description
+    assert str(event["LOCATION"]) == tricky.location
+    assert b"caf\xc3\xa9\\, privacy\\; \xc3\xa9\xc3\xa9n \xe2\x80\x93 re\xc3\xabel" in data
+    assert b"Agenda:\\n1. Welkom" in data
+
+
+def test_meeting_without_end_lasts_two_hours() -> None:
+    open_ended = replace(SUMMER, ends_at=None)
+    event = event_by_uid(parse(export(open_ended)), SUMMER.uid)
+
+    assert moment(event, "DTEND") - moment(event, "DTSTART") == dt.timedelta(hours=2)
+    assert moment(event, "DTEND").replace(tzinfo=None) == dt.datetime(2027, 3, 30, 16, 0)
+    assert tzid(event, "DTEND") == "Europe/Amsterdam"
+
+
+def test_same_input_gives_byte_identical_output() -> None:
+    assert export(SUMMER, WINTER) == export(SUMMER, WINTER)
+
+
+def test_order_of_the_meetings_given_does_not_change_the_output() -> None:
+    assert export(WINTER, SUMMER) == export(SUMMER, WINTER)
+
+
+def test_every_line_is_at_most_75_octets_and_ends_with_crlf() -> None:
+    wordy = replace(
+        SUMMER,
+        summary="CoP Ethiek: " + "één lange, zeer uitgebreide titel – " * 6,
+        description="Regel met é, ë en – tekens; " * 40,
+        location="Stadskantoor " + "ë" * 80,
+        url="https://example.nl/" + "a" * 150,
+    )
+    data = export(wordy, WINTER)
+
+    assert data.endswith(b"\r\n")
+    lines = data.split(b"\r\n")[:-1]
+    assert all(b"\n" not in line and b"\r" not in line for line in lines)
+    assert max(len(line) for line in lines) <= 75
+    # Folding may not split a multi-byte character: every physical line is valid UTF-8.
+    for line in lines:
+        line.decode("utf-8")
+    assert str(event_by_uid(parse(data), SUMMER.uid)["SUMMARY"]) == wordy.summary
+
+
+def test_empty_export_is_still_a_valid_calendar_with_a_timezone() -> None:
+    cal = parse(export())
+
+    assert cal.walk("VEVENT") == []
+    assert str(only_timezone(cal)["TZID"]) == "Europe/Amsterdam"
+
+
+def test_naive_start_is_refused() -> None:
+    naive = replace(SUMMER, starts_at=dt.datetime(2027, 3, 30, 14, 0))
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        export(naive)
+
+
+def test_end_before_start_is_refused() -> None:
+    backwards = replace(SUMMER, ends_at=SUMMER.starts_at - dt.timedelta(minutes=1))
+
+    with pytest.raises(ValueError, match="after starts_at"):
+        export(backwards)
+
+
+def test_two_events_with_one_uid_are_refused() -> None:
+    with pytest.raises(ValueError, match="UID appears twice"):
+        export(SUMMER, replace(WINTER, uid=SUMMER.uid))
