@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from functools import partial
 
@@ -10,10 +11,14 @@ from slack_sdk import WebClient
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
+from bot.notifier import Message
 from bot.runtime import Services
+from bot.scheduler import ReminderScheduler
 from bot.services import catalog
+from bot.services import meetings as meetings_service
+from bot.services.reminders import Claimed
 from bot.slack_notifier import SlackNotifier, make_web_client
-from handlers import actions, commands
+from handlers import actions, commands, meetings, render
 from handlers.errors import make_error_handler
 from storage import migrate
 from storage.db import Database
@@ -34,11 +39,19 @@ def prepare_database(
         with db.write() as session:
             if path is None and load_default_catalog and catalog.is_empty(session):
                 path = catalog.DEFAULT_CATALOG
-            if path is None:
-                return ()
-            report = catalog.load_file(session, path, settings.timezone)
-            log.info("catalogue %s loaded: %s", path, report)
-            return report.promoted
+            promoted: tuple[tuple[str, str], ...] = ()
+            if path is not None:
+                report = catalog.load_file(session, path, settings.timezone)
+                log.info("catalogue %s loaded: %s", path, report)
+                promoted = report.promoted
+            # Offsets may have changed (COP_REMINDER_OFFSETS, the catalogue): plan anew.
+            meetings_service.sync_reminders(
+                session,
+                offsets=settings.reminder_offsets,
+                now=dt.datetime.now(dt.UTC),
+                tz=settings.timezone,
+            )
+            return promoted
     finally:
         db.dispose()
 
@@ -71,6 +84,25 @@ def build_services(
     )
 
 
+def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> ReminderScheduler:
+    """Run the reminder scheduler in this process; it sends only while it holds the lock."""
+
+    def render_reminder(claimed: Claimed) -> Message:
+        reader = claimed.recipient if claimed.kind == "dm" else None
+        return render.reminder(services.translator(reader), claimed)
+
+    scheduler = ReminderScheduler(
+        db=services.db,
+        notifier=services.notifier,
+        render=render_reminder,
+        clock=services.clock,
+        sweep_seconds=sweep_seconds,
+    )
+    services.scheduler = scheduler
+    scheduler.start()
+    return scheduler
+
+
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
     """The one Bolt app that Socket Mode, HTTP and the console all serve."""
     client = client or make_web_client(settings.slack_bot_token or "", settings.slack_api_url)
@@ -86,4 +118,5 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
     app.error(make_error_handler(services.translator))
     commands.register(app, services)
     actions.register(app, services)
+    meetings.register(app, services)
     return app

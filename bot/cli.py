@@ -26,18 +26,31 @@ def _settings() -> Settings:
 def _socket(settings: Settings, args: argparse.Namespace) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import announce_promotions, build_app, build_services, prepare_database
+    from bot.app import (
+        announce_promotions,
+        build_app,
+        build_services,
+        prepare_database,
+        start_scheduler,
+    )
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     announce_promotions(settings, prepare_database(settings))
     services = build_services(settings)
     app = build_app(settings, services)
+    start_scheduler(services, sweep_seconds=settings.sweep_seconds)
     log.info("starting in Socket Mode")
     SocketModeHandler(app, settings.slack_app_token).start()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.app import announce_promotions, build_app, build_services, prepare_database
+    from bot.app import (
+        announce_promotions,
+        build_app,
+        build_services,
+        prepare_database,
+        start_scheduler,
+    )
     from bot.server import make_wsgi, serve
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -46,6 +59,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
     def factory():  # type: ignore[no-untyped-def]
         services = build_services(settings)
+        # Every worker runs a scheduler; the lock lets one of them send at a time.
+        start_scheduler(services, sweep_seconds=settings.sweep_seconds)
         return make_wsgi(build_app(settings, services), services)
 
     log.info("serving HTTP on port %s (POST /slack/events, GET /healthz)", port)

@@ -51,6 +51,7 @@ class Settings:
     language: str = "nl"
     reminder_offsets: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1))
     port: int = 3000
+    sweep_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +76,13 @@ class Settings:
         port_text = get("PORT") or "3000"
         if not port_text.isdigit():
             raise ConfigError(f"PORT: '{port_text}' is not a port number")
+        sweep_text = get("COP_SWEEP_SECONDS") or "5"
+        try:
+            sweep_seconds = float(sweep_text)
+        except ValueError:
+            sweep_seconds = -1.0
+        if not 0.1 <= sweep_seconds <= 3600:
+            raise ConfigError(f"COP_SWEEP_SECONDS: '{sweep_text}' is not a number of seconds")
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -89,6 +97,7 @@ class Settings:
             language=language,
             reminder_offsets=parse_offsets(get("COP_REMINDER_OFFSETS") or "7d,1d"),
             port=int(port_text),
+            sweep_seconds=sweep_seconds,
         )
 
     def require(self, *names: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
-from bot.app import build_app, build_services, prepare_database
+from bot.app import build_app, build_services, prepare_database, start_scheduler
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.runtime import Services
@@ -320,6 +320,7 @@ def run_console(
     promoted = prepare_database(settings, load_default_catalog=True)
     services = build_services(settings, clock=clock)
     app = build_app(settings, services)
+    start_scheduler(services, sweep_seconds=settings.sweep_seconds)
     console = Console(app, services, standin, secret, user, out)
     console.print(
         f"CoP bot console. Database: {settings.database_url}. Je bent {user} "

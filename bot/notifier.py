@@ -60,6 +60,10 @@ class Notifier(Protocol):
         """Add `user_id` to a channel; False when they were already in it."""
         ...
 
+    def upload(self, user_id: str, filename: str, content: bytes, comment: str) -> None:
+        """Put a file in the bot's DM with `user_id`."""
+        ...
+
     def find_posted(self, recipient: str, event_type: str, key: str, since: float) -> str | None:
         """The ts of a message of ours posted to `recipient` (a user: their DM) since
         `since` (epoch seconds) whose metadata carries `key`; None when there is none."""

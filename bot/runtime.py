@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -19,6 +19,9 @@ from bot.i18n import Translator
 from bot.notifier import Notifier
 from storage.db import Database
 from storage.models import UserSetting
+
+if TYPE_CHECKING:
+    from bot.scheduler import ReminderScheduler
 
 log = logging.getLogger("cop_bot")
 
@@ -39,6 +42,8 @@ class Services:
     db: Database
     notifier: Notifier
     clock: Clock = system_clock
+    # The reminder scheduler of this process, when it runs one (see bot/scheduler.py).
+    scheduler: ReminderScheduler | None = None
     # Work that follows an answer (welcome DMs, invites) runs here so that the
     # answer itself goes back to Slack at once.
     background: ThreadPoolExecutor = field(
@@ -130,6 +135,8 @@ class Services:
             return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
     def shutdown(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.foreground.shutdown(wait=False, cancel_futures=True)
         self.background.shutdown(wait=True)
         self.db.dispose()

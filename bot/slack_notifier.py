@@ -141,6 +141,19 @@ class SlackNotifier:
             raise self._error(exc) from exc
         return True
 
+    def upload(self, user_id: str, filename: str, content: bytes, comment: str) -> None:
+        try:
+            opened = self.client.conversations_open(users=user_id)
+            self.client.files_upload_v2(
+                channel=opened["channel"]["id"],
+                content=content,
+                filename=filename,
+                title=filename,
+                initial_comment=comment,
+            )
+        except SlackApiError as exc:
+            raise self._error(exc) from exc
+
     def find_posted(self, recipient: str, event_type: str, key: str, since: float) -> str | None:
         try:
             channel = recipient

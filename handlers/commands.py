@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -20,8 +19,10 @@ from bot.runtime import Services, error_reference
 from bot.services import communities, membership
 from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
+from handlers import meetings as meeting_commands
 from handlers import render
 from handlers.errors import apology, domain_message
+from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
 
@@ -38,19 +39,13 @@ SUBCOMMANDS = {
     "mijn": "mine", "mine": "mine",
     "taal": "language", "language": "language",
     "kartrekker": "facilitator", "facilitator": "facilitator",
+    "bijeenkomsten": "meetings", "meetings": "meetings", "agenda's": "meetings",
+    "bijeenkomst": "meeting", "meeting": "meeting",
+    "kalender": "calendar", "calendar": "calendar", "agenda-bestand": "calendar",
 }  # fmt: skip
-READ_ONLY = {"help", "list", "info", "members", "mine", "unknown"}
+READ_ONLY = {"help", "list", "info", "members", "mine", "unknown", "meetings", "calendar"}
 NEEDS_COMMUNITY = {"info", "join", "leave", "members", "facilitator"}
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|^@?([UW][A-Z0-9]{2,})$")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What goes back in the answer, and what to do once it has gone."""
-
-    message: Message
-    after: Callable[[], None] | None = None
-    response_type: str = "ephemeral"
 
 
 def _subcommand(text: str) -> str:
@@ -256,6 +251,9 @@ COMMANDS: dict[str, Callable[[Services, Translator, str, str], Reply]] = {
     "mine": _mine,
     "language": _language,
     "facilitator": _facilitator,
+    "meetings": meeting_commands.list_meetings,
+    "meeting": meeting_commands.manage_meeting,
+    "calendar": meeting_commands.calendar,
 }
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 
 from bot.i18n import Translator
 from bot.notifier import Message
+from bot.services.meetings import MeetingLine, RsvpResult
+from bot.services.reminders import Claimed
 from bot.services.views import (
     CommunityDetail,
     CommunitySummary,
@@ -260,7 +263,91 @@ def help_message(t: Translator, *, is_admin: bool) -> Message:
         section(t("help_intro")),
         section(t("help_commands")),
     ]
+    blocks.append(section(t("help_facilitator")))
     if is_admin:
         blocks.append(section(t("help_admin")))
     blocks.append(context(t("help_footer")))
     return Message(text=t("help_title"), blocks=blocks)
+
+
+def slack_date(t: Translator, moment: dt.datetime) -> str:
+    """Slack's date token: each reader sees their own local time; the Dutch (or English)
+    text is the fallback where the token cannot be shown."""
+    fallback = t.datetime(moment)
+    return f"<!date^{int(moment.timestamp())}^{{date_long_pretty}} {{time}}|{fallback}>"
+
+
+def _kind_where(t: Translator, m: MeetingView) -> tuple[str, str]:
+    return t(f"kind_{m.kind}"), (f" · {escape(m.location)}" if m.location else "")
+
+
+def reminder(t: Translator, c: Claimed) -> Message:
+    """The reminder before a meeting, with "Ik kom" / "Ik kom niet" buttons."""
+    m = c.meeting
+    name = escape(c.community_name)
+    days = c.offset_seconds // 86400
+    if days > 1:
+        soon = t("reminder_in_days", days=days)
+    elif days == 1:
+        soon = t("reminder_tomorrow")
+    else:
+        soon = t("reminder_soon")
+    kind, where = _kind_where(t, m)
+    title = escape(m.title) if m.title else name
+    lines = [
+        t("reminder_when", title=title, when=soon) + f": {slack_date(t, m.starts_at)}",
+        f"{kind}{where}",
+    ]
+    blocks: list[Block] = [
+        header(t("reminder_title", name=c.community_name)),
+        section("\n".join(lines)),
+    ]
+    if c.agenda:
+        blocks.extend(sections(t("reminder_agenda", agenda=escape(c.agenda))))
+    blocks.append(context(t("reminder_question")))
+    blocks.append(
+        actions(
+            button(t("button_yes"), f"rsvp_yes-{m.id}", str(m.id), style="primary"),
+            button(t("button_no"), f"rsvp_no-{m.id}", str(m.id)),
+            block_id=f"rsvp-{m.id}",
+        )
+    )
+    text = f"{t('reminder_title', name=name)}: {t.datetime(m.starts_at)}"
+    return Message(text=text, blocks=fit(blocks))
+
+
+def rsvp_reply(t: Translator, r: RsvpResult) -> Message:
+    key = "rsvp_yes" if r.answer == "yes" else "rsvp_no"
+    return text_message(
+        t(key, name=escape(r.community_name), when=t.datetime(r.meeting.starts_at),
+          coming=r.coming, not_coming=r.not_coming)
+    )  # fmt: skip
+
+
+def meeting_list(t: Translator, lines: list[MeetingLine], *, mine: bool) -> Message:
+    if not lines:
+        return text_message(t("meetings_none_mine" if mine else "meetings_none"))
+    blocks: list[Block] = [header(t("meetings_title"))]
+    for line in lines:
+        m = line.meeting
+        kind, where = _kind_where(t, m)
+        my = {"yes": t("meetings_mine_yes"), "no": t("meetings_mine_no")}.get(
+            line.my_answer or "", ""
+        )
+        text = t(
+            "meetings_line", number=line.number, name=escape(line.community_name),
+            when=t.datetime(m.starts_at), kind=kind, where=where,
+            counts=t("meetings_counts", coming=line.coming, not_coming=line.not_coming),
+            mine=my,
+        )  # fmt: skip
+        if m.title:
+            text = f"{text}\n_{escape(m.title)}_"
+        blocks.append(section(text))
+        blocks.append(
+            actions(
+                button(t("button_yes"), f"rsvp_yes-{m.id}", str(m.id), style="primary"),
+                button(t("button_no"), f"rsvp_no-{m.id}", str(m.id)),
+                block_id=f"rsvp-{m.id}",
+            )
+        )
+    return Message(text=t("meetings_title"), blocks=fit(blocks, context(t("list_cut"))))

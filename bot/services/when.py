@@ -39,7 +39,7 @@ class UnreadableWhen(WhenError):
 
 
 class AmbiguousWhen(WhenError):
-    """We have a best guess in `reading` but the user must confirm; `reason` says what is unclear."""
+    """A best guess in `reading` for the user to confirm; `reason` says what is unclear."""
 
     def __init__(
         self, text: str, reading: dt.datetime | None = None, reason: str = NO_TIME
@@ -357,7 +357,7 @@ def _next_occurrence(month: int, day: int, today: dt.date) -> dt.date:
 
 
 def _calendar_date(
-    date: _Date, today: dt.date, clock: dt.time | None, now_local: dt.datetime
+    date: _Date, today: dt.date, clock: dt.time | None, now_wall: dt.datetime
 ) -> tuple[dt.date, bool]:
     """The calendar day, and whether a weekday or "morgen" disagrees with the written date."""
     if date.month is not None and date.day is not None:
@@ -380,7 +380,7 @@ def _calendar_date(
         return monday + dt.timedelta(days=date.weekday), False
     day = today + relativedelta(weekday=date.weekday)
     if day == today and (
-        date.after_today or (clock is not None and dt.datetime.combine(today, clock) <= now_local)
+        date.after_today or (clock is not None and dt.datetime.combine(today, clock) <= now_wall)
     ):
         day += dt.timedelta(days=7)
     return day, False
@@ -421,8 +421,8 @@ def _place(
     now: dt.datetime,
     tz: ZoneInfo,
 ) -> ParsedWhen:
-    now_local = now.astimezone(tz)
-    today = now_local.date()
+    now_wall = now.astimezone(tz).replace(tzinfo=None)  # naive: compared with wall clocks
+    today = now_wall.date()
     unclear: list[str] = []
     if date is not None and date.iso is not None:
         moment = date.iso
@@ -435,7 +435,7 @@ def _place(
         past = moment < now
     elif time is None:
         assert date is not None
-        day, mismatch = _calendar_date(date, today, None, now_local)
+        day, mismatch = _calendar_date(date, today, None, now_wall)
         # No time yet: a day is past only once it is over.
         moment = dt.datetime.combine(day, dt.time(), tzinfo=tz)
         moment = moment.astimezone(dt.UTC).astimezone(tz)
@@ -451,14 +451,11 @@ def _place(
         if hour_unclear:
             unclear.append(HOUR_1_TO_7)
         if date is None:
-            day = (
-                today
-                if dt.datetime.combine(today, clock) > now_local.replace(tzinfo=None)
-                else today + dt.timedelta(days=1)
-            )
+            later_today = dt.datetime.combine(today, clock) > now_wall
+            day = today if later_today else today + dt.timedelta(days=1)
             unclear.append(NO_DATE)
         else:
-            day, mismatch = _calendar_date(date, today, clock, now_local.replace(tzinfo=None))
+            day, mismatch = _calendar_date(date, today, clock, now_wall)
             if mismatch:
                 unclear.append(WEEKDAY_MISMATCH)
             if date.day_first_failed:
@@ -475,7 +472,7 @@ def _place(
 
 
 def describe(reading: dt.datetime, language: str) -> str:
-    """How we read it, in words: "dinsdag 30 maart 2027 om 14:00" / "Tuesday 30 March 2027 at 14:00".
+    """How we read it: "dinsdag 30 maart 2027 om 14:00" / "Tuesday 30 March 2027 at 14:00".
 
     Shows the wall clock of `reading` itself; the readings in our errors are already local.
     """

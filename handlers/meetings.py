@@ -1,0 +1,227 @@
+"""Meeting commands and buttons: list, add, move, cancel, RSVP, calendar file."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.i18n import Translator
+from bot.notifier import DeliveryError
+from bot.runtime import Services
+from bot.services import communities, meetings
+from bot.services.catalog import MEETING_KINDS
+from bot.services.errors import CommunityNotFound, DomainError
+from bot.services.ical import CalendarEvent, calendar_bytes
+from bot.services.meetings import MeetingChange
+from bot.services.when import AmbiguousWhen, PastWhen, WhenError, describe, parse_when
+from handlers import render
+from handlers.blocks import escape
+from handlers.errors import apology, domain_message
+from handlers.reply import Reply
+
+log = logging.getLogger("cop_bot")
+
+ADD_WORDS = {"toevoegen", "add", "plannen", "nieuw", "new"}
+MOVE_WORDS = {"verplaatsen", "move", "verzetten"}
+CANCEL_WORDS = {"annuleren", "cancel", "afzeggen", "afgelasten"}
+
+
+def list_meetings(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    with services.db.read() as session:
+        lines = meetings.upcoming(
+            session, user_id=user_id, query=rest or None, now=services.clock()
+        )
+    return Reply(render.meeting_list(t, lines, mine=not rest))
+
+
+def _split_community(services: Services, words: list[str]) -> tuple[str, list[str]]:
+    """The longest leading run of words that names a community, and the words after it."""
+    error: CommunityNotFound | None = None
+    with services.db.read() as session:
+        for size in range(min(len(words) - 1, 4), 0, -1):
+            try:
+                community = communities.resolve(session, " ".join(words[:size]))
+            except CommunityNotFound as exc:
+                error = error or exc
+                continue
+            return community.slug, words[size:]
+    raise error or CommunityNotFound(" ".join(words[:1]), [])
+
+
+def when_message(t: Translator, error: WhenError) -> str:
+    reading = describe(error.reading, t.language) if error.reading else ""
+    if isinstance(error, PastWhen):
+        return t("when_past", text=escape(error.text), reading=reading)
+    if isinstance(error, AmbiguousWhen):
+        return t("when_ambiguous", text=escape(error.text), reading=reading)
+    return t("when_unreadable", text=escape(error.text))
+
+
+def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop bijeenkomst toevoegen|verplaatsen|annuleren <community> ...`"""
+    words = rest.split()
+    if len(words) < 2:
+        return Reply(render.text_message(t("meeting_usage")))
+    action, words = words[0].lower(), words[1:]
+    settings = services.settings
+    try:
+        slug, words = _split_community(services, words)
+        now = services.clock()
+        if action in ADD_WORDS:
+            parsed = parse_when(" ".join(words), now=now, tz=settings.timezone)
+            extra = parsed.rest.split()
+            kind = extra[0].lower() if extra and extra[0].lower() in MEETING_KINDS else "online"
+            location = " ".join(extra[1:] if extra and extra[0].lower() in MEETING_KINDS else extra)
+            with services.db.write() as session:
+                change = meetings.add(
+                    session, query=slug, user_id=user_id, starts_at=parsed.starts_at,
+                    kind=kind, location=location[:500] or None, admins=settings.admins,
+                    offsets=settings.reminder_offsets, now=now, tz=settings.timezone,
+                )  # fmt: skip
+            _changed(services)
+            kind_text, where = render._kind_where(t, change.meeting)
+            return Reply(render.text_message(t(
+                "meeting_added", name=escape(change.community_name),
+                when=t.datetime(change.meeting.starts_at), kind=kind_text, where=where,
+            )))  # fmt: skip
+        if action in MOVE_WORDS | CANCEL_WORDS:
+            if not words or not words[0].isdigit():
+                return Reply(render.text_message(t("meeting_usage")))
+            number = int(words[0])
+            with services.db.write() as session:
+                if action in MOVE_WORDS:
+                    parsed = parse_when(" ".join(words[1:]), now=now, tz=settings.timezone)
+                    change = meetings.move(
+                        session, query=slug, number=number, user_id=user_id,
+                        starts_at=parsed.starts_at, admins=settings.admins,
+                        offsets=settings.reminder_offsets, now=now, tz=settings.timezone,
+                    )  # fmt: skip
+                else:
+                    change = meetings.cancel(
+                        session, query=slug, number=number, user_id=user_id,
+                        admins=settings.admins, offsets=settings.reminder_offsets,
+                        now=now, tz=settings.timezone,
+                    )  # fmt: skip
+            _changed(services)
+            return Reply(_change_reply(t, change), after=partial(tell_members, services, change))
+    except WhenError as error:
+        return Reply(render.text_message(when_message(t, error)))
+    except DomainError as error:
+        return Reply(_meeting_error(t, error, slug=words[0] if words else ""))
+    return Reply(render.text_message(t("meeting_usage")))
+
+
+def _meeting_error(t: Translator, error: DomainError, *, slug: str) -> render.Message:
+    from bot.services.errors import MeetingNotFound, MeetingOver
+
+    if isinstance(error, MeetingNotFound):
+        return render.text_message(
+            t("meeting_not_found", name=escape(error.community), number=error.number, slug=slug)
+        )
+    if isinstance(error, MeetingOver):
+        return render.text_message(t("meeting_over", name=escape(error.community)))
+    return domain_message(t, error)
+
+
+def _changed(services: Services) -> None:
+    services.profiles.invalidate()
+    if services.scheduler is not None:
+        services.scheduler.poke()
+
+
+def _change_reply(t: Translator, change: MeetingChange) -> render.Message:
+    name = escape(change.community_name)
+    if change.previous_starts_at is not None:
+        return render.text_message(t(
+            "meeting_moved", name=name, old=t.datetime(change.previous_starts_at),
+            new=t.datetime(change.meeting.starts_at),
+        ))  # fmt: skip
+    return render.text_message(
+        t("meeting_cancelled", name=name, when=t.datetime(change.meeting.starts_at))
+    )
+
+
+def tell_members(services: Services, change: MeetingChange) -> None:
+    """DM every member about a moved or cancelled meeting, each in their own language."""
+    for user in change.members:
+        t = services.translator(user)
+        name = escape(change.community_name)
+        if change.previous_starts_at is not None:
+            text = t("meeting_moved_dm", name=name, old=t.datetime(change.previous_starts_at),
+                     new=t.datetime(change.meeting.starts_at))  # fmt: skip
+        else:
+            text = t("meeting_cancelled_dm", name=name, when=t.datetime(change.meeting.starts_at))
+        try:
+            services.notifier.send_dm(user, render.text_message(text))
+        except DeliveryError as exc:
+            log.warning("could not tell %s about meeting %s: %s", user, change.meeting.id,
+                        exc.error)  # fmt: skip
+
+
+def calendar(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop kalender [community]`: an .ics file with the meetings, uploaded to the DM."""
+    with services.db.read() as session:
+        lines = meetings.upcoming(
+            session, user_id=user_id, query=rest or None, now=services.clock(), limit=500
+        )
+    name = lines[0].community_name if rest and lines else t("calendar_all")
+    events = [
+        CalendarEvent(
+            uid=f"meeting-{line.meeting.id}@cop-bot",
+            sequence=0,
+            starts_at=line.meeting.starts_at,
+            ends_at=line.meeting.ends_at,
+            summary=f"CoP {line.community_name}: {line.meeting.title or line.community_name}",
+            description=line.agenda or "",
+            location=line.meeting.location,
+        )
+        for line in lines
+    ]
+    content = calendar_bytes(events, tz=services.settings.timezone, name=f"CoP {name}",
+                             stamp=services.clock())  # fmt: skip
+    filename = f"cop-{re.sub(r'[^a-z0-9-]+', '-', (rest or 'bijeenkomsten').lower())}.ics"
+
+    def upload() -> None:
+        services.notifier.upload(
+            user_id, filename, content, t("calendar_comment", name=escape(name))
+        )
+
+    return Reply(render.text_message(t("calendar_comment", name=escape(name))), after=upload)
+
+
+def rsvp_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                services: Services) -> None:  # fmt: skip
+    ack()
+    user_id = body["user"]["id"]
+    coming = str(action.get("action_id", "")).startswith("rsvp_yes")
+
+    def work() -> None:
+        t = Translator(services.settings.language, services.settings.timezone)
+        try:
+            t = services.translator(user_id)
+            with services.db.write() as session:
+                result = meetings.rsvp(
+                    session, meeting_id=int(action.get("value", "0")), user_id=user_id,
+                    coming=coming, now=services.clock(),
+                )  # fmt: skip
+            message = render.rsvp_reply(t, result)
+        except DomainError as error:
+            message = _meeting_error(t, error, slug="")
+        except Exception:
+            from bot.runtime import error_reference
+
+            reference = error_reference()
+            log.exception("RSVP failed (ref %s)", reference)
+            message = apology(t, reference)
+        respond(text=message.text, blocks=message.blocks, replace_original=False,
+                response_type="ephemeral")  # fmt: skip
+
+    services.in_background("rsvp", work)
+
+
+def register(app: App, services: Services) -> None:
+    app.action(re.compile(r"^rsvp_(yes|no)(-\d+)?$"))(partial(rsvp_button, services=services))
