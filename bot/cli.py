@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
@@ -81,7 +82,7 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.services import catalog
+    from bot.services import catalog, meetings
     from storage import migrate
     from storage.db import Database
 
@@ -90,6 +91,13 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
     try:
         with db.write() as session:
             report = catalog.load_file(session, Path(args.file), settings.timezone)
+            # The running bot's scheduler picks these up at its next sweep.
+            meetings.sync_reminders(
+                session,
+                offsets=settings.reminder_offsets,
+                now=datetime.now(UTC),
+                tz=settings.timezone,
+            )
     finally:
         db.dispose()
     if report.promoted and settings.slack_bot_token:

@@ -1,0 +1,154 @@
+"""Meetings from Slack: plan, list, move and cancel them, answer whether you come, get a calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.runtime import Services
+from bot.services import meetings, membership
+from bot.standin import SlackStandIn
+from storage.models import Meeting, Reminder, Rsvp
+from tests.factories import add_community, meeting
+from tests.handlers.support import CheckedSlack, buttons, dms_to, texts
+
+MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
+
+
+@pytest.fixture
+def ethiek(services: Services) -> None:
+    add_community(
+        services.db, "ethiek", name="Ethiek", facilitators=("UFAC",),
+        meetings=(meeting(MARCH_30, key="2027-03-30", title="Startbijeenkomst"),),
+    )  # fmt: skip
+    with services.db.write() as session:
+        meetings.sync_reminders(
+            session, offsets=services.settings.reminder_offsets, now=services.clock(),
+            tz=services.settings.timezone,
+        )  # fmt: skip
+        for user in ("U1", "U2"):
+            membership.join(session, query="ethiek", user_id=user, now=services.clock(),
+                            tz=services.settings.timezone)  # fmt: skip
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_a_facilitator_plans_a_meeting_in_dutch_and_its_reminders_are_planned(
+    slack: CheckedSlack, services: Services
+) -> None:
+    reply = slack.command(
+        "UFAC", "bijeenkomst toevoegen ethiek 20 april 14:00 fysiek Stadhuis Utrecht"
+    )
+    body = texts(reply.json())
+    assert "dinsdag 20 april 2027 om 14:00" in body
+    assert "Stadhuis Utrecht" in body
+    with services.db.read() as session:
+        added = session.scalars(select(Meeting).where(Meeting.source == "slack")).one()
+        assert (added.kind, added.location) == ("fysiek", "Stadhuis Utrecht")
+        assert added.starts_at == dt.datetime(2027, 4, 20, 12, 0, tzinfo=dt.UTC)
+        dues = sorted(
+            r.due_at
+            for r in session.scalars(select(Reminder).where(Reminder.meeting_id == added.id))
+        )
+        assert dues == [
+            dt.datetime(2027, 4, 13, 12, 0, tzinfo=dt.UTC),
+            dt.datetime(2027, 4, 19, 12, 0, tzinfo=dt.UTC),
+        ]
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_a_member_who_is_no_facilitator_cannot_plan_a_meeting(
+    slack: CheckedSlack, services: Services
+) -> None:
+    reply = slack.command("U1", "bijeenkomst toevoegen ethiek 20 april 14:00")
+    assert "kartrekker" in texts(reply.json())
+    with services.db.read() as session:
+        assert session.scalars(select(Meeting).where(Meeting.source == "slack")).all() == []
+
+
+@pytest.mark.usefixtures("ethiek")
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("1 januari 2020 14:00", "verleden"),
+        ("om 3", "niet eenduidig"),
+        ("blauwe maandag", "niet lezen"),
+    ],
+)
+def test_a_time_in_the_past_ambiguous_or_unreadable_is_refused_saying_how_it_was_read(
+    slack: CheckedSlack, services: Services, when: str, expected: str
+) -> None:
+    reply = slack.command("UFAC", f"bijeenkomst toevoegen ethiek {when}")
+    assert expected in texts(reply.json())
+    with services.db.read() as session:
+        assert session.scalars(select(Meeting).where(Meeting.source == "slack")).all() == []
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_moving_a_meeting_tells_every_member_the_old_and_the_new_time(
+    slack: CheckedSlack, standin: SlackStandIn, services: Services
+) -> None:
+    reply = slack.command("UFAC", "bijeenkomst verplaatsen ethiek 1 6 april 10:00")
+    assert "verplaatst" in texts(reply.json())
+    services.wait_idle(5)
+    for user in ("U1", "U2"):
+        [dm] = dms_to(standin, user)
+        assert "dinsdag 30 maart 2027 om 14:00" in dm.args["text"]
+        assert "dinsdag 6 april 2027 om 10:00" in dm.args["text"]
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_cancelling_a_meeting_tells_the_members_and_drops_its_reminders(
+    slack: CheckedSlack, standin: SlackStandIn, services: Services
+) -> None:
+    slack.command("UFAC", "bijeenkomst annuleren ethiek 1")
+    services.wait_idle(5)
+    assert "gaat niet door" in dms_to(standin, "U1")[0].args["text"]
+    with services.db.read() as session:
+        states = session.scalars(select(Reminder.state)).all()
+    assert sorted(states) == ["cancelled", "cancelled"]
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_meetings_list_shows_counts_and_the_rsvp_buttons_record_the_answer(
+    slack: CheckedSlack, standin: SlackStandIn, services: Services
+) -> None:
+    listing = slack.command("U1", "bijeenkomsten").json()
+    assert "Startbijeenkomst" in texts(listing)
+    [yes, _no] = buttons(listing)
+    slack.click("U1", yes["action_id"], yes["value"])
+    answer = standin.wait_for("response_url", 1)[-1]
+    assert "je komt" in answer.args["text"]
+    no = buttons(listing)[1]
+    slack.click("U1", no["action_id"], no["value"])
+    standin.wait_for("response_url", 2)
+    with services.db.read() as session:
+        assert session.scalars(select(Rsvp.answer)).all() == ["no"]
+    assert "0 komen, 1 niet" in texts(slack.command("U2", "bijeenkomsten").json())
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_someone_outside_the_community_cannot_rsvp(
+    slack: CheckedSlack, standin: SlackStandIn, services: Services
+) -> None:
+    listing = slack.command("U1", "bijeenkomsten ethiek").json()
+    yes = buttons(listing)[0]
+    slack.click("U9", yes["action_id"], yes["value"])
+    answer = standin.wait_for("response_url", 1)[-1]
+    assert "geen lid" in answer.args["text"]
+    with services.db.read() as session:
+        assert session.scalars(select(Rsvp)).all() == []
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_the_calendar_command_uploads_an_ics_file_to_the_dm(
+    slack: CheckedSlack, standin: SlackStandIn, services: Services
+) -> None:
+    slack.command("U1", "kalender ethiek")
+    services.wait_idle(5)
+    [upload] = standin.calls("upload")
+    assert "BEGIN:VCALENDAR" in upload.args["content"]
+    assert "TZID=Europe/Amsterdam:20270330T140000" in upload.args["content"]
+    [done] = standin.calls("files.completeUploadExternal")
+    assert done.args["channel_id"] == "DU1"
