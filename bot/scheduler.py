@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -159,8 +160,9 @@ class ReminderScheduler:
                 session, alive_owner=self.owner, now=now, everything_else=True
             )
         found = 0
-        # Far enough back to cover any claim: a claim lives minutes, not days.
-        since = (now - dt.timedelta(days=2)).timestamp()
+        # Far enough back to cover any claim: a claim lives minutes, not days. Slack's ts
+        # are Slack's wall clock, not our injected one, so measure the window on that.
+        since = time.time() - dt.timedelta(days=2).total_seconds()
         for claimed in stale:
             try:
                 ts = self.notifier.find_posted(

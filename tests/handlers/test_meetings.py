@@ -1,4 +1,4 @@
-"""Meetings from Slack: plan, list, move and cancel them, answer whether you come, get a calendar."""
+"""Meetings from Slack: plan, list, move, cancel, RSVP, and the calendar file."""
 
 from __future__ import annotations
 
