@@ -178,7 +178,8 @@ class Claimed:
 
 def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -> list[Claimed]:
     """Mark up to `limit` due deliveries as being sent by `owner`; they are recorded
-    before anything is posted. Deliveries to people who left the community are skipped."""
+    before anything is posted. Deliveries to people who left the community, and those
+    whose meeting was cancelled or has begun, are skipped."""
     rows = list(
         session.execute(
             select(Delivery, Reminder, Meeting, Community)
@@ -203,7 +204,9 @@ def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -
     )
     claimed: list[Claimed] = []
     for delivery, reminder, meeting, community in rows:
-        if meeting.status != Meeting.SCHEDULED:
+        # A reminder that is still waiting (retries, downtime) when its meeting begins
+        # has lost its point: skipped, as fan_out_due does with whole reminders.
+        if meeting.status != Meeting.SCHEDULED or meeting.starts_at <= now:
             delivery.state = Delivery.SKIPPED
             continue
         if delivery.kind == "dm" and (community.id, delivery.recipient) not in still_members:
