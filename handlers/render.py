@@ -61,6 +61,17 @@ def _deadline(t: Translator, c: CommunitySummary) -> str | None:
     return t(key, date=t.date(c.deadline))
 
 
+def _facts(t: Translator, c: CommunitySummary) -> list[str]:
+    """Seats, deadline and approval: what a reader weighs before joining."""
+    facts = [_seats(t, c)]
+    deadline = _deadline(t, c)
+    if deadline:
+        facts.append(deadline)
+    if c.approval:
+        facts.append(t("approval_needed"))
+    return facts
+
+
 def meeting_line(t: Translator, m: MeetingView) -> str:
     when = t.datetime(m.starts_at)
     if m.ends_at is not None:
@@ -87,12 +98,7 @@ def community_list(t: Translator, communities: list[CommunitySummary]) -> Messag
     for programme, members in groups.items():
         blocks.append(context(f"*{escape(programme)}*"))
         for c in members:
-            facts = [_seats(t, c)]
-            deadline = _deadline(t, c)
-            if deadline:
-                facts.append(deadline)
-            if c.approval:
-                facts.append(t("approval_needed"))
+            facts = _facts(t, c)
             nxt = (
                 t("next_meeting", when=t.short_datetime(c.next_meeting.starts_at))
                 if c.next_meeting
@@ -119,12 +125,7 @@ def community_info(t: Translator, d: CommunityDetail) -> Message:
     if c.programme:
         blocks.append(context(escape(c.programme)))
     blocks.extend(sections(escape(d.description)) if d.description else [])
-    facts = [_seats(t, c)]
-    deadline = _deadline(t, c)
-    if deadline:
-        facts.append(deadline)
-    if c.approval:
-        facts.append(t("approval_needed"))
+    facts = _facts(t, c)
     blocks.append(divider())
     people = t.join_words([mention(u) for u in d.facilitators])
     who = t("info_facilitators", people=people) if d.facilitators else t("info_no_facilitators")

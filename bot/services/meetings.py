@@ -143,6 +143,21 @@ def _numbered(session: Session, community: Community, number: int, now: dt.datet
     return upcoming[number - 1]
 
 
+def _replan(
+    session: Session,
+    community: Community,
+    meeting: Meeting,
+    offsets: Sequence[dt.timedelta],
+    *,
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> None:
+    """After a move or cancellation: calendars update by the sequence, reminders follow."""
+    meeting.sequence += 1
+    session.flush()
+    reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
+
+
 def move(
     session: Session,
     *,
@@ -164,9 +179,7 @@ def move(
     previous = meeting.starts_at
     length = (meeting.ends_at - meeting.starts_at) if meeting.ends_at else DEFAULT_LENGTH
     meeting.starts_at, meeting.ends_at = starts_at, starts_at + length
-    meeting.sequence += 1
-    session.flush()
-    reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
+    _replan(session, community, meeting, offsets, now=now, tz=tz)
     return _change(session, community, meeting, previous)
 
 
@@ -188,9 +201,7 @@ def cancel(
     community = _managed(session, query, user_id, admins, "cancel_meeting")
     meeting = _numbered(session, community, number, now)
     meeting.status = Meeting.CANCELLED
-    meeting.sequence += 1
-    session.flush()
-    reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
+    _replan(session, community, meeting, offsets, now=now, tz=tz)
     return _change(session, community, meeting, None)
 
 
