@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -135,6 +135,7 @@ class ReminderScheduler:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lock = SchedulerLock(db)
         self.is_owner = False
+        self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
         self._aps: BackgroundScheduler | None = None
         self._tick_lock = threading.Lock()
@@ -151,13 +152,14 @@ class ReminderScheduler:
             self.recover()
         return self.is_owner
 
-    def recover(self) -> int:
-        """Settle deliveries left "sending" by another process: it is gone, since we
-        hold the lock. Returns how many were found already posted."""
+    def recover(self, *, stuck_only: bool = False) -> int:
+        """Settle deliveries left "sending": by another process (gone, since we hold the
+        lock), or with `stuck_only` any claim older than CLAIM_TIMEOUT, ours included (a
+        post whose mark failed). Returns how many were found already posted."""
         now = self.clock()
         with self.db.read() as session:
             stale = reminders.stale_claims(
-                session, alive_owner=self.owner, now=now, everything_else=True
+                session, alive_owner=self.owner, now=now, everything_else=not stuck_only
             )
         found = 0
         # Far enough back to cover any claim: a claim lives minutes, not days. Slack's ts
@@ -169,8 +171,10 @@ class ReminderScheduler:
                     claimed.recipient, EVENT_TYPE, delivery_key(claimed.delivery_id), since
                 )
             except DeliveryError as exc:
+                # Not knowing is no reason to post twice: it stays "sending" and is
+                # checked again at a later sweep.
                 log.warning("could not check delivery %s: %s", claimed.delivery_id, exc.error)
-                ts = None
+                continue
             with self.db.write() as session:
                 if ts:
                     reminders.mark_sent(session, claimed.delivery_id, ts=ts, now=now)
@@ -198,19 +202,29 @@ class ReminderScheduler:
             fanned_out=sum(1 for f in fanned if not f.skipped),
             skipped_reminders=sum(1 for f in fanned if f.skipped),
         )
+        # Claim a little at a time and keep every worker busy: a delivery that waits out
+        # a 429's Retry-After holds up its own worker only, never the rest of the fan-out.
+        inflight: set[Future[str]] = set()
+        outcomes: list[str] = []
         while True:
-            now = self.clock()
-            with self.db.write() as session:
-                batch = reminders.claim(session, owner=self.owner, now=now)
-            if not batch:
-                return report
-            outcomes = list(self._pool.map(self._send, batch))
-            report = replace(
-                report,
-                sent=report.sent + outcomes.count("sent"),
-                failed=report.failed + outcomes.count("failed"),
-                retried=report.retried + outcomes.count("retry"),
-            )
+            room = self.workers * 2 - len(inflight)
+            batch: list[Claimed] = []
+            if room > 0:
+                with self.db.write() as session:
+                    batch = reminders.claim(session, owner=self.owner, now=self.clock(), limit=room)
+            inflight.update(self._pool.submit(self._send, claimed) for claimed in batch)
+            if not inflight:
+                break
+            if batch and len(inflight) < self.workers * 2:
+                continue
+            done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+            outcomes.extend(f.result() for f in done)
+        return replace(
+            report,
+            sent=outcomes.count("sent"),
+            failed=outcomes.count("failed"),
+            retried=outcomes.count("retry"),
+        )
 
     def _send(self, claimed: Claimed) -> str:
         message = self.render(claimed)
@@ -270,6 +284,7 @@ class ReminderScheduler:
         try:
             if not self.become_owner():
                 return
+            self.recover(stuck_only=True)
             self.tick()
             self._arm()
         except Exception:

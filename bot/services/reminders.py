@@ -190,7 +190,7 @@ def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -
             .order_by(Delivery.id)
             .limit(limit)
             .with_for_update(of=Delivery, skip_locked=True)
-        ).tuples()
+        )
     )
     if not rows:
         return []
@@ -200,7 +200,7 @@ def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -
                 Membership.status == Membership.MEMBER,
                 Membership.user_id.in_([d.recipient for d, *_ in rows if d.kind == "dm"]),
             )
-        ).tuples()
+        )
     )
     claimed: list[Claimed] = []
     for delivery, reminder, meeting, community in rows:
@@ -280,7 +280,7 @@ def stale_claims(
         .join(Community, Meeting.community_id == Community.id)
         .where(condition)
         .order_by(Delivery.id)
-    ).tuples()
+    )
     return [
         Claimed(
             delivery_id=d.id, reminder_id=r.id, recipient=d.recipient, kind=d.kind,

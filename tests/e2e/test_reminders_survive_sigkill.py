@@ -79,16 +79,21 @@ def test_sigkill_mid_fan_out_then_restart_sends_each_member_exactly_one_reminder
             with db.write() as session:
                 membership.join(session, query="snel", user_id=f"U{i:04d}",
                                 now=dt.datetime.now(dt.UTC), tz=AMS)  # fmt: skip
+    except BaseException:
+        os.killpg(first.pid, signal.SIGKILL)
+        raise
     finally:
         db.dispose()
-    # Slow Slack down so that the fan-out is still under way when the process dies.
-    standin.set_delay(0.05)
-    deadline = time.monotonic() + 40
-    while sum(_reminder_dms(standin).values()) < 10:
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.02)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait(timeout=10)
+    try:
+        # Slow Slack down so that the fan-out is still under way when the process dies.
+        standin.set_delay(0.05)
+        deadline = time.monotonic() + 40
+        while sum(_reminder_dms(standin).values()) < 10:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # also when the wait failed: never leave it running
+        first.wait(timeout=10)
     sent_before_restart = sum(_reminder_dms(standin).values())
     assert 10 <= sent_before_restart < MEMBERS, "the kill must land in the middle of the fan-out"
 

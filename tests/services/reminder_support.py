@@ -4,12 +4,15 @@ reached Slack."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from bot import scheduler as scheduler_module
 from bot.clock import FrozenClock
 from bot.notifier import Message
 from bot.scheduler import EVENT_TYPE, ReminderScheduler, delivery_key
@@ -47,6 +50,13 @@ def new_scheduler(db: Database, standin: SlackStandIn, clock: FrozenClock) -> Re
         render=render,
         clock=clock,
     )
+
+
+def private_lock_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let this test's schedulers lock on a key of their own. A bot left running against
+    the same PostgreSQL test database (a console, an interrupted e2e run) holds the
+    production key, and would otherwise decide who owns the scheduler here."""
+    monkeypatch.setattr(scheduler_module, "LOCK_KEY", random.randrange(1, 2**31))
 
 
 def post_like_the_scheduler(scheduler: ReminderScheduler, claimed: Claimed) -> str:

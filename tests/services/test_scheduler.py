@@ -34,6 +34,7 @@ from tests.services.reminder_support import (
     plan,
     post_like_the_scheduler,
     posts,
+    private_lock_key,
     reminder,
     render,
     utc,
@@ -51,10 +52,11 @@ MakeScheduler = Callable[..., ReminderScheduler]
 
 @pytest.fixture
 def make_scheduler(
-    db: Database, standin: SlackStandIn, clock: FrozenClock
+    db: Database, standin: SlackStandIn, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[MakeScheduler]:
     """Builds schedulers (on `db`, or on another Database of the same file or server) and
     stops them all afterwards, so no lock outlives the test."""
+    private_lock_key(monkeypatch)
     made: list[ReminderScheduler] = []
 
     def make(database: Database | None = None) -> ReminderScheduler:
