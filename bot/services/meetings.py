@@ -321,7 +321,7 @@ def sync_reminders(
         select(Meeting, Community)
         .join(Community, Meeting.community_id == Community.id)
         .where(Meeting.starts_at > now)
-    ).tuples()
+    )
     count = 0
     for meeting, community in rows:
         reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
