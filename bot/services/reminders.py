@@ -176,17 +176,39 @@ class Claimed:
     agenda: str | None
 
 
+# A delivery with what its message needs: reminder, meeting and community.
+_IN_CONTEXT = (
+    select(Delivery, Reminder, Meeting, Community)
+    .join(Reminder, Delivery.reminder_id == Reminder.id)
+    .join(Meeting, Reminder.meeting_id == Meeting.id)
+    .join(Community, Meeting.community_id == Community.id)
+)
+
+
+def _claimed(
+    delivery: Delivery, reminder: Reminder, meeting: Meeting, community: Community
+) -> Claimed:
+    return Claimed(
+        delivery_id=delivery.id,
+        reminder_id=reminder.id,
+        recipient=delivery.recipient,
+        kind=delivery.kind,
+        attempts=delivery.attempts,
+        offset_seconds=reminder.offset_seconds,
+        meeting=meeting_view(meeting),
+        community_name=community.name,
+        community_slug=community.slug,
+        agenda=meeting.agenda,
+    )
+
+
 def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -> list[Claimed]:
     """Mark up to `limit` due deliveries as being sent by `owner`; they are recorded
     before anything is posted. Deliveries to people who left the community, and those
     whose meeting was cancelled or has begun, are skipped."""
     rows = list(
         session.execute(
-            select(Delivery, Reminder, Meeting, Community)
-            .join(Reminder, Delivery.reminder_id == Reminder.id)
-            .join(Meeting, Reminder.meeting_id == Meeting.id)
-            .join(Community, Meeting.community_id == Community.id)
-            .where(Delivery.state == Delivery.PENDING, Delivery.not_before <= now)
+            _IN_CONTEXT.where(Delivery.state == Delivery.PENDING, Delivery.not_before <= now)
             .order_by(Delivery.id)
             .limit(limit)
             .with_for_update(of=Delivery, skip_locked=True)
@@ -215,20 +237,7 @@ def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -
         delivery.state = Delivery.SENDING
         delivery.claimed_by, delivery.claimed_at = owner, now
         delivery.attempts += 1
-        claimed.append(
-            Claimed(
-                delivery_id=delivery.id,
-                reminder_id=reminder.id,
-                recipient=delivery.recipient,
-                kind=delivery.kind,
-                attempts=delivery.attempts,
-                offset_seconds=reminder.offset_seconds,
-                meeting=meeting_view(meeting),
-                community_name=community.name,
-                community_slug=community.slug,
-                agenda=meeting.agenda,
-            )
-        )
+        claimed.append(_claimed(delivery, reminder, meeting, community))
     session.flush()
     return claimed
 
@@ -273,25 +282,5 @@ def stale_claims(
         condition = and_(condition, Delivery.claimed_by != alive_owner)
     else:
         condition = and_(condition, Delivery.claimed_at < now - CLAIM_TIMEOUT)
-    rows = session.execute(
-        select(Delivery, Reminder, Meeting, Community)
-        .join(Reminder, Delivery.reminder_id == Reminder.id)
-        .join(Meeting, Reminder.meeting_id == Meeting.id)
-        .join(Community, Meeting.community_id == Community.id)
-        .where(condition)
-        .order_by(Delivery.id)
-    )
-    return [
-        Claimed(
-            delivery_id=d.id, reminder_id=r.id, recipient=d.recipient, kind=d.kind,
-            attempts=d.attempts, offset_seconds=r.offset_seconds, meeting=meeting_view(m),
-            community_name=c.name, community_slug=c.slug, agenda=m.agenda,
-        )
-        for d, r, m, c in rows
-    ]  # fmt: skip
-
-
-def reclaim(session: Session, delivery_id: int, *, owner: str, now: dt.datetime) -> None:
-    session.execute(
-        update(Delivery).where(Delivery.id == delivery_id).values(claimed_by=owner, claimed_at=now)
-    )
+    rows = session.execute(_IN_CONTEXT.where(condition).order_by(Delivery.id))
+    return [_claimed(d, r, m, c) for d, r, m, c in rows]
