@@ -90,11 +90,12 @@ def _decide(
 
 def _tell_requester(services: Services, decision: Decision) -> None:
     t = services.translator(decision.user_id)
-    message = render.decision_outcome(t, decision)
     if decision.outcome == "member":
-        welcome_member(services, decision.user_id, decision.community, message.text)
+        # The welcome DM, with the approval as its opening line.
+        intro = t("outcome_member", name=render.escape(decision.community.summary.name))
+        welcome_member(services, decision.user_id, decision.community, intro)
     else:
-        services.notifier.send_dm(decision.user_id, message)
+        services.notifier.send_dm(decision.user_id, render.decision_outcome(t, decision))
 
 
 def register(app: App, services: Services) -> None:

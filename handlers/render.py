@@ -252,9 +252,8 @@ def decision_summary(t: Translator, d: Decision) -> Message:
 
 
 def decision_outcome(t: Translator, d: Decision) -> Message:
+    """What a declined or wait-listed requester reads (an approved one gets the welcome)."""
     name = escape(d.community.summary.name)
-    if d.outcome == "member":
-        return welcome_with_intro(t, d.community, t("outcome_member", name=name))
     return text_message(t(f"outcome_{d.outcome}", name=name, position=d.position))
 
 
