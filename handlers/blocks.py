@@ -17,7 +17,6 @@ MAX_FALLBACK_TEXT = 4000
 
 # Any U/W + capitals and digits is safe in <@…>; the console and tests use short ids like U2.
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
 def escape(text: str) -> str:
@@ -28,10 +27,6 @@ def escape(text: str) -> str:
 def mention(user_id: str) -> str:
     """A user mention, only for well-formed Slack user IDs; anything else is shown escaped."""
     return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
-
-
-def channel_link(channel_id: str) -> str:
-    return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape(channel_id)
 
 
 def clip(text: str, limit: int) -> str:

@@ -174,10 +174,6 @@ def leave_reply(t: Translator, r: LeaveResult) -> Message:
     return text_message(t(key, name=escape(r.community.name)))
 
 
-def promoted(t: Translator, d: CommunityDetail) -> Message:
-    return welcome_with_intro(t, d, t("promoted", name=escape(d.summary.name)))
-
-
 def welcome_with_intro(t: Translator, d: CommunityDetail, intro: str) -> Message:
     message = welcome(t, d, invited_channel=bool(d.summary.channel_id))
     return Message(text=intro, blocks=[section(intro), *message.blocks[1:]])
