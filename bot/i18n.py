@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 
+from bot.texts import agenda, calendar_feed, meeting_form, minutes_lessons, questions
+
 DEFAULT_LANGUAGE = "nl"
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -301,6 +303,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "date_time": "{date} at {time}",
     },
 }
+
+
+def _merge(*catalogues: dict[str, dict[str, str]]) -> None:
+    """Add the features' catalogues to MESSAGES; a key defined twice is a bug."""
+    for catalogue in catalogues:
+        for language, entries in catalogue.items():
+            twice = MESSAGES[language].keys() & entries.keys()
+            if twice:
+                raise ValueError(f"message keys defined twice: {sorted(twice)}")
+            MESSAGES[language].update(entries)
+
+
+_merge(
+    agenda.MESSAGES,
+    questions.MESSAGES,
+    minutes_lessons.MESSAGES,
+    meeting_form.MESSAGES,
+    calendar_feed.MESSAGES,
+)
 
 
 class Translator:

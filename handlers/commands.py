@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
@@ -19,9 +18,10 @@ from bot.runtime import Services, error_reference
 from bot.services import communities, membership
 from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
+from handlers import agenda, meeting_form, minutes, questions, render
 from handlers import meetings as meeting_commands
-from handlers import render
 from handlers.errors import apology, domain_message
+from handlers.feature import CommandHandler
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -70,7 +70,14 @@ def run_command(services: Services, user_id: str, text: str) -> Reply:
 
 
 def _help(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
-    return Reply(render.help_message(t, is_admin=user_id in services.settings.admins))
+    return Reply(
+        render.help_message(
+            t,
+            is_admin=user_id in services.settings.admins,
+            extra=HELP,
+            extra_facilitator=HELP_FACILITATOR,
+        )
+    )
 
 
 def _minute(services: Services) -> datetime:
@@ -241,7 +248,7 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
     )
 
 
-COMMANDS: dict[str, Callable[[Services, Translator, str, str], Reply]] = {
+COMMANDS: dict[str, CommandHandler] = {
     "help": _help,
     "list": _list,
     "info": _info,
@@ -255,6 +262,15 @@ COMMANDS: dict[str, Callable[[Services, Translator, str, str], Reply]] = {
     "meeting": meeting_commands.manage_meeting,
     "calendar": meeting_commands.calendar,
 }
+
+# Features that bring their own subcommands, buttons and modals.
+FEATURES = (agenda, questions, minutes, meeting_form)
+for _feature in FEATURES:
+    SUBCOMMANDS.update(_feature.WORDS)
+    COMMANDS.update(_feature.COMMANDS)
+    READ_ONLY.update(_feature.READ_ONLY)
+HELP = tuple(key for feature in FEATURES for key in feature.HELP)
+HELP_FACILITATOR = tuple(key for feature in FEATURES for key in feature.HELP_FACILITATOR)
 
 
 def _send_late(services: Services, respond: Respond, user_id: str, future: Future[Reply]) -> None:
@@ -306,3 +322,5 @@ def _ack(ack: Ack, services: Services, reply: Reply) -> None:
 
 def register(app: App, services: Services) -> None:
     app.command("/cop")(partial(cop_command, services=services))
+    for feature in FEATURES:
+        feature.register(app, services)

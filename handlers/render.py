@@ -253,13 +253,21 @@ def decision_outcome(t: Translator, d: Decision) -> Message:
     return text_message(t(f"outcome_{d.outcome}", name=name, position=d.position))
 
 
-def help_message(t: Translator, *, is_admin: bool) -> Message:
+def help_message(
+    t: Translator,
+    *,
+    is_admin: bool,
+    extra: tuple[str, ...] = (),
+    extra_facilitator: tuple[str, ...] = (),
+) -> Message:
+    """`/cop hulp`; `extra` and `extra_facilitator` are message keys of feature lines."""
+    commands = "\n".join([t("help_commands"), *(t(key) for key in extra)])
     blocks: list[Block] = [
         header(t("help_title")),
         section(t("help_intro")),
-        section(t("help_commands")),
+        section(commands),
     ]
-    blocks.append(section(t("help_facilitator")))
+    blocks.append(section("\n".join([t("help_facilitator"), *(t(k) for k in extra_facilitator)])))
     if is_admin:
         blocks.append(section(t("help_admin")))
     blocks.append(context(t("help_footer")))

@@ -72,6 +72,9 @@ class Community(Base):
     registration_deadline: Mapped[dt.date | None] = mapped_column(Date)
     approval: Mapped[bool] = mapped_column(Boolean, default=False)
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    # The programme-wide channel where lessons are published (catalogue `[[programme]]`
+    # or COP_COMMUNITY_CHANNEL); copied onto each community so a publish is one read.
+    lessons_channel_id: Mapped[str | None] = mapped_column(String(32))
     reminder_offsets: Mapped[str | None] = mapped_column(String(200))
     # Bumped by every join; the UPDATE doubles as the lock that serialises joins
     # to one community and its value is the member's place in the queue.
@@ -150,6 +153,19 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(16), default=SCHEDULED)
     source: Mapped[str] = mapped_column(String(16), default="catalog")
     agenda: Mapped[str | None] = mapped_column(Text)
+    agenda_speakers: Mapped[str | None] = mapped_column(Text)
+    agenda_by: Mapped[str | None] = mapped_column(String(32))
+    agenda_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # 0 = no agenda yet, 1 = first version, >1 = edited (shown as such).
+    agenda_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    agenda_ts: Mapped[str | None] = mapped_column(String(32))  # the channel post, to update
+    minutes: Mapped[str | None] = mapped_column(Text)
+    minutes_by: Mapped[str | None] = mapped_column(String(32))
+    minutes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    minutes_ts: Mapped[str | None] = mapped_column(String(32))
+    minutes_permalink: Mapped[str | None] = mapped_column(String(500))
+    # Set when the day-after "please post the minutes" DM went to the facilitators.
+    minutes_nudged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Bumped on every move or cancellation: calendar apps update an event by it.
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
@@ -236,3 +252,106 @@ class Rsvp(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     answer: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+
+
+class CalendarFeed(Base):
+    """A secret token per user: the subscribable iCalendar feed of their communities."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Topic(Base):
+    """An agenda topic a member proposed for a community's next meeting."""
+
+    __tablename__ = "topics"
+    __table_args__ = (Index("ix_topics_community", "community_id", "status"),)
+
+    OPEN = "open"
+    ON_AGENDA = "on_agenda"  # taken into an agenda
+    DONE = "done"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+    community: Mapped[Community] = relationship()
+
+
+class TopicVote(Base):
+    __tablename__ = "topic_votes"
+    __table_args__ = (UniqueConstraint("topic_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Question(Base):
+    """An open question of a community, kept until it is answered."""
+
+    __tablename__ = "questions"
+    __table_args__ = (Index("ix_questions_community", "community_id", "status"),)
+
+    OPEN = "open"
+    RESEARCH = "research"  # in onderzoek (desk research)
+    WORKING_GROUP = "working_group"  # werkgroep
+    ANSWERED = "answered"  # beantwoord
+    STATUSES = (OPEN, RESEARCH, WORKING_GROUP, ANSWERED)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    # Saved from a message with the shortcut: where it came from.
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    source_channel: Mapped[str | None] = mapped_column(String(32))
+    source_ts: Mapped[str | None] = mapped_column(String(32))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+
+    community: Mapped[Community] = relationship()
+
+
+class QuestionVote(Base):
+    __tablename__ = "question_votes"
+    __table_args__ = (UniqueConstraint("question_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class Lesson(Base):
+    """A lesson shared with the whole programme: an answered question or a short text."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (Index("ix_lessons_community", "community_id", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL"), unique=True
+    )
+    title: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[str] = mapped_column(String(32))
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+
+    community: Mapped[Community] = relationship()

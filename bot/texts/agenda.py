@@ -1,0 +1,6 @@
+"""Texts of: Agenda topics and agendas."""
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "nl": {},
+    "en": {},
+}

@@ -1,0 +1,6 @@
+"""Texts of: Open questions."""
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "nl": {},
+    "en": {},
+}
