@@ -129,3 +129,133 @@ def block_actions_body(
     if message is not None:
         payload["message"] = message
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _user(user_id: str) -> dict[str, Any]:
+    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID}
+
+
+def _state_entry(element: dict[str, Any], answer: Any) -> dict[str, Any]:
+    """What Slack puts in view.state.values for one input element and the user's answer."""
+    kind = element["type"]
+    if kind in ("plain_text_input", "url_text_input", "email_text_input", "number_input"):
+        return {"type": kind, "value": answer}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": answer}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": answer}
+    if kind == "datetimepicker":
+        return {"type": kind, "selected_date_time": answer}
+    if kind in ("multi_users_select", "multi_conversations_select"):
+        return {
+            "type": kind,
+            "selected_users" if "users" in kind else "selected_conversations": answer,
+        }
+    if kind in ("users_select", "conversations_select", "channels_select"):
+        field = {"users_select": "selected_user", "conversations_select": "selected_conversation"}
+        return {"type": kind, field.get(kind, "selected_channel"): answer}
+    options = [
+        option
+        for group in [element.get("options", [])]
+        + [g["options"] for g in element.get("option_groups", [])]
+        for option in group
+    ]
+
+    def option(value: str) -> dict[str, Any]:
+        for candidate in options:
+            if candidate["value"] == value:
+                return candidate
+        raise KeyError(f"no option {value!r} in {kind}")
+
+    if kind in ("static_select", "radio_buttons"):
+        return {"type": kind, "selected_option": None if answer is None else option(answer)}
+    if kind in ("multi_static_select", "checkboxes"):
+        return {"type": kind, "selected_options": [option(value) for value in answer]}
+    raise ValueError(f"unsupported input element {kind}")
+
+
+def view_state(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """view.state as Slack sends it, from answers keyed by action_id. Inputs without an
+    answer keep their initial value, as they would in Slack's client."""
+    values: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks", []):
+        element = block.get("element") if block.get("type") == "input" else None
+        if element is None:
+            continue
+        action_id = element["action_id"]
+        if action_id in answers:
+            answer = answers[action_id]
+        else:
+            answer = (
+                element.get("initial_value")
+                or element.get("initial_date")
+                or element.get("initial_time")
+                or element.get("initial_users")
+                or (element.get("initial_option") or {}).get("value")
+                or [o["value"] for o in element.get("initial_options", [])]
+                or None
+            )
+        values[block["block_id"]] = {action_id: _state_entry(element, answer)}
+    return {"values": values}
+
+
+def view_submission_body(
+    *, user_id: str, view: dict[str, Any], answers: dict[str, Any], view_id: str = "V0MODAL"
+) -> str:
+    """The form-encoded body (payload=JSON) of a modal's submit: `view` is the view as the
+    app opened it (views.open), `answers` the user's input keyed by action_id."""
+    submitted = {
+        "id": view_id,
+        "team_id": TEAM_ID,
+        "app_id": API_APP_ID,
+        "bot_id": "B0COPBOT",
+        "hash": f"{int(time.time())}.abcdef",
+        "previous_view_id": None,
+        "root_view_id": view_id,
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        **view,
+        "state": view_state(view, answers),
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": _user(user_id),
+        "api_app_id": API_APP_ID,
+        "token": "verification-token-unused",
+        "trigger_id": _trigger_id(),
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def message_shortcut_body(
+    *,
+    user_id: str,
+    callback_id: str,
+    message: dict[str, Any],
+    channel_id: str,
+    response_url: str,
+    channel_name: str = "algemeen",
+) -> str:
+    """The form-encoded body (payload=JSON) of a message shortcut on `message`
+    (a dict with at least `ts`, `text` and `user`)."""
+    payload = {
+        "type": "message_action",
+        "token": "verification-token-unused",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": _user(user_id),
+        "channel": {"id": channel_id, "name": channel_name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": _trigger_id(),
+        "response_url": response_url,
+        "message_ts": message["ts"],
+        "message": {"type": "message", **message},
+    }
+    return urlencode({"payload": json.dumps(payload)})

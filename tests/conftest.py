@@ -25,7 +25,13 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.runtime import Services
 from bot.server import make_wsgi
-from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
+from bot.slack_requests import (
+    block_actions_body,
+    message_shortcut_body,
+    signed_headers,
+    slash_command_body,
+    view_submission_body,
+)
 from bot.standin import SlackStandIn
 from storage import migrate
 from storage.db import Database, null_pool_engine
@@ -164,6 +170,30 @@ class SlackHTTP:
             **kwargs,
         )
         return self.post(body, signed_headers(self.secret, body))
+
+    def submit(self, user_id: str, view: dict[str, Any], answers: dict[str, Any]) -> Response:
+        """Submit the modal `view` (as the app opened it) with answers keyed by action_id."""
+        body = view_submission_body(user_id=user_id, view=view, answers=answers)
+        return self.post(body, signed_headers(self.secret, body))
+
+    def shortcut(
+        self, user_id: str, callback_id: str, message: dict[str, Any], channel_id: str
+    ) -> Response:
+        """A message shortcut on `message` (with `ts`, `text`, `user`) in `channel_id`."""
+        body = message_shortcut_body(
+            user_id=user_id,
+            callback_id=callback_id,
+            message=message,
+            channel_id=channel_id,
+            response_url=self.standin.response_url(),
+        )
+        return self.post(body, signed_headers(self.secret, body))
+
+    def opened_view(self, index: int = -1) -> dict[str, Any]:
+        """The view of the latest (or `index`th) views.open/views.push call the app made."""
+        calls = [c for c in self.standin.calls() if c.method in ("views.open", "views.push")]
+        view = calls[index].args["view"]
+        return json.loads(view) if isinstance(view, str) else dict(view)
 
 
 @pytest.fixture

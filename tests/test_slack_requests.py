@@ -1,0 +1,58 @@
+"""The request builders give view_submission and message_action payloads as Slack does."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from bot.slack_requests import message_shortcut_body, view_state, view_submission_body
+
+VIEW = {
+    "type": "modal",
+    "callback_id": "agenda_form",
+    "private_metadata": "42",
+    "title": {"type": "plain_text", "text": "Agenda"},
+    "blocks": [
+        {"type": "input", "block_id": "text", "label": {"type": "plain_text", "text": "Tekst"},
+         "element": {"type": "plain_text_input", "action_id": "value", "initial_value": "1. Welkom"}},  # noqa: E501
+        {"type": "input", "block_id": "day", "label": {"type": "plain_text", "text": "Datum"},
+         "element": {"type": "datepicker", "action_id": "date"}},
+        {"type": "input", "block_id": "meeting", "label": {"type": "plain_text", "text": "Wanneer"},
+         "element": {"type": "static_select", "action_id": "pick", "options": [
+             {"text": {"type": "plain_text", "text": "30 maart"}, "value": "7"}]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "uitleg"}},
+    ],
+}  # fmt: skip
+
+
+def _payload(body: str) -> dict:
+    return json.loads(parse_qs(body)["payload"][0])
+
+
+def test_view_state_keeps_initial_values_and_types_each_answer() -> None:
+    state = view_state(VIEW, {"date": "2027-03-30", "pick": "7"})
+    assert state["values"]["text"]["value"] == {"type": "plain_text_input", "value": "1. Welkom"}
+    assert state["values"]["day"]["date"]["selected_date"] == "2027-03-30"
+    assert state["values"]["meeting"]["pick"]["selected_option"]["value"] == "7"
+    assert len(state["values"]) == 3
+
+
+def test_a_view_submission_carries_callback_id_metadata_and_the_user() -> None:
+    payload = _payload(view_submission_body(user_id="U1", view=VIEW, answers={"value": "x"}))
+    assert payload["type"] == "view_submission"
+    assert payload["user"]["id"] == "U1"
+    assert payload["view"]["callback_id"] == "agenda_form"
+    assert payload["view"]["private_metadata"] == "42"
+    assert payload["view"]["state"]["values"]["text"]["value"]["value"] == "x"
+
+
+def test_a_message_shortcut_names_the_message_and_its_channel() -> None:
+    body = message_shortcut_body(
+        user_id="U1", callback_id="save_question", channel_id="C1",
+        message={"ts": "1.2", "text": "Wie weet dit?", "user": "U2"}, response_url="http://x",
+    )  # fmt: skip
+    payload = _payload(body)
+    assert payload["type"] == "message_action"
+    assert (payload["callback_id"], payload["message_ts"]) == ("save_question", "1.2")
+    assert payload["message"]["text"] == "Wie weet dit?"
+    assert payload["channel"]["id"] == "C1"
