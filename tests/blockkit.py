@@ -92,3 +92,27 @@ def assert_valid_message(payload: dict[str, Any]) -> None:
         assert parsed is not None and type(parsed) is not Block, f"{where}: unknown block"
         # to_dict() runs every slack_sdk validator of the block and its elements.
         assert parsed.to_dict() == block, f"{where}: slack_sdk reads it differently: {block!r}"
+
+
+MAX_VIEW_BLOCKS = 100
+MAX_VIEW_TITLE = 24
+MAX_PRIVATE_METADATA = 3000
+
+
+def assert_valid_view(view: dict[str, Any]) -> None:
+    """Fail unless `view` (views.open/update/push/publish) is one Slack would accept:
+    slack_sdk's View validators, at most 100 blocks, a title of at most 24 characters,
+    private_metadata of at most 3000, and unique block_ids."""
+    from slack_sdk.models.views import View
+
+    assert view.get("type") in ("modal", "home"), f"unknown view type {view.get('type')!r}"
+    blocks = view.get("blocks") or []
+    assert len(blocks) <= MAX_VIEW_BLOCKS, f"{len(blocks)} blocks, the limit is {MAX_VIEW_BLOCKS}"
+    if view["type"] == "modal":
+        title = view["title"]["text"]
+        assert len(title) <= MAX_VIEW_TITLE, f"modal title {title!r} is over 24 characters"
+    assert len(view.get("private_metadata") or "") <= MAX_PRIVATE_METADATA
+    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert len(block_ids) == len(set(block_ids)), f"duplicate block_ids {block_ids}"
+    # validate_json() runs every slack_sdk validator of the view, its blocks and elements.
+    View(**view).validate_json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from wsgiref.simple_server import make_server
@@ -13,7 +14,7 @@ from bot.config import Settings
 from bot.runtime import Services
 from bot.server import make_wsgi
 from bot.standin import SlackStandIn
-from tests.blockkit import assert_valid_message
+from tests.blockkit import assert_valid_message, assert_valid_view
 from tests.conftest import SlackHTTP, _QuietHandler, _ThreadingWSGIServer
 from tests.handlers.support import CheckedSlack, sent
 
@@ -38,6 +39,10 @@ def slack(settings: Settings, services: Services, standin: SlackStandIn) -> Iter
         assert services.wait_idle(5), "background work did not finish"
         for payload in checked.replies() + sent(standin):
             assert_valid_message(payload)
+        for call in standin.calls():
+            if call.method in ("views.open", "views.update", "views.push", "views.publish"):
+                view = call.args["view"]
+                assert_valid_view(json.loads(view) if isinstance(view, str) else view)
     finally:
         server.shutdown()
         server.server_close()

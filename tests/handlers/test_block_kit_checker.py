@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from handlers import blocks as bk
-from tests.blockkit import assert_valid_message
+from tests.blockkit import assert_valid_message, assert_valid_view
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -85,3 +85,30 @@ def test_a_message_slack_would_refuse_fails_the_check(
 ) -> None:
     with pytest.raises(Exception, match=problem):
         assert_valid_message(payload)
+
+
+def _modal(title: str, blocks: int) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": "x",
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Opslaan"},
+        "blocks": [
+            {"type": "section", "block_id": f"b{i}", "text": {"type": "mrkdwn", "text": "x"}}
+            for i in range(blocks)
+        ],
+    }
+
+
+def test_the_view_checker_accepts_a_plain_modal() -> None:
+    assert_valid_view(_modal("Agenda opstellen", 3))
+
+
+@pytest.mark.parametrize(
+    "view",
+    [_modal("Een titel die veel te lang is voor Slack", 1), _modal("Agenda", 101)],
+    ids=["title over 24 characters", "101 blocks"],
+)
+def test_the_view_checker_refuses_what_slack_refuses(view: dict[str, Any]) -> None:
+    with pytest.raises(AssertionError):
+        assert_valid_view(view)
