@@ -27,7 +27,13 @@ from bot.app import build_app, build_services, prepare_database, start_scheduler
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.runtime import Services
-from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
+from bot.slack_requests import (
+    block_actions_body,
+    message_shortcut_body,
+    signed_headers,
+    slash_command_body,
+    view_submission_body,
+)
 from bot.standin import Call, SlackStandIn
 from handlers.commands import welcome_promoted
 
@@ -64,8 +70,26 @@ class Button:
     message: dict[str, Any] | None
 
 
+@dataclass
+class Field:
+    """One input of the open modal, as the console shows it: `:veld 2 <waarde>`."""
+
+    label: str
+    action_id: str
+    kind: str
+    options: list[tuple[str, str]]  # (value, label) of a select
+    optional: bool
+
+
+@dataclass
+class OpenView:
+    view: dict[str, Any]
+    fields: list[Field]
+    answers: dict[str, Any]
+
+
 class Console:
-    """The REPL's state: who you are, the buttons on screen, and the app you talk to."""
+    """The REPL's state: who you are, the buttons on screen, the open modal, and the app."""
 
     def __init__(
         self,
@@ -83,6 +107,7 @@ class Console:
         self.user = user
         self.out = out
         self.buttons: list[Button] = []
+        self.modal: OpenView | None = None
         self.lock = threading.Lock()
         standin.add_listener(self._on_call)
 
@@ -191,12 +216,126 @@ class Console:
                 call.args,
                 response_url=self.standin.response_url(),
             )
+        elif call.method in ("views.open", "views.push", "views.update") and call.response.get(
+            "ok"
+        ):
+            self.show_view(dict(call.response["view"]))
+        elif call.method == "files.completeUploadExternal" and call.response.get("ok"):
+            names = ", ".join(str(f.get("title") or f.get("id")) for f in _files(call.args))
+            self.print(f"   (bestand in {call.args.get('channel_id')}: {names})")
         elif call.method == "conversations.invite":
             outcome = "ok" if call.response.get("ok") else call.response.get("error")
             self.print(
                 f"   (kanaal {call.args.get('channel')}: {call.args.get('users')} "
                 f"uitgenodigd: {outcome})"
             )
+
+    def show_view(self, view: dict[str, Any]) -> None:
+        """Print a modal and remember its inputs, so `:veld` and `:verstuur` can fill it."""
+        fields: list[Field] = []
+        lines = [f"── venster: {view.get('title', {}).get('text', '')} " + "─" * 30]
+        for block in view.get("blocks", []):
+            if block.get("type") != "input":
+                lines.extend(self._block(block, self.standin.response_url(), None, None))
+                continue
+            element = block["element"]
+            options = [
+                (o["value"], html.unescape(o["text"]["text"])) for o in element.get("options", [])
+            ]
+            field = Field(
+                label=html.unescape(block["label"]["text"]),
+                action_id=element["action_id"],
+                kind=element["type"],
+                options=options,
+                optional=bool(block.get("optional")),
+            )
+            fields.append(field)
+            initial = (
+                element.get("initial_value")
+                or element.get("initial_date")
+                or element.get("initial_time")
+                or (element.get("initial_option") or {}).get("text", {}).get("text")
+                or ""
+            )
+            hint = {"datepicker": " (JJJJ-MM-DD)", "timepicker": " (UU:MM)"}.get(field.kind, "")
+            extra = " (optioneel)" if field.optional else ""
+            lines.append(f"  veld {len(fields)}: {field.label}{hint}{extra}")
+            if initial:
+                lines.extend(f"      | {line}" for line in str(initial).splitlines())
+            for number, (_, label) in enumerate(options, 1):
+                lines.append(f"      {number}) {label}")
+        submit = (view.get("submit") or {}).get("text", "Versturen")
+        lines.append(f"  :veld <nummer> <waarde> vult in (\\n voor een nieuwe regel); "
+                     f":verstuur ({submit}); :annuleer")  # fmt: skip
+        with self.lock:
+            self.modal = OpenView(view=view, fields=fields, answers={})
+        self.print("\n".join(lines))
+
+    def set_field(self, argument: str) -> None:
+        number, _, value = argument.strip().partition(" ")
+        modal = self.modal
+        if modal is None:
+            self.print("Er is geen venster open.")
+            return
+        if not number.isdigit() or not 1 <= int(number) <= len(modal.fields):
+            self.print(f"Gebruik: :veld <1-{len(modal.fields)}> <waarde>")
+            return
+        field = modal.fields[int(number) - 1]
+        answer: Any = value.replace("\\n", "\n")
+        if field.options:
+            chosen = [v for i, (v, label) in enumerate(field.options, 1)
+                      if value.strip() in (str(i), v, label)]  # fmt: skip
+            if not chosen:
+                self.print(f"Kies een nummer uit de lijst bij veld {number}.")
+                return
+            answer = chosen[0]
+        elif field.kind.startswith("multi_") and field.kind.endswith("select"):
+            answer = value.split()
+        modal.answers[field.action_id] = answer
+        self.print(f"   veld {number} ({field.label}) ingevuld.")
+
+    def submit(self) -> None:
+        modal = self.modal
+        if modal is None:
+            self.print("Er is geen venster open.")
+            return
+        body = view_submission_body(
+            user_id=self.user,
+            view=modal.view,
+            answers=modal.answers,
+            view_id=str(modal.view.get("id", "V0CONSOLE")),
+        )
+        with self.lock:
+            self.modal = None
+        status, answer = self.dispatch(body)
+        if status != 200:
+            self.print(f"(HTTP {status}) {answer}")
+            return
+        reply = json.loads(answer) if answer.strip() else {}
+        if reply.get("response_action") == "errors":
+            with self.lock:
+                self.modal = modal  # still open, as in Slack
+            for block_id, problem in reply.get("errors", {}).items():
+                self.print(f"   ! {block_id}: {mrkdwn_to_text(str(problem))}")
+        elif reply.get("response_action") in ("update", "push"):
+            self.show_view(reply["view"])
+        else:
+            self.print("   (venster gesloten)")
+
+    def shortcut(self, callback_id: str, text: str) -> None:
+        """A message shortcut on a message `text` that you just posted in #console."""
+        message = {"ts": f"{time.time():.6f}", "text": text, "user": self.user}
+        body = message_shortcut_body(
+            user_id=self.user,
+            callback_id=callback_id,
+            message=message,
+            channel_id=CONSOLE_CHANNEL,
+            channel_name="console",
+            response_url=self.standin.response_url(),
+        )
+        status, answer = self.dispatch(body)
+        if status != 200:
+            self.print(f"(HTTP {status}) {answer}")
 
     # Input ----------------------------------------------------------------
     def dispatch(self, body: str) -> tuple[int, str]:
@@ -276,6 +415,19 @@ class Console:
                 self.click(int(number))
             else:
                 self.print("Gebruik: :klik 3 (het nummer tussen [ ])")
+        elif line.startswith((":veld", ":field")):
+            self.set_field(line.partition(" ")[2])
+        elif line in (":verstuur", ":submit"):
+            self.submit()
+        elif line in (":annuleer", ":cancel"):
+            self.modal = None
+            self.print("   (venster gesloten)")
+        elif line.startswith((":bewaar", ":save")):
+            text = line.partition(" ")[2].strip()
+            if text:
+                self.shortcut("save_question", text)
+            else:
+                self.print("Gebruik: :bewaar <tekst van een bericht> (Bewaar als open vraag)")
         elif line.startswith("/cop"):
             self.command(line[len("/cop") :].strip())
         else:
@@ -293,8 +445,18 @@ HELP = """Typ wat je in Slack zou typen, bijvoorbeeld:
 En in deze console:
   :user U2                   wissel van gebruiker (iedereen is een Slack-ID)
   :klik 3                    druk op knop [3]
+  :veld 2 tekst              vul veld 2 in van het open venster (\\n = nieuwe regel)
+  :verstuur / :annuleer      verstuur of sluit het venster
+  :bewaar tekst              "Bewaar als open vraag" op een bericht met die tekst
   :help                      deze hulp
   :quit                      stoppen"""
+
+
+def _files(args: dict[str, Any]) -> list[dict[str, Any]]:
+    files = args.get("files") or []
+    if isinstance(files, str):
+        files = json.loads(files)
+    return [f for f in files if isinstance(f, dict)]
 
 
 def run_console(
