@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from concurrent.futures import Future
@@ -105,7 +106,20 @@ def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     return Reply(render.community_info(t, detail))
 
 
+def community_index(services: Services) -> communities.CommunityIndex:
+    """Every community's names for matching; changes to communities drop it (`profiles`)."""
+
+    def compute() -> communities.CommunityIndex:
+        with services.db.read() as session:
+            return communities.community_index(session)
+
+    return services.profiles.get(("index",), compute)
+
+
 def join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
+    result = _quick_join(services, user_id, query)
+    if result is not None:
+        return Reply(render.join_reply(t, result), after=partial(after_join, services, result))
     with services.db.write() as session:
         result = membership.join(
             session,
@@ -116,6 +130,35 @@ def join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
             admins=services.settings.admins,
         )
     return Reply(render.join_reply(t, result), after=partial(after_join, services, result))
+
+
+def _quick_join(services: Services, user_id: str, query: str) -> JoinResult | None:
+    """The plain join in two statements (see storage/joins.py), or None for the full path."""
+    try:
+        community_id = community_index(services).resolve(query)
+    except DomainError:
+        return None  # the full path names the suggestions, with fresh data
+    now = services.clock()
+    db = services.db
+    try:
+        with db.raw_write() as cursor:
+            result = membership.quick_join(
+                cursor,
+                db.joins,
+                community_id=community_id,
+                user_id=user_id,
+                now=now,
+                tz=services.settings.timezone,
+            )
+    except db.integrity_errors:
+        return None  # the same person joining twice at once: the full path says so
+    if result is None:
+        return None
+    profile = community_profile(services, result.community.slug)
+    return dataclasses.replace(
+        result,
+        community=dataclasses.replace(result.community, next_meeting=profile.summary.next_meeting),
+    )
 
 
 def welcome_member(

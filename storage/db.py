@@ -7,12 +7,15 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from storage.joins import JoinStatements
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -130,6 +133,38 @@ class Database:
             yield session
         for hook in self.after_write:
             hook()
+
+    @contextmanager
+    def raw_write(self) -> Iterator[Any]:
+        """A write transaction on the driver's own cursor, for the few writes whose cost
+        under the write lock matters (see storage/joins.py); same locking and hooks as
+        `write`. Rolled back if the block raises."""
+        with self._write_lock:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+            finally:
+                connection.close()  # back to the pool
+        for hook in self.after_write:
+            hook()
+
+    @cached_property
+    def integrity_errors(self) -> type[Exception]:
+        """The driver's IntegrityError, as raised inside `raw_write`."""
+        error: type[Exception] = self.engine.dialect.loaded_dbapi.IntegrityError
+        return error
+
+    @cached_property
+    def joins(self) -> JoinStatements:
+        return JoinStatements(self.engine.dialect)
 
     def ping(self) -> bool:
         try:

@@ -88,3 +88,27 @@ def test_a_restarted_slack_connection_is_reopened_transparently(
     conn.sock = None
     notifier.send_dm("U1", Message(text="twee"))
     assert [c.args["text"] for c in standin.calls("chat.postMessage")] == ["een", "twee"]
+
+
+def test_a_server_error_that_persists_is_reported_as_a_retryable_failure(
+    notifier: SlackNotifier, standin: SlackStandIn
+) -> None:
+    for _ in range(4):
+        standin.fail("chat.postMessage", status=500)
+    with pytest.raises(DeliveryError) as raised:
+        notifier.send_dm("U1", Message(text="blijft misgaan"))
+    assert not raised.value.permanent
+    # The first try and three retries, then it gives up: the ledger retries later.
+    assert [c.status for c in standin.calls("chat.postMessage")] == [500] * 4
+
+
+def test_metadata_and_blocks_reach_slack_as_sent(
+    notifier: SlackNotifier, standin: SlackStandIn
+) -> None:
+    metadata = {"event_type": "cop_reminder", "event_payload": {"key": "d-7"}}
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Herinnering &amp; meer"}}]
+    notifier.post("C1", Message(text="Herinnering", blocks=blocks, metadata=metadata))
+    (call,) = standin.calls("chat.postMessage")
+    assert call.args["metadata"] == metadata
+    assert call.args["blocks"] == blocks
+    assert call.args["unfurl_links"] is False

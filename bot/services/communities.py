@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -41,12 +42,32 @@ def resolve(session: Session, query: str, *, for_update: bool = False) -> Commun
 
 def resolve_id(session: Session, query: str) -> int:
     """The id of the community `query` names; see `resolve`."""
+    return community_index(session).resolve(query)
+
+
+@dataclass(frozen=True)
+class CommunityIndex:
+    """What matching a name needs, for every community: worth keeping between requests,
+    since every command that names a community matches it."""
+
+    entries: tuple[tuple[int, str, frozenset[str]], ...]
+
+    def resolve(self, query: str) -> int:
+        """The id of the community `query` names; raises CommunityNotFound (see `resolve`)."""
+        return _match(list(self.entries), query)
+
+
+def community_index(session: Session) -> CommunityIndex:
+    return CommunityIndex(
+        tuple(
+            (cid, slug, frozenset({normalise(slug), normalise(name)}))
+            for cid, slug, name in session.connection().execute(_INDEX)
+        )
+    )
+
+
+def _match(index: list[tuple[int, str, frozenset[str]]], query: str) -> int:
     wanted = normalise(query)
-    # Only what matching needs: this runs on every command that names a community.
-    index = [
-        (cid, slug, {normalise(slug), normalise(name)})
-        for cid, slug, name in session.connection().execute(_INDEX)
-    ]
     found: int | None = None
     if wanted:
         exact = [cid for cid, _, keys in index if wanted in keys]
@@ -67,7 +88,9 @@ def resolve_id(session: Session, query: str) -> int:
 _INDEX = select(Community.id, Community.slug, Community.name).order_by(Community.slug)
 
 
-def suggest(index: Iterable[tuple[int, str, set[str]]], wanted: str, limit: int = 3) -> list[str]:
+def suggest(
+    index: Iterable[tuple[int, str, frozenset[str]]], wanted: str, limit: int = 3
+) -> list[str]:
     """The slugs closest to `wanted` (already normalised), best first."""
     by_key: dict[str, str] = {}
     for _, slug, keys in index:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -18,6 +19,7 @@ from bot.services.errors import (
     RequestAlreadyDecided,
 )
 from bot.services.views import (
+    CommunitySummary,
     Decision,
     JoinResult,
     LeaveResult,
@@ -25,6 +27,7 @@ from bot.services.views import (
     MyEntry,
     Promotion,
 )
+from storage.joins import JoinStatements
 from storage.models import Community, Facilitator, Membership
 
 
@@ -174,6 +177,45 @@ def join(
         community=communities.summary(session, community, now=now, tz=tz),
         position=position,
         approvers=approvers,
+    )
+
+
+def quick_join(
+    cursor: Any,
+    statements: JoinStatements,
+    *,
+    community_id: int,
+    user_id: str,
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> JoinResult | None:
+    """The plain join (open community, no approval, not in it yet) as two statements on
+    a raw write transaction's cursor; None when it is not the plain case, and then
+    `join` gives the answer. The result has no next meeting: the caller knows it."""
+    joined = statements.join(
+        cursor, community_id=community_id, user_id=user_id, now=now, today=now.astimezone(tz).date()
+    )
+    if joined is None:
+        return None
+    summary = CommunitySummary(
+        slug=joined.slug,
+        name=joined.name,
+        programme=joined.programme,
+        capacity=joined.capacity,
+        member_count=joined.member_count,
+        waitlist_count=joined.waitlist_count,
+        deadline=joined.registration_deadline,
+        registration_open=True,
+        approval=joined.approval,
+        channel_id=joined.channel_id,
+        next_meeting=None,
+    )
+    waiting = joined.status == Membership.WAITLIST
+    return JoinResult(
+        outcome=joined.status,
+        user_id=user_id,
+        community=summary,
+        position=joined.waitlist_count if waiting else None,
     )
 
 

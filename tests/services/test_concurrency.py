@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services import catalog, membership
+from bot.services import catalog, communities, membership
 from bot.services.catalog import CommunitySpec
 from bot.services.errors import AlreadyMember
 from bot.services.views import JoinResult, LeaveResult
@@ -27,7 +27,8 @@ T = TypeVar("T")
 def run_at_once(
     databases: Database | list[Database], tasks: list[Callable[..., T]]
 ) -> tuple[list[T], list[BaseException]]:
-    """Run every task in its own thread and write session, released together by a barrier.
+    """Run every task (given a Database, it opens its own transaction) in its own thread,
+    released together by a barrier.
 
     With several Database objects the threads take turns over them, as the worker
     processes of one deployment would: each has its own engine and pool.
@@ -44,8 +45,7 @@ def run_at_once(
             # writer of its process in at a time, so a thread holding a session
             # would keep the others from ever reaching the barrier.
             barrier.wait(timeout=30)
-            with database.write() as session:
-                outcome = task(session)
+            outcome = task(database)
             with lock:
                 results.append(outcome)
         except BaseException as exc:
@@ -64,18 +64,49 @@ def run_at_once(
     return results, errors
 
 
-def joining(user: str, slug: str = "groot") -> Callable[..., JoinResult]:
-    def task(session: Session) -> JoinResult:
-        return membership.join(session, query=slug, user_id=user, now=NOW, tz=AMS)
+def in_write(fn: Callable[[Session], T]) -> Callable[[Database], T]:
+    def task(database: Database) -> T:
+        with database.write() as session:
+            return fn(session)
 
     return task
 
 
-def leaving(user: str, slug: str = "groot") -> Callable[..., LeaveResult]:
-    def task(session: Session) -> LeaveResult:
-        return membership.leave(session, query=slug, user_id=user, now=NOW, tz=AMS)
+def full_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResult]:
+    return in_write(
+        lambda session: membership.join(session, query=slug, user_id=user, now=NOW, tz=AMS)
+    )
+
+
+def quick_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResult]:
+    """The join as `/cop aanmelden` does it: two statements, else the full path."""
+
+    def task(database: Database) -> JoinResult:
+        with database.read() as session:
+            community_id = communities.resolve_id(session, slug)
+        try:
+            with database.raw_write() as cursor:
+                result = membership.quick_join(
+                    cursor, database.joins, community_id=community_id, user_id=user,
+                    now=NOW, tz=AMS,
+                )  # fmt: skip
+        except database.integrity_errors:
+            result = None
+        return result if result is not None else full_join(user, slug)(database)
 
     return task
+
+
+@pytest.fixture(params=["full", "quick"])
+def joining(request: pytest.FixtureRequest) -> Callable[..., Callable[[Database], JoinResult]]:
+    """Both ways a join is written: the ORM path and the two-statement one."""
+    return full_join if request.param == "full" else quick_join
+
+
+def leaving(user: str, slug: str = "groot") -> Callable[[Database], LeaveResult]:
+    return in_write(
+        lambda session: membership.leave(session, query=slug, user_id=user, now=NOW, tz=AMS)
+    )
 
 
 @pytest.fixture(params=[1, 4], ids=["one-process", "four-processes"])
@@ -93,7 +124,7 @@ def rows(db: Database) -> list[Membership]:
 
 
 def test_forty_simultaneous_joins_fill_25_seats_and_queue_15_in_order_of_arrival(
-    db: Database, writers: list[Database]
+    db: Database, writers: list[Database], joining: Callable[..., Callable[[Database], JoinResult]]
 ) -> None:
     add_community(db, "groot", capacity=25)
     users = [f"U{i:03d}" for i in range(40)]
@@ -127,13 +158,12 @@ def test_forty_simultaneous_joins_fill_25_seats_and_queue_15_in_order_of_arrival
 
 
 def test_simultaneous_leaves_and_joins_never_push_members_over_capacity(
-    db: Database, writers: list[Database]
+    db: Database, writers: list[Database], joining: Callable[..., Callable[[Database], JoinResult]]
 ) -> None:
     add_community(db, "groot", capacity=25)
     old = [f"UOLD{i:02d}" for i in range(30)]
     for user in old:
-        with db.write() as session:
-            joining(user)(session)
+        joining(user)(db)
     leavers = old[:20]  # 20 of the 25 members
     newcomers = [f"UNEW{i:02d}" for i in range(20)]
     tasks: list[Callable[..., object]] = []
@@ -168,7 +198,7 @@ def test_simultaneous_leaves_and_joins_never_push_members_over_capacity(
 
 
 def test_the_same_person_joining_ten_times_at_once_joins_once(
-    db: Database, writers: list[Database]
+    db: Database, writers: list[Database], joining: Callable[..., Callable[[Database], JoinResult]]
 ) -> None:
     add_community(db, "groot", capacity=25)
 
@@ -184,12 +214,11 @@ def test_the_same_person_joining_ten_times_at_once_joins_once(
 
 
 def test_a_catalogue_reload_raising_capacity_amid_joins_fills_exactly_the_new_seats(
-    db: Database, writers: list[Database]
+    db: Database, writers: list[Database], joining: Callable[..., Callable[[Database], JoinResult]]
 ) -> None:
     add_community(db, "groot", capacity=25)
     for i in range(30):
-        with db.write() as session:
-            joining(f"UOLD{i:02d}")(session)
+        joining(f"UOLD{i:02d}")(db)
     raised = CommunitySpec(
         slug="groot",
         name="Groot",
@@ -203,7 +232,7 @@ def test_a_catalogue_reload_raising_capacity_amid_joins_fills_exactly_the_new_se
         reminders=None,
     )
     tasks: list[Callable[..., object]] = [joining(f"UNEW{i:02d}") for i in range(20)]
-    tasks.insert(10, lambda session: catalog.apply(session, [raised]))
+    tasks.insert(10, in_write(lambda session: catalog.apply(session, [raised])))
 
     results, errors = run_at_once(writers, tasks)
 

@@ -1,0 +1,125 @@
+"""The busiest write there is, a plain join, as two SQL statements on the driver's cursor.
+
+A join is the one write that many people do at once (a new community opens, everyone
+signs up). Through the ORM it costs several statements and a lot of Python while the
+database's write lock is held, and everyone else's join waits for that. Here it is two
+statements: the INSERT decides member or waitlist from the community's counters in
+the database, and the UPDATE moves the counters and returns what the reply needs.
+
+Only the plain case is done here: an open community without approval, and a person who
+is not in it yet. Everything else (already a member, deadline passed, approval needed,
+unknown community) answers None, and the caller takes the full path, which explains why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+
+from storage.models import Community, Membership
+
+_INSERT = """
+INSERT INTO memberships (community_id, user_id, status, seq, created_at, updated_at)
+SELECT c.id, %(uid)s,
+       CASE WHEN c.capacity IS NOT NULL AND c.member_count >= c.capacity
+            THEN 'waitlist' ELSE 'member' END,
+       c.join_counter + 1, %(now)s, %(now)s
+FROM communities AS c
+WHERE c.id = %(cid)s
+  AND NOT c.approval
+  AND (c.registration_deadline IS NULL OR c.registration_deadline >= %(today)s)
+{lock}
+ON CONFLICT (community_id, user_id) DO NOTHING
+RETURNING status
+"""
+
+_COUNT = """
+UPDATE communities
+SET join_counter = join_counter + 1,
+    member_count = member_count + %(members)s,
+    waitlist_count = waitlist_count + %(waiting)s,
+    updated_at = %(now)s
+WHERE id = %(cid)s
+RETURNING slug, name, programme, capacity, registration_deadline, approval, channel_id,
+          member_count, waitlist_count, join_counter
+"""
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The new membership and the community's row after it."""
+
+    status: str
+    seq: int
+    slug: str
+    name: str
+    programme: str
+    capacity: int | None
+    registration_deadline: dt.date | None
+    approval: bool
+    channel_id: str | None
+    member_count: int
+    waitlist_count: int
+
+
+class JoinStatements:
+    """The two statements in the driver's own dialect, with SQLAlchemy's own converters
+    for dates and times, so the rows are exactly what the ORM writes and reads."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        postgres = dialect.name == "postgresql"
+        # PostgreSQL: lock the community's row, so that joins to one community decide
+        # member-or-waitlist one after the other (SQLite's write lock already does).
+        insert = _INSERT.format(lock="FOR UPDATE OF c" if postgres else "")
+        if postgres:
+            self.insert, self.count = insert, _COUNT
+        else:
+            self.insert = re.sub(r"%\((\w+)\)s", r":\1", insert)
+            self.count = re.sub(r"%\((\w+)\)s", r":\1", _COUNT)
+        created = Membership.__table__.c.created_at.type
+        deadline = Community.__table__.c.registration_deadline.type
+        self._time = created.bind_processor(dialect) or (lambda v: v)
+        self._date_in = deadline.bind_processor(dialect) or (lambda v: v)
+        self._date_out = deadline.result_processor(dialect, None) or (lambda v: v)
+
+    def join(
+        self, cursor: Any, *, community_id: int, user_id: str, now: dt.datetime, today: dt.date
+    ) -> Joined | None:
+        """Join `user_id` to the community, or None when this is not the plain case (the
+        transaction is then unchanged)."""
+        stamp = self._time(now)
+        cursor.execute(
+            self.insert,
+            {"cid": community_id, "uid": user_id, "now": stamp, "today": self._date_in(today)},
+        )
+        inserted = cursor.fetchone()
+        if inserted is None:
+            return None
+        status = str(inserted[0])
+        cursor.execute(
+            self.count,
+            {
+                "cid": community_id,
+                "members": int(status == Membership.MEMBER),
+                "waiting": int(status == Membership.WAITLIST),
+                "now": stamp,
+            },
+        )
+        row = cursor.fetchone()
+        return Joined(
+            status=status,
+            seq=int(row[9]),
+            slug=row[0],
+            name=row[1],
+            programme=row[2],
+            capacity=row[3],
+            registration_deadline=self._date_out(row[4]),
+            approval=bool(row[5]),
+            channel_id=row[6],
+            member_count=int(row[7]),
+            waitlist_count=int(row[8]),
+        )
