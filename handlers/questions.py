@@ -2,20 +2,654 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+import json
+import logging
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
-from bot.runtime import Services
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.i18n import Translator
+from bot.notifier import DeliveryError, Message
+from bot.runtime import Services, error_reference
+from bot.services import questions
+from bot.services.errors import CommunityNotFound, DomainError, NotAllowed
+from bot.services.questions import (
+    Answered,
+    CommunityChoice,
+    EmptyText,
+    NotInCommunity,
+    QuestionAnswered,
+    QuestionNotFound,
+    QuestionPage,
+    QuestionTooLong,
+    QuestionView,
+)
+from handlers.blocks import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    divider,
+    escape,
+    fit,
+    header,
+    mention,
+    section,
+    sections,
+)
+from handlers.errors import apology, domain_message
 from handlers.feature import CommandHandler
+from handlers.render import text_message
+from handlers.reply import Reply
+
+log = logging.getLogger("cop_bot")
+
+SAVE_CALLBACK = "save_question"
+ANSWER_CALLBACK = "question_answer"
+LESSON_ACTION = "lesson_publish_question"  # handled by the lessons feature
+# Slack's limits on the modal elements used here.
+MAX_OPTIONS = 100
+MAX_OPTION_TEXT = 75
+_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+_CHANNEL = re.compile(r"^[CGD][A-Z0-9]+$")
+_TS = re.compile(r"^\d+\.\d+$")
+
+
+# -- messages -----------------------------------------------------------------------------
+
+
+def error_message(t: Translator, error: DomainError) -> Message:
+    """The message for a refusal of this feature; other domain errors as everywhere."""
+    match error:
+        case NotInCommunity(community=name, slug=slug):
+            return text_message(t("questions_not_in_community", name=escape(name), slug=slug))
+        case QuestionTooLong(limit=limit, text=text):
+            intro = t("questions_too_long", length=len(text), limit=limit)
+            # Echo the text back so that nothing typed is lost.
+            return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
+        case EmptyText():
+            return text_message(t("questions_empty"))
+        case QuestionNotFound(question_id=qid):
+            return text_message(t("questions_not_found", id=qid))
+        case QuestionAnswered(question_id=qid):
+            return text_message(t("questions_already_answered", id=qid))
+    return domain_message(t, error)
+
+
+def _status(t: Translator, status: str) -> str:
+    return t(f"questions_status_{status}")
+
+
+def _source(t: Translator, permalink: str | None) -> str:
+    if permalink and _SAFE_URL.match(permalink):
+        return t("questions_source", url=permalink)
+    return ""
+
+
+def _question_blocks(t: Translator, q: QuestionView, *, manager: bool) -> list[Block]:
+    line = t(
+        "questions_line",
+        id=q.id,
+        status=_status(t, q.status),
+        votes=t("questions_votes", count=q.votes),
+        asker=mention(q.asked_by),
+        source=_source(t, q.permalink),
+    )
+    blocks = [section(f"{line}\n{escape(q.text)}")]
+    if q.answered and q.answer:
+        who = mention(q.answered_by) if q.answered_by else ""
+        blocks.append(section(t("questions_answer_line", who=who, answer=escape(q.answer))))
+    buttons: list[Block] = []
+    if not q.answered:
+        if q.voted:
+            buttons.append(button(t("questions_button_unvote"), f"question_vote-{q.id}", str(q.id)))
+        else:
+            buttons.append(
+                button(
+                    t("questions_button_vote"), f"question_vote-{q.id}", str(q.id), style="primary"
+                )
+            )
+        if manager:
+            for status in questions.MOVES:
+                if q.status != status:
+                    buttons.append(
+                        button(
+                            t(f"questions_button_{status}"),
+                            f"question_status_{status}-{q.id}",
+                            str(q.id),
+                        )
+                    )
+            buttons.append(
+                button(t("questions_button_answer"), f"question_answer_open-{q.id}", str(q.id))
+            )
+    elif manager:
+        buttons.append(button(t("questions_button_lesson"), LESSON_ACTION, str(q.id)))
+    if buttons:
+        blocks.append(actions(*buttons))
+    return blocks
+
+
+def question_page(t: Translator, page: QuestionPage) -> Message:
+    """A page of questions: at most PAGE_SIZE, each within four blocks, so far below 50."""
+    title = t("questions_title", name=page.community_name)
+    if not page.questions:
+        none = t("questions_none", name=escape(page.community_name), slug=page.community_slug)
+        return Message(text=none, blocks=[header(title), section(none)])
+    blocks: list[Block] = [header(title)]
+    for index, q in enumerate(page.questions):
+        if index:
+            blocks.append(divider())
+        blocks.extend(_question_blocks(t, q, manager=page.can_manage))
+    blocks.append(context(t("questions_page", page=page.page, pages=page.pages, total=page.total)))
+    if page.page < page.pages:
+        more = button(
+            t("questions_more"), "question_page", f"{page.community_slug}|{page.page + 1}"
+        )
+        blocks.append(actions(more))
+    return Message(text=escape(title), blocks=fit(blocks))
+
+
+def answered_dm(t: Translator, q: QuestionView, *, asker: bool) -> Message:
+    key = "questions_answered_dm_asker" if asker else "questions_answered_dm_voter"
+    who = mention(q.answered_by) if q.answered_by else ""
+    intro = t(key, id=q.id, name=escape(q.community_name), who=who)
+    blocks = [
+        section(intro),
+        *sections(t("questions_dm_question", text=escape(q.text))),
+        *sections(t("questions_dm_answer", text=escape(q.answer or ""))),
+    ]
+    source = _source(t, q.permalink)
+    if source:
+        blocks.append(context(source.removeprefix(" · ")))
+    return Message(text=intro, blocks=fit(blocks))
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop vraag <community> <question>`"""
+    if not rest.strip():
+        return Reply(text_message(t("questions_ask_usage")))
+    try:
+        with services.db.read() as session:
+            slug, text = questions.split_community(session, rest)
+        if not text:
+            return Reply(text_message(t("questions_ask_usage")))
+        with services.db.write() as session:
+            asked = questions.ask(
+                session,
+                query=slug,
+                user_id=user_id,
+                text=text,
+                admins=services.settings.admins,
+                now=services.clock(),
+            )
+    except DomainError as error:
+        return Reply(error_message(t, error))
+    return Reply(
+        text_message(
+            t("questions_asked", id=asked.id, name=escape(asked.community_name), slug=slug)
+        )
+    )
+
+
+def _page_args(rest: str) -> tuple[str, int]:
+    """`ethiek 2` -> ("ethiek", 2); a community name without a page number -> page 1."""
+    query, _, last = rest.strip().rpartition(" ")
+    if query.strip() and last.isdigit():
+        return query.strip(), int(last)
+    return rest.strip(), 1
+
+
+def _list(services: Services, t: Translator, user_id: str, query: str, page: int) -> Message:
+    try:
+        with services.db.read() as session:
+            found = questions.list_questions(
+                session,
+                query=query,
+                user_id=user_id,
+                admins=services.settings.admins,
+                page=page,
+            )
+    except DomainError as error:
+        return error_message(t, error)
+    return question_page(t, found)
+
+
+def list_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop vragen <community> [page]`"""
+    if not rest.strip():
+        return Reply(text_message(t("questions_list_usage")))
+    query, page = _page_args(rest)
+    return Reply(_list(services, t, user_id, query, page))
+
 
 # Words after `/cop` (Dutch and English) and the command name each one means.
-WORDS: dict[str, str] = {}
-COMMANDS: dict[str, CommandHandler] = {}
+WORDS: dict[str, str] = {
+    "vraag": "question_ask",
+    "ask": "question_ask",
+    "vragen": "question_list",
+    "questions": "question_list",
+}
+COMMANDS: dict[str, CommandHandler] = {
+    "question_ask": ask_command,
+    "question_list": list_command,
+}
 # Commands that only read: answered inline, without the hand-over to the write pool.
-READ_ONLY: set[str] = set()
+READ_ONLY: set[str] = {"question_list"}
 # Message keys of lines in `/cop hulp`: for everyone, and for facilitators.
-HELP: tuple[str, ...] = ()
-HELP_FACILITATOR: tuple[str, ...] = ()
+HELP: tuple[str, ...] = ("questions_help",)
+HELP_FACILITATOR: tuple[str, ...] = ("questions_help_facilitator",)
+
+
+# -- buttons ------------------------------------------------------------------------------
+
+
+def _say(respond: Respond, message: Message) -> None:
+    respond(
+        text=message.text,
+        blocks=message.blocks,
+        replace_original=False,
+        response_type="ephemeral",
+    )
+
+
+def _in_background(
+    services: Services,
+    respond: Respond,
+    user_id: str,
+    what: str,
+    work: Callable[[Translator], Message],
+) -> None:
+    """Run button work after the ack; a refusal gets its message, a bug an apology."""
+
+    def run() -> None:
+        t = services.translator(None)  # the default language, needing no database
+        try:
+            t = services.translator(user_id)
+            message = work(t)
+        except DomainError as error:
+            message = error_message(t, error)
+        except Exception:
+            reference = error_reference()
+            log.exception("%s failed (ref %s)", what, reference)
+            message = apology(t, reference)
+        _say(respond, message)
+
+    services.in_background(what, run)
+
+
+def _question_id(action: dict[str, Any]) -> int:
+    value = str(action.get("value", ""))
+    if not value.isdigit():
+        raise QuestionNotFound(0)
+    return int(value)
+
+
+def vote_button(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
+) -> None:
+    ack()
+    user_id = body["user"]["id"]
+
+    def work(t: Translator) -> Message:
+        question_id = _question_id(action)
+        with services.db.write() as session:
+            result = questions.toggle_vote(
+                session, question_id=question_id, user_id=user_id, admins=services.settings.admins
+            )
+        key = "questions_voted" if result.voted else "questions_unvoted"
+        return text_message(t(key, id=result.question_id, votes=result.votes))
+
+    _in_background(services, respond, user_id, "question vote", work)
+
+
+def status_button(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
+) -> None:
+    ack()
+    user_id = body["user"]["id"]
+    action_id = str(action.get("action_id", ""))
+    status = next((s for s in questions.MOVES if action_id.startswith(f"question_status_{s}")), "")
+
+    def work(t: Translator) -> Message:
+        question_id = _question_id(action)
+        if not status:
+            raise QuestionNotFound(question_id)
+        with services.db.write() as session:
+            moved = questions.move(
+                session,
+                question_id=question_id,
+                status=status,
+                user_id=user_id,
+                admins=services.settings.admins,
+            )
+        return text_message(t("questions_moved", id=moved.id, status=_status(t, moved.status)))
+
+    _in_background(services, respond, user_id, "question status", work)
+
+
+def page_button(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
+) -> None:
+    ack()
+    user_id = body["user"]["id"]
+    slug, _, number = str(action.get("value", "")).partition("|")
+
+    def work(t: Translator) -> Message:
+        page = int(number) if number.isdigit() else 1
+        return _list(services, t, user_id, slug, page)
+
+    _in_background(services, respond, user_id, "question page", work)
+
+
+def answer_view(t: Translator, q: QuestionView) -> dict[str, Any]:
+    question = t("questions_answer_question", id=q.id, asker=mention(q.asked_by),
+                 text=escape(q.text))  # fmt: skip
+    return {
+        "type": "modal",
+        "callback_id": ANSWER_CALLBACK,
+        "private_metadata": str(q.id),
+        "title": {"type": "plain_text", "text": clip(t("questions_answer_title"), 24)},
+        "submit": {"type": "plain_text", "text": t("questions_answer_submit")},
+        "close": {"type": "plain_text", "text": t("questions_modal_cancel")},
+        "blocks": [
+            section(question),
+            {
+                "type": "input",
+                "block_id": "answer",
+                "label": {"type": "plain_text", "text": t("questions_answer_label")},
+                "hint": {
+                    "type": "plain_text",
+                    "text": t("questions_answer_hint", limit=questions.MAX_ANSWER_LENGTH),
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "answer_text",
+                    "multiline": True,
+                    "max_length": questions.MAX_ANSWER_LENGTH,
+                },
+            },
+        ],
+    }
+
+
+def answer_button(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
+    """Open the answer form, for facilitators and admins only (checked here and on submit)."""
+    ack()
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    try:
+        with services.db.read() as session:
+            q = questions.question_for_manager(
+                session,
+                question_id=_question_id(action),
+                user_id=user_id,
+                admins=services.settings.admins,
+            )
+    except DomainError as error:
+        _say(respond, error_message(t, error))
+        return
+    # The trigger is valid for 3 seconds: open the form now, not in the background.
+    client.views_open(trigger_id=body["trigger_id"], view=answer_view(t, q))
+
+
+def _state_value(view: dict[str, Any], block_id: str, action_id: str) -> Any:
+    return ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(action_id) or {}
+
+
+def _form_error(t: Translator, error: DomainError) -> str:
+    """A refusal as the plain text a modal shows under an input."""
+    match error:
+        case QuestionTooLong(limit=limit, text=text):
+            return t("questions_form_too_long", length=len(text), limit=limit)
+        case NotAllowed():
+            return t("not_allowed")
+        case NotInCommunity(community=name):
+            return t("questions_form_not_member", name=name)
+        case QuestionNotFound(question_id=qid):
+            return t("questions_not_found", id=qid)
+        case QuestionAnswered(question_id=qid):
+            return t("questions_already_answered", id=qid)
+        case CommunityNotFound():
+            return t("questions_form_choose")
+    raise TypeError(f"no form message for {type(error).__name__}")
+
+
+def answer_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    text = str(_state_value(view, "answer", "answer_text").get("value") or "")
+    metadata = str(view.get("private_metadata") or "")
+    try:
+        if not metadata.isdigit():
+            raise QuestionNotFound(0)
+        with services.db.write() as session:
+            answered = questions.answer(
+                session,
+                question_id=int(metadata),
+                text=text,
+                user_id=user_id,
+                admins=services.settings.admins,
+                now=services.clock(),
+            )
+    except EmptyText:
+        ack(response_action="errors", errors={"answer": t("questions_answer_empty")})
+        return
+    except DomainError as error:
+        ack(response_action="errors", errors={"answer": _form_error(t, error)})
+        return
+    ack()
+    services.in_background("question answered", partial(tell_answered, services, answered, user_id))
+
+
+def tell_answered(services: Services, answered: Answered, answered_by: str) -> None:
+    """DM the asker and every voter (each once) the answer; confirm to the facilitator."""
+    q = answered.question
+    for user in answered.recipients:
+        t = services.translator(user)
+        try:
+            services.notifier.send_dm(user, answered_dm(t, q, asker=user == q.asked_by))
+        except DeliveryError as exc:
+            log.warning("could not tell %s the answer to question %s: %s", user, q.id, exc.error)
+    t = services.translator(answered_by)
+    confirm = t("questions_answered_confirm", id=q.id, name=escape(q.community_name),
+                count=len(answered.recipients))  # fmt: skip
+    services.notifier.send_dm(answered_by, text_message(confirm))
+
+
+# -- the message shortcut -----------------------------------------------------------------
+
+
+def _truncate(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a space near the end when there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.9:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def save_view(
+    t: Translator, choices: list[CommunityChoice], text: str, channel: str, ts: str
+) -> dict[str, Any]:
+    options = [
+        {
+            "text": {"type": "plain_text", "text": clip(c.name, MAX_OPTION_TEXT)},
+            "value": c.slug,
+        }
+        for c in choices[:MAX_OPTIONS]
+    ]
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "question_community",
+        "placeholder": {"type": "plain_text", "text": t("questions_modal_community_placeholder")},
+        "options": options,
+    }
+    if len(options) == 1:
+        select["initial_option"] = options[0]
+    text_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "question_text",
+        "multiline": True,
+        "max_length": questions.MAX_QUESTION_LENGTH,
+    }
+    prefill = _truncate(text.strip(), questions.MAX_QUESTION_LENGTH)
+    if prefill:
+        text_input["initial_value"] = prefill
+    return {
+        "type": "modal",
+        "callback_id": SAVE_CALLBACK,
+        "private_metadata": json.dumps({"channel": channel, "ts": ts}),
+        "title": {"type": "plain_text", "text": clip(t("questions_modal_title"), 24)},
+        "submit": {"type": "plain_text", "text": t("questions_modal_submit")},
+        "close": {"type": "plain_text", "text": t("questions_modal_cancel")},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "community",
+                "label": {"type": "plain_text", "text": t("questions_modal_community")},
+                "element": select,
+            },
+            {
+                "type": "input",
+                "block_id": "text",
+                "label": {"type": "plain_text", "text": t("questions_modal_text")},
+                "hint": {
+                    "type": "plain_text",
+                    "text": t("questions_modal_hint", limit=questions.MAX_QUESTION_LENGTH),
+                },
+                "element": text_input,
+            },
+        ],
+    }
+
+
+def save_shortcut(
+    ack: Ack,
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
+    """ "Bewaar als open vraag" on a message: a form to pick the community and edit the text."""
+    ack()
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    with services.db.read() as session:
+        choices = questions.communities_for(
+            session, user_id=user_id, admins=services.settings.admins
+        )
+    if not choices:
+        _say(respond, text_message(t("questions_no_community")))
+        return
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    ts = str(message.get("ts") or body.get("message_ts") or "")
+    view = save_view(t, choices, str(message.get("text") or ""), channel, ts)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _source_of(view: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The message's channel and ts from the form; anything malformed counts as none."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None, None
+    if not isinstance(meta, dict):
+        return None, None
+    channel, ts = str(meta.get("channel") or ""), str(meta.get("ts") or "")
+    if _CHANNEL.match(channel) and _TS.match(ts):
+        return channel, ts
+    return None, None
+
+
+def _permalink(client: WebClient, channel: str | None, ts: str | None) -> str | None:
+    if channel is None or ts is None:
+        return None
+    try:
+        link = client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+    except SlackApiError as exc:
+        log.warning("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
+        return None
+    link = str(link or "")
+    return link if _SAFE_URL.match(link) and len(link) <= 500 else None
+
+
+def save_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    chosen = _state_value(view, "community", "question_community").get("selected_option") or {}
+    slug = str(chosen.get("value") or "")
+    text = str(_state_value(view, "text", "question_text").get("value") or "")
+    if not slug:
+        ack(response_action="errors", errors={"community": t("questions_form_choose")})
+        return
+    if not text.strip():
+        ack(response_action="errors", errors={"text": t("questions_empty")})
+        return
+    if len(text.strip()) > questions.MAX_QUESTION_LENGTH:
+        error = _form_error(t, QuestionTooLong(questions.MAX_QUESTION_LENGTH, text.strip()))
+        ack(response_action="errors", errors={"text": error})
+        return
+    channel, ts = _source_of(view)
+    permalink = _permalink(client, channel, ts)
+    try:
+        with services.db.write() as session:
+            asked = questions.ask(
+                session,
+                query=slug,
+                user_id=user_id,
+                text=text,
+                admins=services.settings.admins,
+                now=services.clock(),
+                permalink=permalink,
+                source_channel=channel,
+                source_ts=ts,
+            )
+    except DomainError as error:
+        ack(response_action="errors", errors={"community": _form_error(t, error)})
+        return
+    ack()
+    text = t("questions_saved_dm", id=asked.id, name=escape(asked.community_name),
+             slug=asked.community_slug)  # fmt: skip
+
+    def confirm() -> None:
+        services.notifier.send_dm(user_id, text_message(text))
+
+    services.in_background("question saved", confirm)
 
 
 def register(app: App, services: Services) -> None:
     """Buttons, modals and shortcuts of this feature."""
+    app.action(re.compile(r"^question_vote(-\d+)?$"))(partial(vote_button, services=services))
+    app.action(re.compile(r"^question_status_(research|working_group)(-\d+)?$"))(
+        partial(status_button, services=services)
+    )
+    app.action(re.compile(r"^question_answer_open(-\d+)?$"))(
+        partial(answer_button, services=services)
+    )
+    app.action("question_page")(partial(page_button, services=services))
+    app.view(ANSWER_CALLBACK)(partial(answer_submission, services=services))
+    app.shortcut(SAVE_CALLBACK)(partial(save_shortcut, services=services))
+    app.view(SAVE_CALLBACK)(partial(save_submission, services=services))

@@ -1,0 +1,440 @@
+"""Open questions of a community: asking, listing, voting, moving along and answering."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.services import communities
+from bot.services.errors import CommunityNotFound, DomainError, NotAllowed
+from bot.services.membership import can_manage
+from storage.models import Community, Facilitator, Membership, Question, QuestionVote
+
+MAX_QUESTION_LENGTH = 3000
+MAX_ANSWER_LENGTH = 3000
+PAGE_SIZE = 10
+# Unanswered questions, in the order a list shows them.
+UNANSWERED = (Question.OPEN, Question.RESEARCH, Question.WORKING_GROUP)
+# Where a facilitator may move an unanswered question (answering has its own function).
+MOVES = (Question.RESEARCH, Question.WORKING_GROUP)
+# How many leading words of `/cop vraag <community> <question>` may name the community.
+MAX_NAME_WORDS = 4
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class NotInCommunity(DomainError):
+    """Only members, facilitators and admins may ask, read and vote."""
+
+    def __init__(self, community: str, slug: str) -> None:
+        super().__init__(community)
+        self.community = community
+        self.slug = slug
+
+
+class QuestionTooLong(DomainError):
+    def __init__(self, limit: int, text: str) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.text = text
+
+
+class EmptyText(DomainError):
+    """A question or answer with nothing in it."""
+
+
+class QuestionNotFound(DomainError):
+    def __init__(self, question_id: int) -> None:
+        super().__init__(question_id)
+        self.question_id = question_id
+
+
+class QuestionAnswered(DomainError):
+    """The question has been answered: no more votes, moves or answers."""
+
+    def __init__(self, question_id: int) -> None:
+        super().__init__(question_id)
+        self.question_id = question_id
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    id: int
+    community_slug: str
+    community_name: str
+    text: str
+    asked_by: str
+    status: str
+    votes: int
+    voted: bool  # by the person reading
+    permalink: str | None
+    answer: str | None
+    answered_by: str | None
+    answered_at: dt.datetime | None
+
+    @property
+    def answered(self) -> bool:
+        return self.status == Question.ANSWERED
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    community_slug: str
+    community_name: str
+    questions: tuple[QuestionView, ...]
+    page: int  # 1-based
+    pages: int
+    total: int
+    can_manage: bool
+
+
+@dataclass(frozen=True)
+class CommunityChoice:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    question_id: int
+    voted: bool  # the vote stands after this click
+    votes: int
+
+
+@dataclass(frozen=True)
+class Answered:
+    question: QuestionView
+    # The asker and everyone who voted, each once, the asker first.
+    recipients: tuple[str, ...]
+
+
+# -- access -------------------------------------------------------------------------------
+
+
+def _is_member(session: Session, community_id: int, user_id: str) -> bool:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(
+                Membership.community_id == community_id,
+                Membership.user_id == user_id,
+                Membership.status == Membership.MEMBER,
+            )
+        )
+        or 0
+    ) > 0
+
+
+def _check_reader(
+    session: Session, community: Community, user_id: str, admins: Collection[str]
+) -> bool:
+    """Raise NotInCommunity unless `user_id` is a member, facilitator or admin; returns
+    whether they may manage the community's questions."""
+    if can_manage(session, community.id, user_id, admins):
+        return True
+    if not _is_member(session, community.id, user_id):
+        raise NotInCommunity(community.name, community.slug)
+    return False
+
+
+def _question(session: Session, question_id: int, *, for_update: bool = False) -> Question:
+    question = session.get(
+        Question, question_id, with_for_update=for_update, populate_existing=for_update
+    )
+    if question is None:
+        raise QuestionNotFound(question_id)
+    return question
+
+
+def _votes(session: Session, question_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(QuestionVote)
+            .where(QuestionVote.question_id == question_id)
+        )
+        or 0
+    )
+
+
+def _view(session: Session, q: Question, *, votes: int, voted: bool) -> QuestionView:
+    return QuestionView(
+        id=q.id,
+        community_slug=q.community.slug,
+        community_name=q.community.name,
+        text=q.text,
+        asked_by=q.asked_by,
+        status=q.status,
+        votes=votes,
+        voted=voted,
+        permalink=q.permalink,
+        answer=q.answer,
+        answered_by=q.answered_by,
+        answered_at=q.answered_at,
+    )
+
+
+def _clean(text: str, limit: int) -> str:
+    text = text.strip()
+    if not text:
+        raise EmptyText()
+    if len(text) > limit:
+        raise QuestionTooLong(limit, text)
+    return text
+
+
+# -- asking -------------------------------------------------------------------------------
+
+
+def split_community(session: Session, text: str) -> tuple[str, str]:
+    """`<community> <rest>`: the slug named by the longest leading run of words (up to
+    four: "lokaal meten") and the rest, its line breaks kept. Raises CommunityNotFound."""
+    words = list(re.finditer(r"\S+", text))
+    error: CommunityNotFound | None = None
+    for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
+        name = " ".join(w.group() for w in words[:size])
+        try:
+            community_id = communities.resolve_id(session, name)
+        except CommunityNotFound as exc:
+            error = exc if size == 1 else (error or exc)
+            continue
+        community = session.get(Community, community_id)
+        assert community is not None
+        return community.slug, text[words[size - 1].end() :].strip()
+    # The error for the first word alone suggests the closest names best.
+    raise error or CommunityNotFound(text.strip(), [])
+
+
+def ask(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    text: str,
+    admins: Collection[str],
+    now: dt.datetime,
+    permalink: str | None = None,
+    source_channel: str | None = None,
+    source_ts: str | None = None,
+) -> QuestionView:
+    """Store a question of a member, facilitator or admin of the community.
+
+    Call inside a write transaction. Raises CommunityNotFound, NotInCommunity,
+    EmptyText and QuestionTooLong (over MAX_QUESTION_LENGTH characters).
+    """
+    community = communities.resolve(session, query)
+    _check_reader(session, community, user_id, admins)
+    question = Question(
+        community_id=community.id,
+        text=_clean(text, MAX_QUESTION_LENGTH),
+        asked_by=user_id,
+        status=Question.OPEN,
+        permalink=permalink,
+        source_channel=source_channel,
+        source_ts=source_ts,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(question)
+    session.flush()
+    return _view(session, question, votes=0, voted=False)
+
+
+def communities_for(
+    session: Session, *, user_id: str, admins: Collection[str]
+) -> list[CommunityChoice]:
+    """The communities where `user_id` may ask: where they are a member or facilitator;
+    every community for an admin. Ordered by name."""
+    query = select(Community.slug, Community.name).order_by(Community.name)
+    if user_id not in admins:
+        member = select(Membership.community_id).where(
+            Membership.user_id == user_id, Membership.status == Membership.MEMBER
+        )
+        facilitator = select(Facilitator.community_id).where(Facilitator.user_id == user_id)
+        query = query.where(or_(Community.id.in_(member), Community.id.in_(facilitator)))
+    return [CommunityChoice(slug, name) for slug, name in session.execute(query)]
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def list_questions(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    admins: Collection[str],
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> QuestionPage:
+    """A page of a community's questions: unanswered ones first (most votes first), then
+    answered ones (latest answer first). Only for members, facilitators and admins.
+
+    Raises CommunityNotFound and NotInCommunity.
+    """
+    community = communities.resolve(session, query)
+    manages = _check_reader(session, community, user_id, admins)
+    votes = (
+        select(QuestionVote.question_id, func.count().label("n"))
+        .group_by(QuestionVote.question_id)
+        .subquery()
+    )
+    mine = select(QuestionVote.question_id).where(QuestionVote.user_id == user_id)
+    answered = Question.status == Question.ANSWERED
+    total = (
+        session.scalar(
+            select(func.count()).select_from(Question).where(Question.community_id == community.id)
+        )
+        or 0
+    )
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    count = func.coalesce(votes.c.n, 0)
+    rows = session.execute(
+        select(Question, count, Question.id.in_(mine))
+        .outerjoin(votes, votes.c.question_id == Question.id)
+        .where(Question.community_id == community.id)
+        .order_by(
+            case((answered, 1), else_=0),  # unanswered first
+            case((answered, 0), else_=count).desc(),  # most votes first, while open
+            Question.answered_at.desc(),  # the latest answer first, once answered
+            Question.id,
+        )
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return QuestionPage(
+        community_slug=community.slug,
+        community_name=community.name,
+        questions=tuple(_view(session, q, votes=int(n), voted=bool(voted)) for q, n, voted in rows),
+        page=page,
+        pages=pages,
+        total=total,
+        can_manage=manages,
+    )
+
+
+def question_for_manager(
+    session: Session, *, question_id: int, user_id: str, admins: Collection[str]
+) -> QuestionView:
+    """A question that `user_id` may answer (to show in the answer form).
+
+    Raises QuestionNotFound, NotAllowed and QuestionAnswered.
+    """
+    question = _question(session, question_id)
+    if not can_manage(session, question.community_id, user_id, admins):
+        raise NotAllowed("manage_question")
+    if question.status == Question.ANSWERED:
+        raise QuestionAnswered(question_id)
+    return _view(session, question, votes=_votes(session, question_id), voted=False)
+
+
+# -- voting -------------------------------------------------------------------------------
+
+
+def toggle_vote(
+    session: Session, *, question_id: int, user_id: str, admins: Collection[str]
+) -> VoteResult:
+    """Vote for a question, or take the vote back when there is one already.
+
+    One vote per person, kept by the unique (question_id, user_id); the count is always
+    read from the votes themselves. Call inside a write transaction. Raises
+    QuestionNotFound, NotInCommunity and QuestionAnswered.
+    """
+    question = _question(session, question_id)
+    _check_reader(session, question.community, user_id, admins)
+    if question.status == Question.ANSWERED:
+        raise QuestionAnswered(question_id)
+    removed = session.execute(
+        delete(QuestionVote)
+        .where(QuestionVote.question_id == question_id, QuestionVote.user_id == user_id)
+        .returning(QuestionVote.id)
+    ).all()
+    voted = not removed
+    if voted:
+        try:
+            with session.begin_nested():
+                session.add(QuestionVote(question_id=question_id, user_id=user_id))
+        except IntegrityError:
+            # The same person's other click got in first (a double click): one vote stands.
+            pass
+    return VoteResult(question_id=question_id, voted=voted, votes=_votes(session, question_id))
+
+
+# -- facilitators -------------------------------------------------------------------------
+
+
+def move(
+    session: Session,
+    *,
+    question_id: int,
+    status: str,
+    user_id: str,
+    admins: Collection[str],
+) -> QuestionView:
+    """A facilitator puts an unanswered question "in onderzoek" or with a "werkgroep".
+
+    Call inside a write transaction. Raises QuestionNotFound, NotAllowed (not a
+    facilitator of its community nor an admin) and QuestionAnswered.
+    """
+    if status not in MOVES:
+        raise ValueError(f"cannot move a question to {status!r}")
+    question = _question(session, question_id, for_update=True)
+    if not can_manage(session, question.community_id, user_id, admins):
+        raise NotAllowed("manage_question")
+    if question.status == Question.ANSWERED:
+        raise QuestionAnswered(question_id)
+    question.status = status
+    question.status_by = user_id
+    session.flush()
+    return _view(session, question, votes=_votes(session, question_id), voted=False)
+
+
+def answer(
+    session: Session,
+    *,
+    question_id: int,
+    text: str,
+    user_id: str,
+    admins: Collection[str],
+    now: dt.datetime,
+) -> Answered:
+    """A facilitator answers a question; returns who should hear of it.
+
+    Call inside a write transaction. Raises QuestionNotFound, NotAllowed,
+    QuestionAnswered, EmptyText and QuestionTooLong (over MAX_ANSWER_LENGTH).
+    """
+    question = _question(session, question_id, for_update=True)
+    if not can_manage(session, question.community_id, user_id, admins):
+        raise NotAllowed("manage_question")
+    if question.status == Question.ANSWERED:
+        raise QuestionAnswered(question_id)
+    question.answer = _clean(text, MAX_ANSWER_LENGTH)
+    question.status = Question.ANSWERED
+    question.status_by = user_id
+    question.answered_by = user_id
+    question.answered_at = now
+    session.flush()
+    voters = list(
+        session.scalars(
+            select(QuestionVote.user_id)
+            .where(QuestionVote.question_id == question_id)
+            .order_by(QuestionVote.id)
+        )
+    )
+    recipients = tuple(dict.fromkeys([question.asked_by, *voters]))
+    return Answered(
+        question=_view(session, question, votes=len(voters), voted=False),
+        recipients=recipients,
+    )
