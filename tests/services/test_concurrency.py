@@ -25,10 +25,13 @@ T = TypeVar("T")
 
 
 def run_at_once(
-    databases: Database | list[Database], tasks: list[Callable[..., T]]
+    databases: Database | list[Database],
+    tasks: list[Callable[..., T]],
+    *,
+    own_transaction: bool = False,
 ) -> tuple[list[T], list[BaseException]]:
-    """Run every task (given a Database, it opens its own transaction) in its own thread,
-    released together by a barrier.
+    """Run every task in its own thread and write session, released together by a barrier.
+    With `own_transaction`, a task is given the Database and opens its own transaction.
 
     With several Database objects the threads take turns over them, as the worker
     processes of one deployment would: each has its own engine and pool.
@@ -45,7 +48,11 @@ def run_at_once(
             # writer of its process in at a time, so a thread holding a session
             # would keep the others from ever reaching the barrier.
             barrier.wait(timeout=30)
-            outcome = task(database)
+            if own_transaction:
+                outcome = task(database)
+            else:
+                with database.write() as session:
+                    outcome = task(session)
             with lock:
                 results.append(outcome)
         except BaseException as exc:
@@ -129,7 +136,7 @@ def test_forty_simultaneous_joins_fill_25_seats_and_queue_15_in_order_of_arrival
     add_community(db, "groot", capacity=25)
     users = [f"U{i:03d}" for i in range(40)]
 
-    results, errors = run_at_once(writers, [joining(u) for u in users])
+    results, errors = run_at_once(writers, [joining(u) for u in users], own_transaction=True)
 
     assert errors == []
     assert len(results) == 40
@@ -170,7 +177,7 @@ def test_simultaneous_leaves_and_joins_never_push_members_over_capacity(
     for leaver, newcomer in zip(leavers, newcomers, strict=True):
         tasks += [leaving(leaver), joining(newcomer)]
 
-    results, errors = run_at_once(writers, tasks)
+    results, errors = run_at_once(writers, tasks, own_transaction=True)
 
     assert errors == []
     assert len(results) == 40
@@ -202,7 +209,9 @@ def test_the_same_person_joining_ten_times_at_once_joins_once(
 ) -> None:
     add_community(db, "groot", capacity=25)
 
-    results, errors = run_at_once(writers, [joining("UDUBBEL") for _ in range(10)])
+    results, errors = run_at_once(
+        writers, [joining("UDUBBEL") for _ in range(10)], own_transaction=True
+    )
 
     assert len(results) == 1
     assert results[0].outcome == "member"
@@ -234,7 +243,7 @@ def test_a_catalogue_reload_raising_capacity_amid_joins_fills_exactly_the_new_se
     tasks: list[Callable[..., object]] = [joining(f"UNEW{i:02d}") for i in range(20)]
     tasks.insert(10, in_write(lambda session: catalog.apply(session, [raised])))
 
-    results, errors = run_at_once(writers, tasks)
+    results, errors = run_at_once(writers, tasks, own_transaction=True)
 
     assert errors == []
     assert len(results) == 21
