@@ -66,7 +66,7 @@ def _calendar(
             ("Content-Length", str(len(body))),
             ("Content-Disposition", 'inline; filename="cop-bot.ics"'),
             # Private: the body is one person's; a shared cache must not keep it.
-            ("Cache-Control", "private, max-age=300"),
+            ("Cache-Control", "private, max-age=60"),
             ("X-Robots-Tag", "noindex"),
         ],
     )

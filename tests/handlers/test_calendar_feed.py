@@ -76,6 +76,7 @@ def feed(slack: CheckedSlack, path: str) -> Calendar:
     status, headers, body = fetch(slack, path)
     assert status == 200
     assert headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert headers["Cache-Control"].startswith("private")  # one person's data
     return Calendar.from_ical(body)
 
 
