@@ -52,6 +52,9 @@ class Settings:
     reminder_offsets: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1))
     port: int = 3000
     sweep_seconds: float = 5.0
+    # Where `cop-bot serve` is reachable from outside, e.g. "https://cop.example.org";
+    # calendar subscribe links start with it. None: no links are handed out.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +86,13 @@ class Settings:
             sweep_seconds = -1.0
         if not 0.1 <= sweep_seconds <= 3600:
             raise ConfigError(f"COP_SWEEP_SECONDS: '{sweep_text}' is not a number of seconds")
+        public_url = get("COP_PUBLIC_URL")
+        if public_url is not None:
+            if not re.match(r"^https?://[^/\s]+", public_url):
+                raise ConfigError(
+                    f"COP_PUBLIC_URL: '{public_url}' is not a URL such as https://cop.example.org"
+                )
+            public_url = public_url.rstrip("/")
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -98,6 +108,7 @@ class Settings:
             reminder_offsets=parse_offsets(get("COP_REMINDER_OFFSETS") or "7d,1d"),
             port=int(port_text),
             sweep_seconds=sweep_seconds,
+            public_url=public_url,
         )
 
     def require(self, *names: str) -> None:

@@ -1,4 +1,4 @@
-"""HTTP mode: the Bolt app as a WSGI application served by gunicorn, with /healthz."""
+"""HTTP mode: the Bolt app as a WSGI app under gunicorn, with /healthz and calendar feeds."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.runtime import Services
+from handlers.calendar_feed import Feeds
 
 log = logging.getLogger("cop_bot")
 
@@ -19,11 +20,14 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi(app: App, services: Services) -> WSGIApp:
-    """POST /slack/events goes to Bolt; GET /healthz answers 200 when the database answers."""
+    """POST /slack/events goes to Bolt; GET /healthz answers 200 when the database answers;
+    GET /calendar/<token>.ics is someone's calendar feed."""
     slack = SlackRequestHandler(app, path="/slack/events")
+    feeds = Feeds(services)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
+        path = environ.get("PATH_INFO") or ""
+        if path == "/healthz":
             healthy = services.db.ping()
             body = json.dumps({"ok": healthy, "database": "up" if healthy else "down"}).encode()
             status = "200 OK" if healthy else "503 Service Unavailable"
@@ -32,9 +36,41 @@ def make_wsgi(app: App, services: Services) -> WSGIApp:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _calendar(feeds, path, environ, start_response)
         return slack(environ, start_response)
 
     return wsgi
+
+
+def _calendar(
+    feeds: Feeds, path: str, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    """A feed, or the same bare 404 for every token that opens none: nothing tells a
+    guessed token from a revoked one. The token never goes into a log line."""
+    body = feeds.body(path)
+    if body is None:
+        not_found = b"Not Found"
+        start_response(
+            "404 Not Found",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(not_found))),
+            ],
+        )
+        return [not_found]
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/calendar; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Content-Disposition", 'inline; filename="cop-bot.ics"'),
+            # Private: the body is one person's; a shared cache must not keep it.
+            ("Cache-Control", "private, max-age=60"),
+            ("X-Robots-Tag", "noindex"),
+        ],
+    )
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
 class GunicornServer(BaseApplication):

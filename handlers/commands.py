@@ -19,7 +19,7 @@ from bot.runtime import Services, error_reference
 from bot.services import communities, membership
 from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
-from handlers import agenda, meeting_form, minutes, questions, render
+from handlers import agenda, calendar_feed, meeting_form, minutes, questions, render
 from handlers import meetings as meeting_commands
 from handlers.errors import apology, domain_message
 from handlers.feature import CommandHandler
@@ -44,7 +44,8 @@ SUBCOMMANDS = {
     "bijeenkomst": "meeting", "meeting": "meeting",
     "kalender": "calendar", "calendar": "calendar", "agenda-bestand": "calendar",
 }  # fmt: skip
-READ_ONLY = {"help", "list", "info", "members", "mine", "unknown", "meetings", "calendar"}
+# Not "calendar": its first use writes the feed token, and `kalender nieuw` replaces it.
+READ_ONLY = {"help", "list", "info", "members", "mine", "unknown", "meetings"}
 NEEDS_COMMUNITY = {"info", "join", "leave", "members", "facilitator"}
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|^@?([UW][A-Z0-9]{2,})$")
 
@@ -191,6 +192,8 @@ def welcome_member(
     if problem:
         warning = t("invite_failed", name=render.escape(detail.summary.name), error=problem)
         services.notifier.send_dm(user_id, render.text_message(warning))
+    # Last, so that nothing else waits for it or is lost when it fails.
+    calendar_feed.send_welcome_calendar(services, t, user_id, detail)
 
 
 def community_profile(services: Services, slug: str) -> CommunityDetail:

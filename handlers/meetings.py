@@ -13,12 +13,13 @@ from bot.i18n import Translator
 from bot.notifier import DeliveryError
 from bot.runtime import Services
 from bot.services import communities, meetings
+from bot.services.calendar_feed import event_for
 from bot.services.catalog import MEETING_KINDS
 from bot.services.errors import CommunityNotFound, DomainError
-from bot.services.ical import CalendarEvent, calendar_bytes
+from bot.services.ical import calendar_bytes
 from bot.services.meetings import MeetingChange
 from bot.services.when import AmbiguousWhen, PastWhen, WhenError, describe, parse_when
-from handlers import render
+from handlers import calendar_feed, render
 from handlers.blocks import escape
 from handlers.errors import apology, domain_message
 from handlers.reply import Reply
@@ -163,22 +164,17 @@ def tell_members(services: Services, change: MeetingChange) -> None:
 
 
 def calendar(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
-    """`/cop kalender [community]`: an .ics file with the meetings, uploaded to the DM."""
+    """`/cop kalender [community]`: an .ics file with the meetings, uploaded to the DM, and
+    the personal subscribe link; `/cop kalender nieuw` replaces that link."""
+    if rest.lower() in calendar_feed.RESET_WORDS:
+        return calendar_feed.reset(services, t, user_id)
     with services.db.read() as session:
         lines = meetings.upcoming(
             session, user_id=user_id, query=rest or None, now=services.clock(), limit=500
         )
     name = lines[0].community_name if rest and lines else t("calendar_all")
     events = [
-        CalendarEvent(
-            uid=f"meeting-{line.meeting.id}@cop-bot",
-            sequence=0,
-            starts_at=line.meeting.starts_at,
-            ends_at=line.meeting.ends_at,
-            summary=f"CoP {line.community_name}: {line.meeting.title or line.community_name}",
-            description=line.agenda or "",
-            location=line.meeting.location,
-        )
+        event_for(line.meeting, line.community_name, description=line.agenda or "")
         for line in lines
     ]
     content = calendar_bytes(events, tz=services.settings.timezone, name=f"CoP {name}",
@@ -190,7 +186,9 @@ def calendar(services: Services, t: Translator, user_id: str, rest: str) -> Repl
             user_id, filename, content, t("calendar_comment", name=escape(name))
         )
 
-    return Reply(render.text_message(t("calendar_comment", name=escape(name))), after=upload)
+    message = render.text_message(t("calendar_comment", name=escape(name)))
+    message = calendar_feed.with_subscription(services, t, user_id, message)
+    return Reply(message, after=upload)
 
 
 def rsvp_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,

@@ -119,6 +119,8 @@ def test_parse_offsets_treats_units_of_equal_length_as_one_offset() -> None:
         ("COP_REMINDER_OFFSETS", "-1d", "'-1d'"),
         ("PORT", "http", "'http'"),
         ("PORT", "-1", "'-1'"),
+        ("COP_PUBLIC_URL", "cop.example.org", "'cop.example.org'"),
+        ("COP_PUBLIC_URL", "ftp://cop.example.org", "'ftp://cop.example.org'"),
     ],
 )
 def test_a_bad_value_raises_config_error_naming_the_variable(
@@ -129,6 +131,17 @@ def test_a_bad_value_raises_config_error_naming_the_variable(
     message = str(caught.value)
     assert message.startswith(f"{variable}:")
     assert named in message
+
+
+@pytest.mark.parametrize(
+    "value", ["https://cop.example.org", " https://cop.example.org/ ", "https://cop.example.org//"]
+)
+def test_the_public_url_is_read_without_a_trailing_slash(value: str) -> None:
+    assert Settings.from_env({"COP_PUBLIC_URL": value}).public_url == "https://cop.example.org"
+
+
+def test_without_a_public_url_there_is_none() -> None:
+    assert Settings.from_env({}).public_url is None
 
 
 def test_require_passes_when_everything_asked_for_is_set() -> None:

@@ -122,6 +122,8 @@ def meeting_view(meeting: Any) -> MeetingView:
         kind=meeting.kind,
         location=meeting.location,
         cancelled=meeting.status == Meeting.CANCELLED,
+        # Rows selected column by column (the next meeting in lists) leave it out.
+        sequence=getattr(meeting, "sequence", 0),
     )
 
 

@@ -16,6 +16,8 @@ class MeetingView:
     kind: str
     location: str | None
     cancelled: bool = False
+    # Bumped by every move or cancellation; calendar entries carry it (iCalendar SEQUENCE).
+    sequence: int = 0
 
 
 @dataclass(frozen=True)

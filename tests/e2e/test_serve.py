@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,6 +66,7 @@ def server(
         SLACK_API_URL=standin.api_url,
         DATABASE_URL=db_url,
         COP_CATALOG=str(CATALOG),
+        COP_PUBLIC_URL="https://cop.example.org/",
         HOME=str(tmp_path),  # gunicorn keeps its control socket there
     )
     with log.open("wb") as output:
@@ -110,6 +112,26 @@ def test_serve_answers_a_signed_join_and_sends_the_welcome_dm_then_stops_cleanly
     output = log.read_text()
     assert "Traceback" not in output
     assert "Shutting down" in output
+
+
+def test_serve_hands_out_a_calendar_link_and_serves_the_feed_behind_it(
+    server: tuple[SlackHTTP, subprocess.Popen[bytes], Path], standin: SlackStandIn
+) -> None:
+    slack, _, _ = server
+    slack.command("U0ALICE", "aanmelden ethiek")
+
+    reply = json.dumps(slack.command("U0ALICE", "kalender").json())
+
+    found = re.search(r"https://cop\.example\.org(/calendar/[A-Za-z0-9_-]{43}\.ics)", reply)
+    assert found is not None
+    with urllib.request.urlopen(slack.base_url + found.group(1), timeout=10) as response:
+        assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        body = response.read()
+    # What the feed holds is tested with a frozen clock in tests/handlers/test_calendar_feed.py;
+    # this process runs on the real clock.
+    assert body.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert b"BEGIN:VTIMEZONE\r\nTZID:Europe/Amsterdam\r\n" in body
+    assert slack.get("/calendar/" + "x" * 43 + ".ics").status == 404
 
 
 @pytest.mark.parametrize(

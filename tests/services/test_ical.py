@@ -1,4 +1,5 @@
-"""The iCalendar export: local times with a VTIMEZONE, escaping, folding and stable output."""
+"""The iCalendar export: local times with a VTIMEZONE, escaping, folding and stable output;
+and what a person's calendar feed holds."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar, Component, Timezone
+from sqlalchemy import select
 
+from bot.services import calendar_feed, meetings, membership
 from bot.services.ical import CalendarEvent, calendar_bytes, vtimezone
+from storage.db import Database
+from storage.models import Meeting
+from tests.factories import add_community, meeting
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 STAMP = dt.datetime(2027, 1, 5, 8, 0, tzinfo=dt.UTC)
@@ -313,3 +319,121 @@ def test_end_before_start_is_refused() -> None:
 def test_two_events_with_one_uid_are_refused() -> None:
     with pytest.raises(ValueError, match="UID appears twice"):
         export(SUMMER, replace(WINTER, uid=SUMMER.uid))
+
+
+# -- The feed: which meetings a person's calendar feed holds, and its secret token ------------
+
+FEED_NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def feed_db(db: Database) -> Database:
+    """Ethiek (U1 member, with a past meeting, a recent one and two to come) and the full
+    Data community (U2 member, U1 on its waitlist)."""
+    add_community(
+        db, "ethiek", name="Ethiek",
+        meetings=(
+            meeting(FEED_NOW - dt.timedelta(days=400), key="long-ago", title="Lang geleden"),
+            meeting(FEED_NOW - dt.timedelta(days=30), key="recent", title="Vorige maand"),
+            meeting(SUMMER.starts_at, key="start", title="Startbijeenkomst",
+                    location="Stadhuis Utrecht"),
+            meeting(WINTER.starts_at, key="slot"),
+        ),
+    )  # fmt: skip
+    add_community(db, "data", name="Data", capacity=1, meetings=(meeting(WINTER.starts_at),))
+    with db.write() as session:
+        for user, slug in (("U1", "ethiek"), ("U2", "data"), ("U1", "data")):
+            membership.join(session, query=slug, user_id=user, now=FEED_NOW, tz=AMSTERDAM)
+    return db
+
+
+def feed_of(db: Database, user_id: str) -> list[CalendarEvent]:
+    with db.read() as session:
+        return calendar_feed.feed_events(session, user_id=user_id, now=FEED_NOW)
+
+
+def start_of(events: list[CalendarEvent]) -> CalendarEvent:
+    (start,) = [e for e in events if e.summary.endswith("Startbijeenkomst")]
+    return start
+
+
+def test_a_feed_holds_the_meetings_of_member_communities_from_half_a_year_back(
+    feed_db: Database,
+) -> None:
+    summaries = [event.summary for event in feed_of(feed_db, "U1")]
+
+    # Not the Data meeting (U1 is only on its waitlist), not the one of last year.
+    assert summaries == [
+        "CoP Ethiek: Vorige maand",
+        "CoP Ethiek: Startbijeenkomst",
+        "CoP Ethiek: Ethiek",
+    ]
+    assert [event.summary for event in feed_of(feed_db, "U2")] == ["CoP Data: Data"]
+    assert feed_of(feed_db, "U9") == []
+
+
+def test_a_feed_event_is_the_meeting_with_a_uid_that_survives_moves(feed_db: Database) -> None:
+    start = start_of(feed_of(feed_db, "U1"))
+    with feed_db.read() as session:
+        row = session.scalars(select(Meeting).where(Meeting.key == "start")).one()
+
+    assert start.uid == f"meeting-{row.id}@cop-bot"
+    assert (start.starts_at, start.ends_at) == (
+        SUMMER.starts_at,
+        SUMMER.starts_at + dt.timedelta(hours=2),
+    )
+    assert start.location == "Stadhuis Utrecht"
+    assert (start.sequence, start.cancelled) == (0, False)
+
+
+def test_a_cancelled_meeting_stays_in_the_feed_cancelled_with_its_bumped_sequence(
+    feed_db: Database,
+) -> None:
+    with feed_db.write() as session:
+        meetings.cancel(
+            session, query="ethiek", number=1, user_id="UADMIN", admins={"UADMIN"},
+            offsets=(), now=FEED_NOW, tz=AMSTERDAM,
+        )  # fmt: skip
+
+    start = start_of(feed_of(feed_db, "U1"))
+    assert (start.cancelled, start.sequence) == (True, 1)
+    event = event_by_uid(parse(export(*feed_of(feed_db, "U1"))), start.uid)
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert event["SEQUENCE"] == 1
+
+
+def test_the_agenda_of_a_meeting_is_the_description_of_its_feed_event(feed_db: Database) -> None:
+    with feed_db.write() as session:
+        row = session.scalars(select(Meeting).where(Meeting.key == "start")).one()
+        row.agenda = "1. Welkom\n2. Casus"
+
+    start = start_of(feed_of(feed_db, "U1"))
+    assert start.description == "1. Welkom\n2. Casus"
+
+
+def test_a_feed_token_is_made_once_and_opens_only_its_owners_feed(db: Database) -> None:
+    with db.write() as session:
+        first = calendar_feed.ensure_token(session, user_id="U1")
+        again = calendar_feed.ensure_token(session, user_id="U1")
+        other = calendar_feed.ensure_token(session, user_id="U2")
+    with db.read() as session:
+        assert calendar_feed.owner_of(session, token=first) == "U1"
+        assert calendar_feed.owner_of(session, token=other) == "U2"
+        assert calendar_feed.owner_of(session, token=first[:-1]) is None
+        assert calendar_feed.token_of(session, user_id="U3") is None
+
+    assert first == again != other
+    assert len(first) == 43
+
+
+def test_resetting_a_token_makes_the_old_one_open_nothing(db: Database) -> None:
+    with db.write() as session:
+        old = calendar_feed.ensure_token(session, user_id="U1")
+    with db.write() as session:
+        new = calendar_feed.reset_token(session, user_id="U1", now=FEED_NOW)
+
+    assert new != old
+    with db.read() as session:
+        assert calendar_feed.owner_of(session, token=old) is None
+        assert calendar_feed.owner_of(session, token=new) == "U1"
+        assert calendar_feed.token_of(session, user_id="U1") == new
