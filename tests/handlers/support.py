@@ -29,7 +29,9 @@ class CheckedSlack(SlackHTTP):
         out = []
         for response in self.responses:
             if response.status == 200 and response.body.startswith("{"):
-                out.append(response.json())
+                payload = response.json()
+                if "response_action" not in payload:  # a modal's answer, not a message
+                    out.append(payload)
         return out
 
 
