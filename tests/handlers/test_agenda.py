@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.runtime import Services
-from bot.services import membership
+from bot.services import meetings, membership, reminders
 from bot.standin import SlackStandIn
+from handlers import render
 from storage.models import Meeting, Topic, TopicVote
 from tests.factories import add_community, meeting
 from tests.handlers.support import CheckedSlack, buttons, dms_to, dumps, sent, texts
@@ -325,3 +327,27 @@ def test_help_lists_the_topic_and_agenda_commands(slack: CheckedSlack) -> None:
     assert "/cop onderwerp ethiek" in body
     assert "/cop onderwerpen ethiek" in body
     assert "Agenda opstellen" in body
+
+
+@pytest.mark.usefixtures("ethiek")
+def test_the_reminder_before_the_meeting_carries_the_agenda_and_the_speakers(
+    slack: CheckedSlack, services: Services
+) -> None:
+    with services.db.write() as session:
+        meetings.sync_reminders(
+            session, offsets=services.settings.reminder_offsets, now=services.clock(),
+            tz=services.settings.timezone,
+        )  # fmt: skip
+    slack.submit(
+        "UFAC", open_form(slack), {"agenda_text": "1. Welkom", "agenda_speakers": "Anna & Bas"}
+    )
+    services.wait_idle(5)
+    week_before = MARCH_30 - dt.timedelta(days=6)  # the 7-day reminder is due
+    with services.db.write() as session:
+        reminders.fan_out_due(session, now=week_before)
+        claimed = reminders.claim(session, owner="test", now=week_before)
+    [to_u1] = [c for c in claimed if c.recipient == "U1"]
+
+    body = texts(asdict(render.reminder(services.translator("U1"), to_u1)))
+    assert "1. Welkom" in body
+    assert "*Sprekers:* Anna &amp; Bas" in body
