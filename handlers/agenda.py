@@ -2,20 +2,535 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+import json
+import logging
+import re
+from functools import partial
+from typing import Any
 
-from bot.runtime import Services
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.i18n import Translator
+from bot.notifier import DeliveryError, Message
+from bot.runtime import Services, error_reference
+from bot.services import agenda
+from bot.services.agenda import (
+    MAX_AGENDA_LENGTH,
+    MAX_SPEAKERS_LENGTH,
+    AgendaForm,
+    AgendaInvalid,
+    AgendaView,
+    NotParticipant,
+    NoUpcomingMeeting,
+    PublishedAgenda,
+    TopicNotFound,
+    TopicPage,
+    TopicTooLong,
+)
+from bot.services.errors import DomainError, MeetingNotFound, MeetingOver, NotAllowed
+from bot.services.views import MeetingView
+from handlers import render
+from handlers.blocks import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    fit,
+    header,
+    mention,
+    section,
+    sections,
+)
+from handlers.errors import apology, domain_message
 from handlers.feature import CommandHandler
+from handlers.reply import Reply
+
+log = logging.getLogger("cop_bot")
+
+VOTE_ACTION = "topic_vote"
+PAGE_ACTION = "topics_page"
+OPEN_ACTION = "agenda_open"
+FORM_CALLBACK = "agenda_form"
+# Block ids of the agenda form; each input's action_id is the same as its block's.
+MEETING_FIELD, TEXT_FIELD, SPEAKERS_FIELD = "agenda_meeting", "agenda_text", "agenda_speakers"
+MAX_OPTION_TEXT = 75
+MAX_TOP_TOPIC_TEXT = 300
+_PAGE_IN_BLOCK = re.compile(r"^topic-\d+-p(\d+)$")
+
+
+# -- messages ---------------------------------------------------------------------------
+
+
+def refusal(t: Translator, error: DomainError) -> Message:
+    """The message for a refusal of this feature (others go to handlers.errors)."""
+    match error:
+        case NotParticipant(community=name, slug=slug):
+            return render.text_message(
+                t("agenda_not_participant", name=escape(name), slug=escape(slug))
+            )
+        case TopicTooLong(text=text, limit=limit):
+            intro = t("agenda_topic_too_long", length=len(text), limit=limit)
+            # The text comes back whole, so nothing the user wrote is lost.
+            return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
+        case TopicNotFound():
+            return render.text_message(t("agenda_topic_gone"))
+        case NoUpcomingMeeting(community=name, slug=slug):
+            return render.text_message(
+                t("agenda_no_meeting_to_plan", name=escape(name), slug=escape(slug))
+            )
+        case NotAllowed(action="agenda"):
+            return render.text_message(t("agenda_error_not_allowed"))
+    return domain_message(t, error)
+
+
+def topic_added(t: Translator, proposed: agenda.Proposed) -> Message:
+    quoted = escape(proposed.topic.text).replace("\n", "\n>")
+    text = t(
+        "agenda_topic_added",
+        name=escape(proposed.community_name),
+        text=quoted,
+        slug=escape(proposed.community_slug),
+    )
+    topic_id = proposed.topic.id
+    vote = button(t("agenda_button_vote"), f"{VOTE_ACTION}-{topic_id}", str(topic_id))
+    return Message(text=clip(text, 3000), blocks=[section(text), actions(vote)])
+
+
+def topic_page(t: Translator, page: TopicPage) -> Message:
+    """One page of open topics, each with its vote button, and buttons to the other pages."""
+    name, slug = escape(page.community_name), escape(page.community_slug)
+    if not page.topics:
+        return render.text_message(t("agenda_topics_none", name=name, slug=slug))
+    blocks: list[Block] = [header(t("agenda_topics_title", name=page.community_name))]
+    for topic in page.topics:
+        line = t(
+            "agenda_topic_line",
+            votes=topic.votes,
+            text=escape(topic.text),
+            who=mention(topic.proposed_by),
+            mine=t("agenda_topic_mine") if topic.mine else "",
+        )
+        vote = button(t("agenda_button_vote"), f"{VOTE_ACTION}-{topic.id}", str(topic.id))
+        # The block id carries the page, so a vote can redraw the page it was cast on.
+        blocks.append(
+            {**section(line, accessory=vote), "block_id": f"topic-{topic.id}-p{page.page}"}
+        )
+    footer = t("agenda_topics_footer", page=page.page, pages=page.pages, total=page.total)
+    blocks.append(context(footer))
+    nav: list[Block] = []
+    if page.page > 1:
+        nav.append(
+            button(t("agenda_button_back"), f"{PAGE_ACTION}-back", f"{slug}|{page.page - 1}")
+        )
+    if page.page < page.pages:
+        nav.append(
+            button(t("agenda_button_more"), f"{PAGE_ACTION}-more", f"{slug}|{page.page + 1}")
+        )
+    if nav:
+        blocks.append(actions(*nav))
+    title = t("agenda_topics_title", name=name)
+    return Message(text=f"{title} ({page.page}/{page.pages})", blocks=fit(blocks))
+
+
+def _meeting_facts(t: Translator, m: MeetingView, key: str, when: str) -> str:
+    kind, where = render._kind_where(t, m)
+    line = t(key, when=when, kind=kind, where=where)
+    return f"{line}\n_{escape(m.title)}_" if m.title else line
+
+
+def _agenda_blocks(t: Translator, text: str, speakers: str | None, version: int) -> list[Block]:
+    blocks = [section(t("agenda_heading_edited" if version > 1 else "agenda_heading"))]
+    blocks.extend(sections(escape(text)))
+    if speakers:
+        blocks.append(section(t("agenda_speakers", speakers=escape(speakers))))
+    return blocks
+
+
+def agenda_message(t: Translator, view: AgendaView) -> Message:
+    """`/cop agenda`: the next meeting and its agenda, or the top topics while there is none;
+    for facilitators a button that opens the agenda form."""
+    name = escape(view.community_name)
+    blocks: list[Block] = [header(t("agenda_title", name=view.community_name))]
+    if view.meeting is None:
+        blocks.append(section(t("agenda_no_meeting", name=name)))
+    else:
+        facts = _meeting_facts(
+            t, view.meeting, "agenda_meeting", t.datetime(view.meeting.starts_at)
+        )
+        blocks.append(section(facts))
+    if view.agenda:
+        blocks.extend(_agenda_blocks(t, view.agenda, view.speakers, view.version))
+        if view.by:
+            blocks.append(context(t("agenda_by", who=mention(view.by))))
+    else:
+        if view.meeting is not None:
+            blocks.append(section(t("agenda_none")))
+        if view.top_topics:
+            lines = [
+                f"{n}. {escape(clip(topic.text, MAX_TOP_TOPIC_TEXT))} ({topic.votes} :+1:)"
+                for n, topic in enumerate(view.top_topics, start=1)
+            ]
+            blocks.append(section("\n".join([t("agenda_top_topics"), *lines])))
+        else:
+            blocks.append(section(t("agenda_no_topics", slug=escape(view.community_slug))))
+    if view.can_manage and view.meeting is not None:
+        compose = button(
+            t("agenda_button_compose"), OPEN_ACTION, view.community_slug, style="primary"
+        )
+        blocks.append(actions(compose))
+    text = t("agenda_title", name=name)
+    return Message(text=text, blocks=fit(blocks))
+
+
+def agenda_post(t: Translator, published: PublishedAgenda) -> Message:
+    """The agenda as posted in the community's channel; an edit shows as such."""
+    edited = published.version > 1
+    title = t(
+        "agenda_post_title_edited" if edited else "agenda_post_title",
+        name=published.community_name,
+    )
+    m = published.meeting
+    blocks: list[Block] = [
+        header(title),
+        section(_meeting_facts(t, m, "agenda_post_meeting", render.slack_date(t, m.starts_at))),
+        *_agenda_blocks(t, published.agenda, published.speakers, published.version),
+    ]
+    if published.by:
+        blocks.append(context(t("agenda_by", who=mention(published.by))))
+    text = f"{escape(title)}: {t.datetime(m.starts_at)}"
+    return Message(text=text, blocks=fit(blocks))
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
+    """The agenda form: which meeting, the agenda (prefilled), the speakers."""
+
+    def option(m: MeetingView) -> dict[str, Any]:
+        label = t.short_datetime(m.starts_at)
+        if m.title:
+            label = f"{label} · {escape(m.title)}"
+        return {"text": _plain(clip(label, MAX_OPTION_TEXT)), "value": str(m.id)}
+
+    options = [option(m) for m in form.meetings]
+    selected = next(o for o, m in zip(options, form.meetings, strict=True) if m.id == form.selected)
+    text_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": TEXT_FIELD,
+        "multiline": True,
+        "max_length": MAX_AGENDA_LENGTH,
+    }
+    if form.text:
+        text_input["initial_value"] = form.text[:MAX_AGENDA_LENGTH]
+    speakers_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": SPEAKERS_FIELD,
+        "max_length": MAX_SPEAKERS_LENGTH,
+        "placeholder": _plain(t("agenda_modal_speakers_hint")),
+    }
+    if form.speakers:
+        speakers_input["initial_value"] = form.speakers[:MAX_SPEAKERS_LENGTH]
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "private_metadata": json.dumps({"community": form.community_slug}),
+        "title": _plain(t("agenda_modal_title")),
+        "submit": _plain(t("agenda_modal_submit")),
+        "close": _plain(t("agenda_modal_cancel")),
+        "blocks": [
+            section(t("agenda_modal_intro", name=escape(form.community_name))),
+            {
+                "type": "input",
+                "block_id": MEETING_FIELD,
+                "label": _plain(t("agenda_modal_meeting")),
+                "element": {
+                    "type": "static_select",
+                    "action_id": MEETING_FIELD,
+                    "options": options,
+                    "initial_option": selected,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": TEXT_FIELD,
+                "label": _plain(t("agenda_modal_text")),
+                "hint": _plain(t("agenda_modal_text_hint", limit=MAX_AGENDA_LENGTH)),
+                "element": text_input,
+            },
+            {
+                "type": "input",
+                "block_id": SPEAKERS_FIELD,
+                "optional": True,
+                "label": _plain(t("agenda_modal_speakers")),
+                "element": speakers_input,
+            },
+        ],
+    }
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def propose_topic(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop onderwerp <community> <text>`"""
+    if len(rest.split()) < 2:
+        return Reply(render.text_message(t("agenda_topic_usage")))
+    try:
+        with services.db.write() as session:
+            community, text = agenda.split_community(session, rest)
+            if not text:
+                return Reply(render.text_message(t("agenda_topic_usage")))
+            proposed = agenda.propose(
+                session, query=community.slug, user_id=user_id, text=text,
+                admins=services.settings.admins, now=services.clock(),
+            )  # fmt: skip
+    except DomainError as error:
+        return Reply(refusal(t, error))
+    return Reply(topic_added(t, proposed))
+
+
+def _community_and_page(rest: str) -> tuple[str, int]:
+    words = rest.split()
+    if len(words) > 1 and words[-1].isdigit():
+        return " ".join(words[:-1]), int(words[-1])
+    return rest, 1
+
+
+def list_topics(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop onderwerpen <community> [page]`"""
+    if not rest:
+        return Reply(render.text_message(t("agenda_topics_usage")))
+    query, number = _community_and_page(rest)
+    try:
+        with services.db.read() as session:
+            page = agenda.topics(
+                session, query=query, user_id=user_id, admins=services.settings.admins,
+                page=number,
+            )  # fmt: skip
+    except DomainError as error:
+        return Reply(refusal(t, error))
+    return Reply(topic_page(t, page))
+
+
+def show_agenda(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop agenda <community>`"""
+    if not rest:
+        return Reply(render.text_message(t("agenda_usage")))
+    try:
+        with services.db.read() as session:
+            view = agenda.next_agenda(
+                session, query=rest, user_id=user_id, admins=services.settings.admins,
+                now=services.clock(),
+            )  # fmt: skip
+    except DomainError as error:
+        return Reply(refusal(t, error))
+    return Reply(agenda_message(t, view))
+
 
 # Words after `/cop` (Dutch and English) and the command name each one means.
-WORDS: dict[str, str] = {}
-COMMANDS: dict[str, CommandHandler] = {}
+WORDS: dict[str, str] = {
+    "onderwerp": "topic", "topic": "topic",
+    "onderwerpen": "topics", "topics": "topics",
+    "agenda": "agenda",
+}  # fmt: skip
+COMMANDS: dict[str, CommandHandler] = {
+    "topic": propose_topic,
+    "topics": list_topics,
+    "agenda": show_agenda,
+}
 # Commands that only read: answered inline, without the hand-over to the write pool.
-READ_ONLY: set[str] = set()
+READ_ONLY: set[str] = {"topics", "agenda"}
 # Message keys of lines in `/cop hulp`: for everyone, and for facilitators.
-HELP: tuple[str, ...] = ()
-HELP_FACILITATOR: tuple[str, ...] = ()
+HELP: tuple[str, ...] = ("agenda_help",)
+HELP_FACILITATOR: tuple[str, ...] = ("agenda_help_facilitator",)
+
+
+# -- buttons and the form ---------------------------------------------------------------
+
+
+def _answer(respond: Respond, message: Message, *, replace: bool = False) -> None:
+    respond(text=message.text, blocks=message.blocks, replace_original=replace,
+            response_type="ephemeral")  # fmt: skip
+
+
+def _guarded(services: Services, respond: Respond, user_id: str, what: str, work: Any) -> None:
+    """Run button work after the ack: a refusal gets its message, a bug an apology."""
+    t = services.translator(None)
+    try:
+        t = services.translator(user_id)
+        work(t)
+    except DomainError as error:
+        _answer(respond, refusal(t, error))
+    except Exception:
+        reference = error_reference()
+        log.exception("%s failed (ref %s)", what, reference)
+        _answer(respond, apology(t, reference))
+
+
+def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                services: Services) -> None:  # fmt: skip
+    """👍 Stem: cast or take back a vote, then redraw the list it was clicked in."""
+    ack()
+    user_id = body["user"]["id"]
+    value = str(action.get("value", ""))
+    shown = _PAGE_IN_BLOCK.match(str(action.get("block_id", "")))
+
+    def work(t: Translator) -> None:
+        if not value.isdigit():
+            raise TopicNotFound(value)
+        admins = services.settings.admins
+        with services.db.write() as session:
+            vote = agenda.toggle_vote(
+                session, topic_id=int(value), user_id=user_id, admins=admins,
+                now=services.clock(),
+            )  # fmt: skip
+        if shown is None:  # clicked under a new topic, not in a list
+            key = "agenda_vote_cast" if vote.voted else "agenda_vote_taken_back"
+            _answer(respond, render.text_message(t(key, votes=vote.votes)))
+            return
+        with services.db.read() as session:
+            page = agenda.topics(
+                session, query=vote.community_slug, user_id=user_id, admins=admins,
+                page=int(shown.group(1)),
+            )  # fmt: skip
+        _answer(respond, topic_page(t, page), replace=True)
+
+    services.in_background(
+        "topic vote", partial(_guarded, services, respond, user_id, "topic vote", work)
+    )
+
+
+def page_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                services: Services) -> None:  # fmt: skip
+    """Meer / Terug: another page of the topics, in place of the one shown."""
+    ack()
+    user_id = body["user"]["id"]
+    slug, _, number = str(action.get("value", "")).partition("|")
+
+    def work(t: Translator) -> None:
+        with services.db.read() as session:
+            page = agenda.topics(
+                session, query=slug, user_id=user_id, admins=services.settings.admins,
+                page=int(number) if number.isdigit() else 1,
+            )  # fmt: skip
+        _answer(respond, topic_page(t, page), replace=True)
+
+    services.in_background(
+        "topics page", partial(_guarded, services, respond, user_id, "topics page", work)
+    )
+
+
+def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+              client: WebClient, services: Services) -> None:  # fmt: skip
+    """Agenda opstellen: open the form, for facilitators and admins only (checked here,
+    whoever sent the click). The trigger expires in 3 s, so this runs before the answer."""
+    ack()
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    try:
+        with services.db.read() as session:
+            form = agenda.agenda_form(
+                session, query=str(action.get("value", "")), user_id=user_id,
+                admins=services.settings.admins, now=services.clock(),
+            )  # fmt: skip
+    except DomainError as error:
+        _answer(respond, refusal(t, error))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=agenda_modal(t, form))
+
+
+def _field(values: dict[str, Any], name: str) -> dict[str, Any]:
+    return dict((values.get(name) or {}).get(name) or {})
+
+
+def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
+    """Save the agenda: the submitter's right to manage the chosen meeting's community is
+    checked again here. Mistakes show at their field; the post follows after the answer."""
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = str((_field(values, MEETING_FIELD).get("selected_option") or {}).get("value", ""))
+    text = str(_field(values, TEXT_FIELD).get("value") or "")
+    speakers = _field(values, SPEAKERS_FIELD).get("value")
+    if not chosen.isdigit():
+        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_gone")})
+        return
+    try:
+        with services.db.write() as session:
+            agenda.save_agenda(
+                session, meeting_id=int(chosen), user_id=user_id, text=text,
+                speakers=str(speakers) if speakers else None, admins=services.settings.admins,
+                now=services.clock(),
+            )  # fmt: skip
+    except AgendaInvalid as error:
+        field = TEXT_FIELD if error.field == "text" else SPEAKERS_FIELD
+        problem = (
+            t("agenda_error_empty")
+            if error.problem == "empty"
+            else t("agenda_error_too_long", length=error.length, limit=error.limit)
+        )
+        ack(response_action="errors", errors={field: problem})
+        return
+    except NotAllowed:
+        log.warning("agenda form from %s, who may not manage it, refused", user_id)
+        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_not_allowed")})
+        return
+    except MeetingOver:
+        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_over")})
+        return
+    except MeetingNotFound:
+        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_gone")})
+        return
+    ack()
+    services.in_background("agenda post", partial(publish_agenda, services, int(chosen), user_id))
+
+
+def publish_agenda(services: Services, meeting_id: int, user_id: str) -> None:
+    """Post the agenda in the community's channel, or update the earlier post, and tell
+    the facilitator. It reads the agenda as it stands, so the last save wins the post."""
+    with services.db.read() as session:
+        published = agenda.published_agenda(session, meeting_id=meeting_id)
+    t = services.translator(user_id)
+    name = escape(published.community_name)
+    when = t.datetime(published.meeting.starts_at)
+    channel = published.channel_id
+    if channel is None:
+        services.notifier.send_dm(
+            user_id, render.text_message(t("agenda_saved_no_channel", name=name, when=when))
+        )
+        return
+    message = agenda_post(services.translator(None), published)
+    key = "agenda_saved_posted"
+    try:
+        updated = False
+        if published.ts:
+            try:
+                services.notifier.update(channel, published.ts, message)
+                updated, key = True, "agenda_saved_updated"
+            except DeliveryError as exc:  # deleted by someone: post it anew
+                log.warning("could not update the agenda post %s: %s", published.ts, exc.error)
+        if not updated:
+            ts = services.notifier.post(channel, message)
+            with services.db.write() as session:
+                agenda.record_agenda_post(session, meeting_id=meeting_id, ts=ts)
+    except DeliveryError as exc:
+        log.warning("could not post the agenda of meeting %s: %s", meeting_id, exc.error)
+        text = t("agenda_post_failed", name=name, channel=channel, error=escape(exc.error))
+        services.notifier.send_dm(user_id, render.text_message(text))
+        return
+    services.notifier.send_dm(
+        user_id, render.text_message(t(key, name=name, when=when, channel=channel))
+    )
 
 
 def register(app: App, services: Services) -> None:
     """Buttons, modals and shortcuts of this feature."""
+    app.action(re.compile(rf"^{VOTE_ACTION}(-\d+)?$"))(partial(vote_button, services=services))
+    app.action(re.compile(rf"^{PAGE_ACTION}(-\w+)?$"))(partial(page_button, services=services))
+    app.action(OPEN_ACTION)(partial(open_form, services=services))
+    app.view(FORM_CALLBACK)(partial(submit_form, services=services))

@@ -308,6 +308,9 @@ def reminder(t: Translator, c: Claimed) -> Message:
     ]
     if c.agenda:
         blocks.extend(sections(t("reminder_agenda", agenda=escape(c.agenda))))
+        if c.agenda_speakers:
+            speakers = t("agenda_reminder_speakers", speakers=escape(c.agenda_speakers))
+            blocks.append(section(speakers))
     blocks.append(context(t("reminder_question")))
     blocks.append(
         actions(

@@ -174,6 +174,7 @@ class Claimed:
     community_name: str
     community_slug: str
     agenda: str | None
+    agenda_speakers: str | None = None
 
 
 # A delivery with what its message needs: reminder, meeting and community.
@@ -199,6 +200,7 @@ def _claimed(
         community_name=community.name,
         community_slug=community.slug,
         agenda=meeting.agenda,
+        agenda_speakers=meeting.agenda_speakers,
     )
 
 

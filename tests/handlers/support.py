@@ -30,9 +30,9 @@ class CheckedSlack(SlackHTTP):
         out = []
         for response in self.responses:
             if response.status == 200 and response.body.startswith("{"):
-                body = response.json()
-                if "response_action" not in body:
-                    out.append(body)
+                payload = response.json()
+                if "response_action" not in payload:  # a modal's answer, not a message
+                    out.append(payload)
         return out
 
 
