@@ -434,6 +434,15 @@ def _local(day: dt.date, clock: dt.time, tz: ZoneInfo) -> tuple[dt.datetime, boo
     return moment, dateutil_tz.datetime_ambiguous(moment)
 
 
+def wall_clock(day: dt.date, clock: dt.time, tz: ZoneInfo) -> dt.datetime | None:
+    """The aware moment a date and time picker mean in `tz` (the first one on the night
+    summer time ends), or None when the clock skips that time (summer time starts)."""
+    try:
+        return _local(day, clock.replace(tzinfo=None), tz)[0]
+    except _Unreadable:
+        return None
+
+
 def parse_when(text: str, *, now: dt.datetime, tz: ZoneInfo) -> ParsedWhen:
     """Read the leading date and time of `text` in `tz`; the words after it come back as `rest`.
 
