@@ -25,11 +25,14 @@ class CheckedSlack(SlackHTTP):
         return response
 
     def replies(self) -> list[dict[str, Any]]:
-        """The JSON message bodies of every HTTP answer so far."""
+        """The JSON message bodies of every HTTP answer so far (a modal's answer, such as
+        `response_action: errors`, is no message and is left out)."""
         out = []
         for response in self.responses:
             if response.status == 200 and response.body.startswith("{"):
-                out.append(response.json())
+                payload = response.json()
+                if "response_action" not in payload:
+                    out.append(payload)
         return out
 
 
