@@ -17,6 +17,7 @@ from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
 from bot.runtime import Services, error_reference
 from bot.services import communities, membership
+from bot.services import meetings as meeting_service
 from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
 from handlers import agenda, calendar_feed, meeting_form, minutes, questions, render
@@ -104,7 +105,10 @@ def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
         detail = communities.info(
             session, query=rest, now=services.clock(), tz=services.settings.timezone
         )
-    return Reply(render.community_info(t, detail))
+        manage = meeting_service.manageable(
+            session, user_id=user_id, slugs=[detail.summary.slug], admins=services.settings.admins
+        )
+    return Reply(render.community_info(t, detail, manage=bool(manage)))
 
 
 def community_index(services: Services) -> communities.CommunityIndex:

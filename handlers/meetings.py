@@ -18,7 +18,14 @@ from bot.services.catalog import MEETING_KINDS
 from bot.services.errors import CommunityNotFound, DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.meetings import MeetingChange
-from bot.services.when import AmbiguousWhen, PastWhen, WhenError, describe, parse_when
+from bot.services.when import (
+    AmbiguousWhen,
+    EndBeforeStart,
+    PastWhen,
+    WhenError,
+    describe,
+    parse_when,
+)
 from handlers import calendar_feed, render
 from handlers.blocks import escape
 from handlers.errors import apology, domain_message
@@ -36,7 +43,17 @@ def list_meetings(services: Services, t: Translator, user_id: str, rest: str) ->
         lines = meetings.upcoming(
             session, user_id=user_id, query=rest or None, now=services.clock()
         )
-    return Reply(render.meeting_list(t, lines, mine=not rest))
+        named = communities.resolve(session, rest) if rest else None
+        # Who may plan and move: the named community even without meetings, else the
+        # communities listed.
+        shown = {line.community_slug: line.community_name for line in lines}
+        if named is not None:
+            shown = {named.slug: named.name}
+        managed = meetings.manageable(
+            session, user_id=user_id, slugs=shown, admins=services.settings.admins
+        )
+    plan = tuple((slug, name) for slug, name in shown.items() if slug in managed)
+    return Reply(render.meeting_list(t, lines, mine=not rest, manage=managed, plan=plan))
 
 
 def _split_community(services: Services, words: list[str]) -> tuple[str, list[str]]:
@@ -55,6 +72,11 @@ def _split_community(services: Services, words: list[str]) -> tuple[str, list[st
 
 def when_message(t: Translator, error: WhenError) -> str:
     reading = describe(error.reading, t.language) if error.reading else ""
+    if isinstance(error, EndBeforeStart):
+        return t(
+            "meeting_form_end_before_start", text=escape(error.text), reading=reading,
+            end=f"{error.end:%H:%M}",
+        )  # fmt: skip
     if isinstance(error, PastWhen):
         return t("when_past", text=escape(error.text), reading=reading)
     if isinstance(error, AmbiguousWhen):
@@ -80,15 +102,12 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
             with services.db.write() as session:
                 change = meetings.add(
                     session, query=slug, user_id=user_id, starts_at=parsed.starts_at,
-                    kind=kind, location=location[:500] or None, admins=settings.admins,
-                    offsets=settings.reminder_offsets, now=now, tz=settings.timezone,
+                    ends_at=parsed.ends_at, kind=kind, location=location[:500] or None,
+                    admins=settings.admins, offsets=settings.reminder_offsets, now=now,
+                    tz=settings.timezone,
                 )  # fmt: skip
-            _changed(services)
-            kind_text, where = render._kind_where(t, change.meeting)
-            return Reply(render.text_message(t(
-                "meeting_added", name=escape(change.community_name),
-                when=t.datetime(change.meeting.starts_at), kind=kind_text, where=where,
-            )))  # fmt: skip
+            after_change(services)
+            return Reply(added_message(t, change))
         if action in MOVE_WORDS | CANCEL_WORDS:
             if not words or not words[0].isdigit():
                 return Reply(render.text_message(t("meeting_usage")))
@@ -98,8 +117,9 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
                     parsed = parse_when(" ".join(words[1:]), now=now, tz=settings.timezone)
                     change = meetings.move(
                         session, query=slug, number=number, user_id=user_id,
-                        starts_at=parsed.starts_at, admins=settings.admins,
-                        offsets=settings.reminder_offsets, now=now, tz=settings.timezone,
+                        starts_at=parsed.starts_at, ends_at=parsed.ends_at,
+                        admins=settings.admins, offsets=settings.reminder_offsets, now=now,
+                        tz=settings.timezone,
                     )  # fmt: skip
                 else:
                     change = meetings.cancel(
@@ -107,16 +127,16 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
                         admins=settings.admins, offsets=settings.reminder_offsets,
                         now=now, tz=settings.timezone,
                     )  # fmt: skip
-            _changed(services)
-            return Reply(_change_reply(t, change), after=partial(tell_members, services, change))
+            after_change(services)
+            return Reply(change_reply(t, change), after=partial(tell_members, services, change))
     except WhenError as error:
         return Reply(render.text_message(when_message(t, error)))
     except DomainError as error:
-        return Reply(_meeting_error(t, error, slug=words[0] if words else ""))
+        return Reply(meeting_error(t, error, slug=words[0] if words else ""))
     return Reply(render.text_message(t("meeting_usage")))
 
 
-def _meeting_error(t: Translator, error: DomainError, *, slug: str) -> render.Message:
+def meeting_error(t: Translator, error: DomainError, *, slug: str) -> render.Message:
     from bot.services.errors import MeetingNotFound, MeetingOver
 
     if isinstance(error, MeetingNotFound):
@@ -128,13 +148,24 @@ def _meeting_error(t: Translator, error: DomainError, *, slug: str) -> render.Me
     return domain_message(t, error)
 
 
-def _changed(services: Services) -> None:
+def after_change(services: Services) -> None:
+    """Once a change is committed: fresh welcome texts, and the scheduler sees new reminders."""
     services.profiles.invalidate()
     if services.scheduler is not None:
         services.scheduler.poke()
 
 
-def _change_reply(t: Translator, change: MeetingChange) -> render.Message:
+def added_message(t: Translator, change: MeetingChange) -> render.Message:
+    """What the facilitator reads once a meeting is planned."""
+    kind_text, where = render._kind_where(t, change.meeting)
+    return render.text_message(t(
+        "meeting_added", name=escape(change.community_name),
+        when=render.when_range(t, change.meeting), kind=kind_text, where=where,
+    ))  # fmt: skip
+
+
+def change_reply(t: Translator, change: MeetingChange) -> render.Message:
+    """What the facilitator reads once a meeting is moved or cancelled."""
     name = escape(change.community_name)
     if change.previous_starts_at is not None:
         return render.text_message(t(
@@ -208,7 +239,7 @@ def rsvp_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
                 )  # fmt: skip
             message = render.rsvp_reply(t, result)
         except DomainError as error:
-            message = _meeting_error(t, error, slug="")
+            message = meeting_error(t, error, slug="")
         except Exception:
             from bot.runtime import error_reference
 

@@ -36,6 +36,9 @@ from handlers.blocks import (
 )
 
 MAX_MEETINGS_SHOWN = 10
+# Buttons that open the meeting form (handlers/meeting_form.py listens to them).
+PLAN_ACTION = "meeting_form_plan"
+MOVE_ACTION = "meeting_form_move"
 MAX_MENTIONS_PER_SECTION = 80
 
 
@@ -72,10 +75,32 @@ def _facts(t: Translator, c: CommunitySummary) -> list[str]:
     return facts
 
 
-def meeting_line(t: Translator, m: MeetingView) -> str:
+def when_range(t: Translator, m: MeetingView) -> str:
+    """ "dinsdag 30 maart 2027 om 14:00–16:00": the start, and the end when known."""
     when = t.datetime(m.starts_at)
     if m.ends_at is not None:
         when += "–" + m.ends_at.astimezone(t.tz).strftime("%H:%M")
+    return when
+
+
+def plan_button(t: Translator, slug: str, name: str | None = None) -> Block:
+    """Opens the meeting form to plan a meeting; `name` when several communities show one."""
+    label = (
+        t("meeting_form_button_plan_for", name=escape(name))
+        if name
+        else t("meeting_form_button_plan")
+    )
+    return button(label, PLAN_ACTION if name is None else f"{PLAN_ACTION}-{slug}", slug)
+
+
+def move_button(t: Translator, slug: str, meeting_id: int) -> Block:
+    """Opens the meeting form, filled in, to move the meeting."""
+    return button(t("meeting_form_button_move"), f"{MOVE_ACTION}-{meeting_id}",
+                  f"{slug}|{meeting_id}")  # fmt: skip
+
+
+def meeting_line(t: Translator, m: MeetingView) -> str:
+    when = when_range(t, m)
     where = f" · {escape(m.location)}" if m.location else ""
     line = t("meeting_line", when=when, kind=t(f"kind_{m.kind}"), where=where)
     if m.title:
@@ -119,7 +144,8 @@ def community_list(t: Translator, communities: list[CommunitySummary]) -> Messag
     return Message(text=clip("\n".join(lines), 3000), blocks=shown)
 
 
-def community_info(t: Translator, d: CommunityDetail) -> Message:
+def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -> Message:
+    """`/cop info`; `manage`: the reader may plan meetings, so gets the button for it."""
     c = d.summary
     blocks: list[Block] = [header(c.name)]
     if c.programme:
@@ -135,8 +161,13 @@ def community_info(t: Translator, d: CommunityDetail) -> Message:
     blocks.append(section("\n".join(detail_lines)))
     meetings = _meeting_lines(t, d.meetings) if d.meetings else t("no_meetings")
     blocks.append(section(f"{t('info_meetings')}\n{meetings}"))
+    buttons: list[Block] = []
     if c.registration_open:
-        blocks.append(actions(button(t("button_join"), "join_community", c.slug, style="primary")))
+        buttons.append(button(t("button_join"), "join_community", c.slug, style="primary"))
+    if manage:
+        buttons.append(plan_button(t, c.slug))
+    if buttons:
+        blocks.append(actions(*buttons))
     return Message(text=f"{escape(c.name)}: {' · '.join(facts)}", blocks=fit(blocks))
 
 
@@ -331,10 +362,27 @@ def rsvp_reply(t: Translator, r: RsvpResult) -> Message:
     )  # fmt: skip
 
 
-def meeting_list(t: Translator, lines: list[MeetingLine], *, mine: bool) -> Message:
+def meeting_list(
+    t: Translator,
+    lines: list[MeetingLine],
+    *,
+    mine: bool,
+    manage: frozenset[str] = frozenset(),
+    plan: tuple[tuple[str, str], ...] = (),
+) -> Message:
+    """`/cop bijeenkomsten`. The reader may move the meetings of the communities in
+    `manage`, and plan meetings for the (slug, name) pairs in `plan`."""
+    # One actions block holds at most 25 elements.
+    plan_block = (
+        [actions(*(plan_button(t, slug, name if len(plan) > 1 else None)
+                   for slug, name in plan[:25]), block_id="meeting_form_plan")]
+        if plan
+        else []
+    )  # fmt: skip
     if not lines:
-        return text_message(t("meetings_none_mine" if mine else "meetings_none"))
-    blocks: list[Block] = [header(t("meetings_title"))]
+        empty = text_message(t("meetings_none_mine" if mine else "meetings_none"))
+        return Message(text=empty.text, blocks=[*empty.blocks, *plan_block])
+    blocks: list[Block] = [header(t("meetings_title")), *plan_block]
     for line in lines:
         m = line.meeting
         kind, where = _kind_where(t, m)
@@ -350,11 +398,11 @@ def meeting_list(t: Translator, lines: list[MeetingLine], *, mine: bool) -> Mess
         if m.title:
             text = f"{text}\n_{escape(m.title)}_"
         blocks.append(section(text))
-        blocks.append(
-            actions(
-                button(t("button_yes"), f"rsvp_yes-{m.id}", str(m.id), style="primary"),
-                button(t("button_no"), f"rsvp_no-{m.id}", str(m.id)),
-                block_id=f"rsvp-{m.id}",
-            )
-        )
+        rsvp = [
+            button(t("button_yes"), f"rsvp_yes-{m.id}", str(m.id), style="primary"),
+            button(t("button_no"), f"rsvp_no-{m.id}", str(m.id)),
+        ]
+        if line.community_slug in manage:
+            rsvp.append(move_button(t, line.community_slug, m.id))
+        blocks.append(actions(*rsvp, block_id=f"rsvp-{m.id}"))
     return Message(text=t("meetings_title"), blocks=fit(blocks, context(t("list_cut"))))

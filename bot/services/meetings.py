@@ -34,6 +34,24 @@ class MeetingChange:
 
 
 @dataclass(frozen=True)
+class MeetingDetails:
+    """Kind, place and title of a meeting, as a form edits them together."""
+
+    kind: str
+    location: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class MeetingForm:
+    """What the meeting form shows: the community, and the meeting when it moves one."""
+
+    community_name: str
+    community_slug: str
+    meeting: MeetingView | None
+
+
+@dataclass(frozen=True)
 class MeetingLine:
     number: int
     community_name: str
@@ -106,6 +124,7 @@ def add(
     query: str,
     user_id: str,
     starts_at: dt.datetime,
+    ends_at: dt.datetime | None = None,
     kind: str = "online",
     location: str | None = None,
     title: str | None = None,
@@ -115,6 +134,7 @@ def add(
     tz: ZoneInfo,
 ) -> MeetingChange:
     """A facilitator (or admin) plans a meeting; its reminders are planned with it.
+    Without `ends_at` it lasts DEFAULT_LENGTH.
 
     Raises CommunityNotFound and NotAllowed.
     """
@@ -124,7 +144,7 @@ def add(
         key=f"slack-{uuid.uuid4().hex[:12]}",
         title=title,
         starts_at=starts_at,
-        ends_at=starts_at + DEFAULT_LENGTH,
+        ends_at=ends_at or starts_at + DEFAULT_LENGTH,
         kind=kind if kind in MEETING_KINDS else "online",
         location=location,
         status=Meeting.SCHEDULED,
@@ -141,6 +161,43 @@ def _numbered(session: Session, community: Community, number: int, now: dt.datet
     if not 1 <= number <= len(upcoming):
         raise MeetingNotFound(community.name, number)
     return upcoming[number - 1]
+
+
+def _by_id(session: Session, community: Community, meeting_id: int, now: dt.datetime) -> Meeting:
+    meeting = session.get(Meeting, meeting_id)
+    if (
+        meeting is None
+        or meeting.community_id != community.id
+        or meeting.status != Meeting.SCHEDULED
+        or meeting.starts_at <= now
+    ):
+        raise MeetingNotFound(community.name)
+    return meeting
+
+
+def form(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    meeting_id: int | None,
+    admins: Collection[str],
+    now: dt.datetime,
+) -> MeetingForm:
+    """What the meeting form needs, for someone who may manage the community: to plan a
+    meeting (`meeting_id` None) or to move an upcoming one.
+
+    Raises CommunityNotFound, NotAllowed and MeetingNotFound.
+    """
+    community = communities.resolve(session, query)
+    if not can_manage(session, community.id, user_id, admins):
+        raise NotAllowed("move_meeting" if meeting_id is not None else "add_meeting")
+    meeting = None
+    if meeting_id is not None:
+        meeting = communities.meeting_view(_by_id(session, community, meeting_id, now))
+    return MeetingForm(
+        community_name=community.name, community_slug=community.slug, meeting=meeting
+    )
 
 
 def _replan(
@@ -162,23 +219,34 @@ def move(
     session: Session,
     *,
     query: str,
-    number: int,
+    number: int | None = None,
+    meeting_id: int | None = None,
     user_id: str,
     starts_at: dt.datetime,
+    ends_at: dt.datetime | None = None,
+    details: MeetingDetails | None = None,
     admins: Collection[str],
     offsets: Sequence[dt.timedelta],
     now: dt.datetime,
     tz: ZoneInfo,
 ) -> MeetingChange:
-    """Move the `number`-th upcoming meeting; pending reminders follow it.
+    """Move the `number`-th upcoming meeting (or the upcoming one with `meeting_id`);
+    pending reminders follow it. Without `ends_at` it keeps its length; `details`, when
+    given, replace its kind, place and title.
 
     Raises CommunityNotFound, NotAllowed and MeetingNotFound.
     """
     community = _managed(session, query, user_id, admins, "move_meeting")
-    meeting = _numbered(session, community, number, now)
+    if meeting_id is not None:
+        meeting = _by_id(session, community, meeting_id, now)
+    else:
+        meeting = _numbered(session, community, number or 0, now)
     previous = meeting.starts_at
     length = (meeting.ends_at - meeting.starts_at) if meeting.ends_at else DEFAULT_LENGTH
-    meeting.starts_at, meeting.ends_at = starts_at, starts_at + length
+    meeting.starts_at, meeting.ends_at = starts_at, ends_at or starts_at + length
+    if details is not None:
+        meeting.kind = details.kind if details.kind in MEETING_KINDS else meeting.kind
+        meeting.location, meeting.title = details.location, details.title
     _replan(session, community, meeting, offsets, now=now, tz=tz)
     return _change(session, community, meeting, previous)
 
@@ -203,6 +271,14 @@ def cancel(
     meeting.status = Meeting.CANCELLED
     _replan(session, community, meeting, offsets, now=now, tz=tz)
     return _change(session, community, meeting, None)
+
+
+def manageable(
+    session: Session, *, user_id: str, slugs: Collection[str], admins: Collection[str]
+) -> frozenset[str]:
+    """Which of the communities `slugs` `user_id` may plan meetings for."""
+    rows = session.execute(select(Community.id, Community.slug).where(Community.slug.in_(slugs)))
+    return frozenset(slug for cid, slug in rows if can_manage(session, cid, user_id, admins))
 
 
 def _counts(session: Session, meeting_ids: Sequence[int]) -> dict[tuple[int, str], int]:

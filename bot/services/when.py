@@ -52,11 +52,20 @@ class PastWhen(WhenError):
     """The moment read lies before `now`; `reading` holds it."""
 
 
+class EndBeforeStart(WhenError):
+    """A time range whose end (`end`, aware local) is not after its start (`reading`)."""
+
+    def __init__(self, text: str, reading: dt.datetime, end: dt.datetime) -> None:
+        super().__init__(text, reading)
+        self.end = end
+
+
 @dataclass(frozen=True)
 class ParsedWhen:
     starts_at: dt.datetime  # aware, UTC
     local: dt.datetime  # aware, in the requested time zone
     rest: str  # the words after the time expression, stripped
+    ends_at: dt.datetime | None = None  # aware, UTC: "14:00-16:00" gives the end
 
 
 # Our own names: dateutil's parser only knows English and guesses too freely
@@ -88,7 +97,9 @@ _RELATIVE_DAYS = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmor
 _NEXT = {"volgende", "next", "komende", "aanstaande"}
 _AFTER_WEEKDAY = {"a.s", "as", "aanstaande"}  # "dinsdag a.s.": the coming Tuesday
 _BEFORE_DATE = {"op", "on"}
-_BEFORE_TIME = {"om", "at", "@", "vanaf", "from"}
+_BEFORE_TIME = {"om", "at", "@", "vanaf", "from", "van"}
+# Between the start and the end of a range: "14:00-16:00", "van 14:00 tot 16:00".
+_RANGE_WORDS = {"-", "\u2013", "\u2014", "tot", "to", "till", "until"}
 _HOUR_WORDS = {"uur", "u", "h", "o'clock", "oclock"}
 _MERIDIEMS = {"am": "am", "pm": "pm"}
 # "'s middags" and friends: Dutch for am/pm.
@@ -114,6 +125,8 @@ _DMY = re.compile(r"([0-9]{1,2})([-/.])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})", re.AS
 # No dot here: "10.30" is a time.
 _DM = re.compile(r"([0-9]{1,2})[-/]([0-9]{1,2})", re.ASCII)
 _ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}t\S+", re.ASCII)
+# "14:00-16:00" written as one word: split at the dash so the range reader sees three.
+_GLUED_RANGE = re.compile(r"[0-9]{1,2}[:.][0-9]{2}(?:u|h)?([-\u2013\u2014])[0-9]{1,2}[:.][0-9]{2}")
 
 # No date-time expression needs more words than this; keeps junk input cheap.
 _MAX_TOKENS = 12
@@ -293,25 +306,52 @@ def _daypart(toks: list[str], i: int) -> tuple[str | None, int]:
     return None, 0
 
 
-def _readings(toks: list[str]) -> Iterator[tuple[_Date | None, _Time | None, int]]:
+def _ends(toks: list[str], i: int) -> Iterator[tuple[_Time | None, int]]:
+    """No end, or the end of a range after its start: "- 16:00", "tot 16:00", "to 4 pm"."""
+    yield None, i
+    if i < len(toks) and toks[i] in _RANGE_WORDS:
+        yield from _times(toks, i + 1)
+
+
+_Reading = tuple[_Date | None, _Time | None, _Time | None, int]
+
+
+def _readings(toks: list[str]) -> Iterator[_Reading]:
+    """(date, start time, end time, tokens used) for every way to read the start of `toks`."""
     for iso, i in _iso_datetimes(toks, 0):
-        yield iso, None, i
+        for end, j in _ends(toks, i):
+            yield iso, None, end, j
     for date, i in _dates(toks, 0):
-        yield date, None, i
+        yield date, None, None, i
         for time, j in _times(toks, i):
-            yield date, time, j
+            for end, k in _ends(toks, j):
+                yield date, time, end, k
     for time, i in _times(toks, 0):
-        yield None, time, i
-        for date, j in _dates(toks, i):
-            yield date, time, j
+        for end, j in _ends(toks, i):
+            yield None, time, end, j
+            for date, k in _dates(toks, j):
+                yield date, time, end, k
 
 
-def _longest_reading(toks: list[str]) -> tuple[_Date | None, _Time | None, int]:
-    best: tuple[_Date | None, _Time | None, int] = (None, None, 0)
+def _longest_reading(toks: list[str]) -> _Reading:
+    best: _Reading = (None, None, None, 0)
     for reading in _readings(toks):
-        if reading[2] > best[2]:
+        if reading[3] > best[3]:
             best = reading
     return best
+
+
+def _tokens(text: str) -> list[tuple[int, int]]:
+    """The spans of the words of `text`, a glued range "14:00-16:00" as three words."""
+    spans: list[tuple[int, int]] = []
+    for m in re.finditer(r"\S+", text):
+        glued = _GLUED_RANGE.match(m.group())
+        if glued is None:
+            spans.append(m.span())
+            continue
+        dash = m.start() + glued.start(1)
+        spans.extend([(m.start(), dash), (dash, dash + 1), (dash + 1, m.end())])
+    return spans[:_MAX_TOKENS]
 
 
 # Placing the reading on the calendar.
@@ -394,19 +434,28 @@ def _local(day: dt.date, clock: dt.time, tz: ZoneInfo) -> tuple[dt.datetime, boo
     return moment, dateutil_tz.datetime_ambiguous(moment)
 
 
+def wall_clock(day: dt.date, clock: dt.time, tz: ZoneInfo) -> dt.datetime | None:
+    """The aware moment a date and time picker mean in `tz` (the first one on the night
+    summer time ends), or None when the clock skips that time (summer time starts)."""
+    try:
+        return _local(day, clock.replace(tzinfo=None), tz)[0]
+    except _Unreadable:
+        return None
+
+
 def parse_when(text: str, *, now: dt.datetime, tz: ZoneInfo) -> ParsedWhen:
     """Read the leading date and time of `text` in `tz`; the words after it come back as `rest`.
 
     Raises UnreadableWhen, AmbiguousWhen (with our best guess) or PastWhen (before `now`).
     """
-    spans = [m.span() for m in re.finditer(r"\S+", text)][:_MAX_TOKENS]
+    spans = _tokens(text)
     toks = [_normalise(text[a:b]) for a, b in spans]
-    date, time, used = _longest_reading(toks)
+    date, time, end, used = _longest_reading(toks)
     if used == 0:
         raise UnreadableWhen(text)
     rest = text[spans[used - 1][1] :].strip().lstrip(",;").strip()
     try:
-        return _place(text, date, time, rest, now=now, tz=tz)
+        return _place(text, date, time, end, rest, now=now, tz=tz)
     except (_Unreadable, ValueError, OverflowError):
         # OverflowError: a year so far out that converting it to UTC falls off the calendar.
         raise UnreadableWhen(text) from None
@@ -416,6 +465,7 @@ def _place(
     text: str,
     date: _Date | None,
     time: _Time | None,
+    end: _Time | None,
     rest: str,
     *,
     now: dt.datetime,
@@ -468,7 +518,24 @@ def _place(
         raise PastWhen(text, moment)
     if unclear:
         raise AmbiguousWhen(text, moment, unclear[0])
-    return ParsedWhen(starts_at=moment.astimezone(dt.UTC), local=moment, rest=rest)
+    ends_at = _end(text, moment, end, tz) if end is not None else None
+    return ParsedWhen(starts_at=moment.astimezone(dt.UTC), local=moment, rest=rest, ends_at=ends_at)
+
+
+def _end(text: str, start: dt.datetime, end: _Time, tz: ZoneInfo) -> dt.datetime:
+    """The end of a range, on the start's day, in UTC; it must lie after the start."""
+    clock, hour_unclear = _clock(end)
+    day = start.astimezone(tz).date()
+    moment, _ = _local(day, clock, tz)
+    if hour_unclear:
+        # "14:00 tot 5 uur": the afternoon guess is right when only it follows the start;
+        # "1:00 tot 3 uur" could be either, so ask.
+        morning, _ = _local(day, clock.replace(hour=clock.hour - 12), tz)
+        if morning > start:
+            raise AmbiguousWhen(text, start, HOUR_1_TO_7)
+    if moment <= start:
+        raise EndBeforeStart(text, start, moment)
+    return moment.astimezone(dt.UTC)
 
 
 def describe(reading: dt.datetime, language: str) -> str:

@@ -18,6 +18,7 @@ from bot.services.when import (
     NO_TIME,
     WEEKDAY_MISMATCH,
     AmbiguousWhen,
+    EndBeforeStart,
     ParsedWhen,
     PastWhen,
     UnreadableWhen,
@@ -199,6 +200,62 @@ def test_the_time_expression_is_taken_as_long_as_it_goes() -> None:
     parsed = parse("30 maart 2027 om 14:00 uur online")
     assert parsed.local == local(2027, 3, 30, 14, 0)
     assert parsed.rest == "online"
+
+
+# Time ranges
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "30 maart 14:00-16:00 fysiek Stadhuis",
+        "30 maart 14:00 - 16:00 fysiek Stadhuis",
+        "30 maart 14.00-16.00 fysiek Stadhuis",
+        "30 maart 14:00\u201316:00 fysiek Stadhuis",
+        "30 maart van 14:00 tot 16:00 fysiek Stadhuis",
+        "30 maart 14:00 tot 16:00 uur fysiek Stadhuis",
+        "March 30 14:00 to 16:00 fysiek Stadhuis",
+        "30 March 2 pm to 4 pm fysiek Stadhuis",
+        "van 14:00 tot 16:00 op 30 maart fysiek Stadhuis",
+        "2027-03-30T14:00 - 16:00 fysiek Stadhuis",
+    ],
+)
+def test_a_time_range_sets_the_end_and_leaves_the_rest(text: str) -> None:
+    parsed = parse(text)
+    assert parsed.starts_at == utc(2027, 3, 30, 12, 0)
+    assert parsed.ends_at == utc(2027, 3, 30, 14, 0)
+    assert parsed.rest == "fysiek Stadhuis"
+
+
+def test_without_a_range_there_is_no_end() -> None:
+    assert parse("30 maart 14:00 online").ends_at is None
+
+
+def test_a_range_in_winter_time_ends_one_hour_ahead_of_utc() -> None:
+    parsed = parse("7 december 2027 10:30-12:00")
+    assert (parsed.starts_at, parsed.ends_at) == (utc(2027, 12, 7, 9, 30), utc(2027, 12, 7, 11, 0))
+
+
+def test_a_dash_not_followed_by_a_time_is_part_of_the_rest() -> None:
+    parsed = parse("30 maart 14:00 - Stadhuis")
+    assert parsed.ends_at is None
+    assert parsed.rest == "- Stadhuis"
+
+
+def test_an_end_hour_without_minutes_is_read_in_the_afternoon_after_an_afternoon_start() -> None:
+    assert parse("30 maart 14:00 tot 5 uur").ends_at == utc(2027, 3, 30, 15, 0)
+
+
+def test_an_end_hour_that_could_be_morning_or_afternoon_after_the_start_is_ambiguous() -> None:
+    assert refused(AmbiguousWhen, "30 maart 1:00 tot 3 uur").reason == HOUR_1_TO_7
+
+
+@pytest.mark.parametrize("text", ["30 maart 16:00-14:00", "30 maart 14:00 tot 14:00"])
+def test_an_end_not_after_the_start_is_refused_with_both_readings(text: str) -> None:
+    error = refused(EndBeforeStart, text)
+    assert error.reading == local(2027, 3, 30, int(text.split()[2][:2]), 0)
+    assert error.end == local(2027, 3, 30, 14, 0)
+    assert isinstance(error, WhenError)
 
 
 # Summer time
