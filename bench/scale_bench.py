@@ -47,7 +47,7 @@ from storage.models import Community, Meeting
 RESULTS = Path(__file__).resolve().parent / "results"
 COP_BOT = Path(sys.executable).with_name("cop-bot")
 SETTLE_SECONDS = 2.0
-PLANNED = "reminders planned for"
+PLANNED = "reminders planned for every upcoming meeting"
 
 
 def fresh(url: str) -> None:

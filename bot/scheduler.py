@@ -45,6 +45,9 @@ MAX_ATTEMPTS = 8
 # back to their own moment (see ReminderScheduler._look_back_to).
 LOOK_BACK = dt.timedelta(days=2)
 FAN_OUT_BATCH = 100
+# A new owner plans every upcoming meeting in slices of about this long, sending what is
+# due in between.
+PLAN_BUDGET_SECONDS = 1.0
 
 
 def delivery_key(delivery_id: int) -> str:
@@ -151,6 +154,7 @@ class ReminderScheduler:
         # reminders (in batches, after its first tick) before it settles into sweeping.
         self.offsets, self.tz, self.plan_batch = offsets, tz, plan_batch
         self._must_plan = False
+        self._planned_to = 0  # keyset cursor: the last meeting id planned
         self._plan_lock = threading.Lock()
 
     # Ownership ------------------------------------------------------------------
@@ -163,7 +167,7 @@ class ReminderScheduler:
             self.is_owner = True
             log.info("this process (%s) now runs the reminder scheduler", self.owner)
             self.recover()
-            self._must_plan = self.offsets is not None
+            self._must_plan, self._planned_to = self.offsets is not None, 0
         return self.is_owner
 
     def recover(self, *, stuck_only: bool = False) -> int:
@@ -314,34 +318,38 @@ class ReminderScheduler:
                 return
             self.recover(stuck_only=True)
             self.tick()
-            self.plan_if_new_owner()
+            while self.plan_if_new_owner(budget=PLAN_BUDGET_SECONDS):
+                self.tick()  # what falls due while a new owner plans goes out in between
             self._arm()
         except Exception:
             log.exception("reminder sweep failed; the next sweep tries again")
 
-    def plan_if_new_owner(self) -> int:
+    def plan_if_new_owner(self, budget: float | None = None) -> int:
         """Once per ownership: plan the reminders of every upcoming meeting (the offsets
         may have changed, meetings may have been written by another process or a bulk
         load), a batch of meetings per transaction so that memory stays bounded and
-        requests get the database in between. Returns how many meetings it looked at."""
+        requests get the database in between. With a `budget` (seconds) it stops after
+        that long and goes on where it left off at the next call, so that sweeps keep
+        sending meanwhile. Returns how many meetings it looked at."""
         if not self._must_plan or not self._plan_lock.acquire(blocking=False):
             return 0
         try:
             assert self.offsets is not None and self.tz is not None
-            began, now = time.monotonic(), self.clock()
-            after, seen = 0, 0
+            began, seen = time.monotonic(), 0
             while self.is_owner:
                 with self.db.write() as session:
                     batch = reminders.plan_batch(
-                        session, offsets=self.offsets, now=now, tz=self.tz, after=after,
-                        limit=self.plan_batch,
+                        session, offsets=self.offsets, now=self.clock(), tz=self.tz,
+                        after=self._planned_to, limit=self.plan_batch,
                     )  # fmt: skip
                 if batch is None:
                     self._must_plan = False
+                    log.info("reminders planned for every upcoming meeting, up to id %d",
+                             self._planned_to)  # fmt: skip
                     break
-                after, seen = batch[0], seen + batch[1]
-            log.info("reminders planned for %d upcoming meetings in %.1f s",
-                     seen, time.monotonic() - began)  # fmt: skip
+                self._planned_to, seen = batch[0], seen + batch[1]
+                if budget is not None and time.monotonic() - began > budget:
+                    break
             return seen
         finally:
             self._plan_lock.release()

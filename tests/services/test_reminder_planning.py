@@ -217,3 +217,15 @@ def test_a_new_scheduler_owner_plans_the_meetings_nobody_planned_once_in_batches
     assert owner.plan_if_new_owner() == 0  # once per ownership
 
     assert {k: due for k, (_, due, _) in rows(db).items()} == expected(db)
+
+
+def test_a_new_owner_with_a_time_budget_plans_a_slice_per_call_and_goes_on_where_it_stopped(
+    db: Database, owner: ReminderScheduler
+) -> None:
+    add_community(db, "ethiek", meetings=spread(5))
+    assert owner.become_owner()
+
+    slices = [owner.plan_if_new_owner(budget=0) for _ in range(4)]
+
+    assert slices == [2, 2, 1, 0]
+    assert {k: due for k, (_, due, _) in rows(db).items()} == expected(db)
