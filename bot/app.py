@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from functools import partial
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
@@ -22,8 +26,24 @@ from handlers import actions, commands, meetings, render
 from handlers.errors import make_error_handler
 from storage import migrate
 from storage.db import Database
+from storage.models import Community
 
 log = logging.getLogger("cop_bot")
+
+
+def load_catalog(
+    session: Session, path: Path, tz: ZoneInfo
+) -> tuple[catalog.LoadReport, list[int]]:
+    """Load a catalogue file; returns the report and the ids of its communities, whose
+    reminders the caller plans. Raises CatalogError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise catalog.CatalogError(f"{path}: cannot read ({exc.strerror})") from exc
+    specs = catalog.parse(text, tz, source=str(path))
+    report = catalog.apply(session, specs)
+    ids = session.scalars(select(Community.id).where(Community.slug.in_([s.slug for s in specs])))
+    return report, list(ids)
 
 
 def prepare_database(
@@ -40,18 +60,21 @@ def prepare_database(
             if path is None and load_default_catalog and catalog.is_empty(session):
                 path = catalog.DEFAULT_CATALOG
             promoted: tuple[tuple[str, str], ...] = ()
-            if path is not None:
-                report = catalog.load_file(session, path, settings.timezone)
-                log.info("catalogue %s loaded: %s", path, report)
-                promoted = report.promoted
-            # Offsets may have changed (COP_REMINDER_OFFSETS, the catalogue): plan anew.
+            if path is None:
+                return promoted
+            report, community_ids = load_catalog(session, path, settings.timezone)
+            log.info("catalogue %s loaded: %s", path, report)
+            # The catalogue's meetings and offsets may have changed: plan its communities
+            # anew now. Every other meeting is planned by whichever process takes the
+            # scheduler lock, in batches, after it is ready (ReminderScheduler.plan_...).
             meetings_service.sync_reminders(
                 session,
                 offsets=settings.reminder_offsets,
                 now=dt.datetime.now(dt.UTC),
                 tz=settings.timezone,
+                community_ids=community_ids,
             )
-            return promoted
+            return report.promoted
     finally:
         db.dispose()
 
@@ -97,6 +120,8 @@ def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> Remind
         render=render_reminder,
         clock=services.clock,
         sweep_seconds=sweep_seconds,
+        offsets=services.settings.reminder_offsets,
+        tz=services.settings.timezone,
     )
     services.scheduler = scheduler
     scheduler.start()

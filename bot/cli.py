@@ -82,7 +82,8 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.services import catalog, meetings
+    from bot.app import load_catalog
+    from bot.services import meetings
     from storage import migrate
     from storage.db import Database
 
@@ -90,13 +91,14 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
     db = Database(settings.database_url, pool_size=1)
     try:
         with db.write() as session:
-            report = catalog.load_file(session, Path(args.file), settings.timezone)
+            report, community_ids = load_catalog(session, Path(args.file), settings.timezone)
             # The running bot's scheduler picks these up at its next sweep.
             meetings.sync_reminders(
                 session,
                 offsets=settings.reminder_offsets,
                 now=datetime.now(UTC),
                 tz=settings.timezone,
+                community_ids=community_ids,
             )
     finally:
         db.dispose()

@@ -21,9 +21,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
@@ -40,6 +41,13 @@ log = logging.getLogger("cop_bot.scheduler")
 EVENT_TYPE = "cop_delivery"
 LOCK_KEY = 0x0C0B5CED
 MAX_ATTEMPTS = 8
+# The least a recovery looks back in Slack for a claimed delivery; older claims look
+# back to their own moment (see ReminderScheduler._look_back_to).
+LOOK_BACK = dt.timedelta(days=2)
+FAN_OUT_BATCH = 100
+# A new owner plans every upcoming meeting in slices of about this long, sending what is
+# due in between.
+PLAN_BUDGET_SECONDS = 1.0
 
 
 def delivery_key(delivery_id: int) -> str:
@@ -126,6 +134,9 @@ class ReminderScheduler:
         clock: Clock = system_clock,
         workers: int = 8,
         sweep_seconds: float = 5.0,
+        offsets: Sequence[dt.timedelta] | None = None,
+        tz: ZoneInfo | None = None,
+        plan_batch: int = 2000,
     ) -> None:
         self.db = db
         self.notifier = notifier
@@ -139,6 +150,12 @@ class ReminderScheduler:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
         self._aps: BackgroundScheduler | None = None
         self._tick_lock = threading.Lock()
+        # With offsets and a time zone, a new owner plans every upcoming meeting's
+        # reminders (in batches, after its first tick) before it settles into sweeping.
+        self.offsets, self.tz, self.plan_batch = offsets, tz, plan_batch
+        self._must_plan = False
+        self._planned_to = 0  # keyset cursor: the last meeting id planned
+        self._plan_lock = threading.Lock()
 
     # Ownership ------------------------------------------------------------------
     def become_owner(self) -> bool:
@@ -150,6 +167,7 @@ class ReminderScheduler:
             self.is_owner = True
             log.info("this process (%s) now runs the reminder scheduler", self.owner)
             self.recover()
+            self._must_plan, self._planned_to = self.offsets is not None, 0
         return self.is_owner
 
     def recover(self, *, stuck_only: bool = False) -> int:
@@ -162,13 +180,13 @@ class ReminderScheduler:
                 session, alive_owner=self.owner, now=now, everything_else=not stuck_only
             )
         found = 0
-        # Far enough back to cover any claim: a claim lives minutes, not days. Slack's ts
-        # are Slack's wall clock, not our injected one, so measure the window on that.
-        since = time.time() - dt.timedelta(days=2).total_seconds()
         for claimed in stale:
             try:
                 ts = self.notifier.find_posted(
-                    claimed.recipient, EVENT_TYPE, delivery_key(claimed.delivery_id), since
+                    claimed.recipient,
+                    EVENT_TYPE,
+                    delivery_key(claimed.delivery_id),
+                    self._look_back_to(claimed, now),
                 )
             except DeliveryError as exc:
                 # Not knowing is no reason to post twice: it stays "sending" and is
@@ -188,6 +206,15 @@ class ReminderScheduler:
             )  # fmt: skip
         return found
 
+    @staticmethod
+    def _look_back_to(claimed: Claimed, now: dt.datetime) -> float:
+        """Where in Slack's history to start looking for a claimed delivery: from a little
+        before it was claimed, however long the bot was down since (a crash on Friday,
+        back on Monday). Slack's ts are Slack's wall clock, not our injected one, so the
+        claim's age is measured on our clock and the window laid on Slack's."""
+        age = now - claimed.claimed_at if claimed.claimed_at is not None else LOOK_BACK
+        return time.time() - max(age + dt.timedelta(hours=1), LOOK_BACK).total_seconds()
+
     # Running ----------------------------------------------------------------------
     def tick(self) -> TickReport:
         """Fan out what is due, then send every due delivery. Only the owner sends."""
@@ -196,12 +223,17 @@ class ReminderScheduler:
 
     def _tick(self) -> TickReport:
         now = self.clock()
-        with self.db.write() as session:
-            fanned = reminders.fan_out_due(session, now=now)
-        report = TickReport(
-            fanned_out=sum(1 for f in fanned if not f.skipped),
-            skipped_reminders=sum(1 for f in fanned if f.skipped),
-        )
+        report = TickReport()
+        while True:  # a batch of reminders per transaction: after downtime there may be many
+            with self.db.write() as session:
+                fanned = reminders.fan_out_due(session, now=now, limit=FAN_OUT_BATCH)
+            report = replace(
+                report,
+                fanned_out=report.fanned_out + sum(1 for f in fanned if not f.skipped),
+                skipped_reminders=report.skipped_reminders + sum(1 for f in fanned if f.skipped),
+            )
+            if len(fanned) < FAN_OUT_BATCH:
+                break
         # Claim a little at a time and keep every worker busy: a delivery that waits out
         # a 429's Retry-After holds up its own worker only, never the rest of the fan-out.
         inflight: set[Future[str]] = set()
@@ -286,9 +318,41 @@ class ReminderScheduler:
                 return
             self.recover(stuck_only=True)
             self.tick()
+            while self.plan_if_new_owner(budget=PLAN_BUDGET_SECONDS):
+                self.tick()  # what falls due while a new owner plans goes out in between
             self._arm()
         except Exception:
             log.exception("reminder sweep failed; the next sweep tries again")
+
+    def plan_if_new_owner(self, budget: float | None = None) -> int:
+        """Once per ownership: plan the reminders of every upcoming meeting (the offsets
+        may have changed, meetings may have been written by another process or a bulk
+        load), a batch of meetings per transaction so that memory stays bounded and
+        requests get the database in between. With a `budget` (seconds) it stops after
+        that long and goes on where it left off at the next call, so that sweeps keep
+        sending meanwhile. Returns how many meetings it looked at."""
+        if not self._must_plan or not self._plan_lock.acquire(blocking=False):
+            return 0
+        try:
+            assert self.offsets is not None and self.tz is not None
+            began, seen = time.monotonic(), 0
+            while self.is_owner:
+                with self.db.write() as session:
+                    batch = reminders.plan_batch(
+                        session, offsets=self.offsets, now=self.clock(), tz=self.tz,
+                        after=self._planned_to, limit=self.plan_batch,
+                    )  # fmt: skip
+                if batch is None:
+                    self._must_plan = False
+                    log.info("reminders planned for every upcoming meeting, up to id %d",
+                             self._planned_to)  # fmt: skip
+                    break
+                self._planned_to, seen = batch[0], seen + batch[1]
+                if budget is not None and time.monotonic() - began > budget:
+                    break
+            return seen
+        finally:
+            self._plan_lock.release()
 
     def _arm(self) -> None:
         if self._aps is None:

@@ -562,6 +562,15 @@ class SlackStandIn:
         with self._lock:
             self._delay = seconds
 
+    def backdate(self, seconds: float) -> None:
+        """Make every message posted so far `seconds` older, as if days went by since:
+        conversations.history then dates them (and filters on `oldest`) accordingly."""
+        with self._lock:
+            for messages in self._history.values():
+                for message in messages:
+                    micros = round(float(message["ts"]) * 1_000_000) - int(seconds * 1e6)
+                    message["ts"] = f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
     # -- simulated workspace ---------------------------------------------------------------
 
     def add_channel(

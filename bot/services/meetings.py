@@ -389,17 +389,21 @@ def attendees(session: Session, *, meeting_id: int) -> list[str]:
 
 
 def sync_reminders(
-    session: Session, *, offsets: Sequence[dt.timedelta], now: dt.datetime, tz: ZoneInfo
+    session: Session,
+    *,
+    offsets: Sequence[dt.timedelta],
+    now: dt.datetime,
+    tz: ZoneInfo,
+    batch_size: int = 2000,
+    community_ids: Collection[int] | None = None,
 ) -> int:
-    """Plan reminders for every upcoming meeting (after a catalogue load, at start, or when
-    COP_REMINDER_OFFSETS changed). Returns how many meetings were looked at."""
-    rows = session.execute(
-        select(Meeting, Community)
-        .join(Community, Meeting.community_id == Community.id)
-        .where(Meeting.starts_at > now)
-    )
-    count = 0
-    for meeting, community in rows:
-        reminders.plan(session, meeting, reminders.offsets_for(community, offsets), now=now, tz=tz)
-        count += 1
-    return count
+    """Plan reminders for every upcoming meeting (of `community_ids` only, when given):
+    after a catalogue load, or when the offsets changed. Works through the meetings
+    `batch_size` at a time, so memory stays bounded. Returns how many it looked at."""
+    after, seen = 0, 0
+    while batch := reminders.plan_batch(
+        session, offsets=offsets, now=now, tz=tz, after=after, limit=batch_size,
+        community_ids=community_ids,
+    ):  # fmt: skip
+        after, seen = batch[0], seen + batch[1]
+    return seen

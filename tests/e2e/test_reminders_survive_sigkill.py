@@ -6,60 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
 import time
-from collections import Counter
 from pathlib import Path
 
 from bot.standin import SlackStandIn
 from storage.db import Database
-from tests.conftest import AMS, SECRET
-from tests.e2e.test_serve import COP_BOT, _env, _free_port, _wait_healthy
+from tests.conftest import AMS
+from tests.e2e.support import catalogue as _catalogue
+from tests.e2e.support import reminder_dms as _reminder_dms
+from tests.e2e.support import start_serve as _start
 
 MEMBERS = 60
-
-
-def _catalogue(starts: dt.datetime) -> str:
-    local = starts.astimezone(AMS).replace(tzinfo=None).isoformat(timespec="seconds")
-    return f"""
-[[community]]
-slug = "snel"
-name = "Snel"
-reminders = ["15s"]
-
-[[community.meeting]]
-id = "nu"
-starts = {local}
-kind = "online"
-"""
-
-
-def _start(
-    db_url: str, standin: SlackStandIn, tmp_path: Path, catalogue: Path, name: str
-) -> tuple[subprocess.Popen[bytes], Path]:
-    port = _free_port()
-    log = tmp_path / f"{name}.log"
-    env = _env(
-        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=standin.api_url,
-        DATABASE_URL=db_url, COP_CATALOG=str(catalogue), COP_SWEEP_SECONDS="0.3",
-        HOME=str(tmp_path),
-    )  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"],
-            env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,  # so that SIGKILL reaches gunicorn's worker too
-        )  # fmt: skip
-    _wait_healthy(f"http://127.0.0.1:{port}", process, log)
-    return process, log
-
-
-def _reminder_dms(standin: SlackStandIn) -> Counter[str]:
-    return Counter(
-        str(call.args["channel"])
-        for call in standin.calls("chat.postMessage")
-        if call.status == 200 and call.response.get("ok") and call.args.get("metadata")
-    )
 
 
 def test_sigkill_mid_fan_out_then_restart_sends_each_member_exactly_one_reminder(

@@ -208,6 +208,81 @@ def test_a_reminder_that_fell_due_while_nobody_ticked_is_skipped_once_the_meetin
         assert session.scalars(select(Delivery)).all() == []
 
 
+def test_after_more_than_two_days_down_the_overdue_week_reminder_still_goes_out_before_the_meeting(
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+) -> None:
+    community(db, clock)
+    clock.now = DUE_WEEK + dt.timedelta(days=3)  # down from before the 7-day moment
+    plan(db, clock())  # the restart plans again: the overdue reminder survives it
+
+    report = scheduler.tick()
+
+    assert (report.fanned_out, report.skipped_reminders, report.sent) == (1, 0, 2)
+    assert reminder(db, WEEK).state == Reminder.FANNED_OUT
+    assert reminder(db, DAY).state == Reminder.PENDING
+    assert dm_count(standin) == {"U1": 1, "U2": 1}
+
+
+def test_after_more_than_two_days_down_only_the_latest_of_two_due_reminders_goes_out(
+    db: Database,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+    scheduler: ReminderScheduler,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    community(db, clock)
+    clock.now = DUE_DAY + dt.timedelta(hours=1)  # down for six days: both fell due
+    plan(db, clock())
+    assert {r.state for r in reminder_rows(db).values()} == {Reminder.PENDING}
+
+    report = scheduler.tick()
+    clock.advance(dt.timedelta(minutes=30))
+    scheduler.tick()
+
+    assert (report.fanned_out, report.skipped_reminders, report.sent) == (1, 1, 2)
+    assert reminder(db, WEEK).state == Reminder.SKIPPED
+    assert reminder(db, DAY).state == Reminder.FANNED_OUT
+    assert dm_count(standin) == {"U1": 1, "U2": 1}
+    assert {key_of(call) for call in posts(standin)} == {
+        f"delivery-{delivery_to(db, user, DAY).id}" for user in ("U1", "U2")
+    }
+    assert "skipped: overdue, and the later reminder" in caplog.text
+
+
+def test_week_reminder_deliveries_still_waiting_when_the_day_reminder_goes_out_are_skipped(
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+) -> None:
+    community(db, clock)
+    clock.now = DUE_WEEK
+    with db.write() as session:  # fanned out, then the bot went down before sending
+        reminders.fan_out_due(session, now=clock())
+    clock.now = DUE_DAY + dt.timedelta(minutes=10)
+
+    report = scheduler.tick()
+
+    assert (report.fanned_out, report.sent) == (1, 2)
+    assert dm_count(standin) == {"U1": 1, "U2": 1}
+    assert {delivery_to(db, u, WEEK).state for u in ("U1", "U2")} == {Delivery.SKIPPED}
+    assert {delivery_to(db, u, DAY).state for u in ("U1", "U2")} == {Delivery.SENT}
+
+
+def test_after_days_down_past_the_meeting_every_reminder_is_skipped_and_logged(
+    db: Database,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+    scheduler: ReminderScheduler,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    community(db, clock)
+    clock.now = STARTS.astimezone(dt.UTC) + dt.timedelta(days=3)
+
+    report = scheduler.tick()
+
+    assert (report.fanned_out, report.skipped_reminders, report.sent) == (0, 2, 0)
+    assert posts(standin) == []
+    assert caplog.text.count("before it went out") == 2
+
+
 # Moves and cancellations -----------------------------------------------------------------------
 
 

@@ -201,6 +201,37 @@ def test_a_post_that_reached_slack_before_a_crash_is_found_there_and_not_sent_ag
     }  # fmt: skip
 
 
+def test_a_post_that_reached_slack_before_a_crash_and_five_days_down_is_found_and_not_resent(
+    db: Database,
+    other_db: Database,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+    make_scheduler: MakeScheduler,
+) -> None:
+    community(db, clock)
+    crashed = make_scheduler()
+    assert crashed.become_owner()
+    clock.now = DUE_WEEK
+    with db.write() as session:
+        reminders.fan_out_due(session, now=clock())
+    with db.write() as session:
+        claimed = reminders.claim(session, owner=crashed.owner, now=clock())
+    for c in claimed:
+        post_like_the_scheduler(crashed, c)
+    crashed.lock.release()  # died with everything "sending"; back five days later
+    clock.advance(dt.timedelta(days=5))
+    standin.backdate(dt.timedelta(days=5).total_seconds())
+
+    successor = make_scheduler(other_db)
+    assert successor.become_owner()
+    assert successor.tick().sent == 0
+
+    assert {d.state for d in deliveries(db)} == {Delivery.SENT}
+    assert Counter(call.args["channel"] for call in posts(standin)) == {
+        "U1": 1, "U2": 1, "U3": 1, CHANNEL: 1,
+    }  # fmt: skip
+
+
 def test_a_delivery_claimed_but_never_posted_before_a_crash_is_sent_once_by_the_next_owner(
     db: Database,
     other_db: Database,

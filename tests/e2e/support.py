@@ -1,0 +1,60 @@
+"""Helpers for the end-to-end reminder tests: a catalogue with a meeting moments away,
+`cop-bot serve` processes on the stand-in, and the reminder DMs that reached it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from bot.standin import SlackStandIn
+from tests.conftest import AMS, SECRET
+from tests.e2e.test_serve import COP_BOT, _env, _free_port, _wait_healthy
+
+
+def catalogue(starts: dt.datetime, offset: str = "15s") -> str:
+    """One community, "snel", with one meeting at `starts` and one reminder `offset` before."""
+    local = starts.astimezone(AMS).replace(tzinfo=None).isoformat(timespec="seconds")
+    return f"""
+[[community]]
+slug = "snel"
+name = "Snel"
+reminders = ["{offset}"]
+
+[[community.meeting]]
+id = "nu"
+starts = {local}
+kind = "online"
+"""
+
+
+def start_serve(
+    db_url: str, standin: SlackStandIn, tmp_path: Path, catalogue: Path, name: str
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """`cop-bot serve` in a session of its own (so that a SIGKILL to its process group
+    reaches gunicorn's worker too), sweeping every 0.3 s; returns once /healthz is 200."""
+    port = _free_port()
+    log = tmp_path / f"{name}.log"
+    env = _env(
+        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=standin.api_url,
+        DATABASE_URL=db_url, COP_CATALOG=str(catalogue), COP_SWEEP_SECONDS="0.3",
+        HOME=str(tmp_path),
+    )  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"],
+            env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    _wait_healthy(f"http://127.0.0.1:{port}", process, log)
+    return process, log
+
+
+def reminder_dms(standin: SlackStandIn) -> Counter[str]:
+    """Reminder DMs (they carry the delivery key in metadata) that Slack accepted, per user."""
+    return Counter(
+        str(call.args["channel"])
+        for call in standin.calls("chat.postMessage")
+        if call.status == 200 and call.response.get("ok") and call.args.get("metadata")
+    )

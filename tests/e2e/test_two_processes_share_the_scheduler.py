@@ -1,0 +1,101 @@
+"""Two `cop-bot serve` processes on one PostgreSQL database: one owns the scheduler; when
+it is killed with SIGKILL in the middle of a reminder's fan-out the other takes over, and
+every member still gets the reminder exactly once.
+
+PostgreSQL only: there the lock is an advisory lock that dies with its connection, and
+several processes are a supported set-up. With SQLite one process is the design (the
+flock case is covered by test_reminders_survive_sigkill)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.standin import SlackStandIn
+from storage.db import Database
+from tests.conftest import AMS, fresh_database_url
+from tests.e2e.support import catalogue, reminder_dms, start_serve
+
+MEMBERS = 30
+OWNER_LINE = "now runs the reminder scheduler"
+
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL"), reason="needs TEST_DATABASE_URL (PostgreSQL)"
+    ),
+]
+
+
+def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _wait(condition: str, check: Callable[[], bool], timeout: float, *logs: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {condition}:\n" + "\n".join(
+            f"--- {log.name}\n{log.read_text()}" for log in logs
+        )
+        time.sleep(0.02)
+
+
+def test_the_other_process_takes_over_when_the_scheduler_owner_is_killed_mid_fan_out(
+    standin: SlackStandIn, tmp_path: Path
+) -> None:
+    from bot.services import membership
+
+    db_url = fresh_database_url("postgresql", tmp_path)
+    starts = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=30)
+    path = tmp_path / "catalogus.toml"
+    path.write_text(catalogue(starts))
+    processes: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+    try:
+        # One after the other, as a deploy starts them: both load the same catalogue.
+        for name in ("a", "b"):
+            processes[name] = start_serve(db_url, standin, tmp_path, path, name)
+        db = Database(db_url)
+        try:
+            with db.write() as session:
+                for i in range(MEMBERS):
+                    membership.join(session, query="snel", user_id=f"U{i:04d}",
+                                    now=dt.datetime.now(dt.UTC), tz=AMS)  # fmt: skip
+        finally:
+            db.dispose()
+        logs = [log for _, log in processes.values()]
+        owners = [name for name, (_, log) in processes.items() if OWNER_LINE in log.read_text()]
+        assert len(owners) == 1, owners
+        owner, survivor = owners[0], ({"a", "b"} - set(owners)).pop()
+
+        # Slow Slack down so that the fan-out is still under way when the owner dies.
+        standin.set_delay(0.2)
+        _wait("the fan-out", lambda: sum(reminder_dms(standin).values()) >= 5, 40, *logs)
+        _stop(processes[owner][0])
+        sent_before = sum(reminder_dms(standin).values())
+        assert 5 <= sent_before < MEMBERS, "the kill must land in the middle of the fan-out"
+        assert OWNER_LINE not in processes[survivor][1].read_text()
+
+        standin.set_delay(0.0)
+        _wait("every member's DM", lambda: len(reminder_dms(standin)) == MEMBERS, 30, *logs)
+        time.sleep(1.5)  # a few more sweeps: nothing more may go out
+
+        counts = reminder_dms(standin)
+        assert len(counts) == MEMBERS
+        assert set(counts.values()) == {1}, {u: n for u, n in counts.items() if n != 1}
+        assert OWNER_LINE in processes[survivor][1].read_text()
+    finally:
+        for process, _ in processes.values():
+            _stop(process)
