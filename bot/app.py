@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.notifier import Message
+from bot.outbox import OutboxSender
 from bot.runtime import Services
 from bot.scheduler import ReminderScheduler
-from bot.services import catalog
+from bot.services import catalog, outbox
 from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
 from bot.slack_notifier import SlackNotifier, make_web_client
-from handlers import actions, commands, meetings, render
+from handlers import actions, calendar_feed, commands, meetings, render
 from handlers.errors import make_error_handler
 from storage import migrate
 from storage.db import Database
@@ -124,8 +125,20 @@ def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> Remind
         tz=services.settings.timezone,
     )
     services.scheduler = scheduler
+    scheduler.also.append(make_outbox_sender(services, owner=scheduler.owner).drain)
     scheduler.start()
     return scheduler
+
+
+def make_outbox_sender(services: Services, *, owner: str) -> OutboxSender:
+    """The sender of follow-up work (bot/services/outbox.py), one handler per kind."""
+    return OutboxSender(
+        services.db,
+        {outbox.WELCOME_CALENDAR: partial(calendar_feed.upload_welcome_calendar, services)},
+        owner=owner,
+        clock=services.clock,
+        rate_per_minute=services.settings.outbox_rate,
+    )
 
 
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:

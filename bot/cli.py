@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every run of the sweep at INFO: noise, every few seconds.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from bot.services.catalog import CatalogError
 
     try:

@@ -55,6 +55,9 @@ class Settings:
     # Where `cop-bot serve` is reachable from outside, e.g. "https://cop.example.org";
     # calendar subscribe links start with it. None: no links are handed out.
     public_url: str | None = None
+    # Follow-up uploads (a new member's calendar file) per minute: Slack's file API
+    # has a rate tier of its own, and a burst of joins must not run into it.
+    outbox_rate: float = 50.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +89,13 @@ class Settings:
             sweep_seconds = -1.0
         if not 0.1 <= sweep_seconds <= 3600:
             raise ConfigError(f"COP_SWEEP_SECONDS: '{sweep_text}' is not a number of seconds")
+        rate_text = get("COP_OUTBOX_RATE") or "50"
+        try:
+            outbox_rate = float(rate_text)
+        except ValueError:
+            outbox_rate = -1.0
+        if not 0 < outbox_rate <= 6000:
+            raise ConfigError(f"COP_OUTBOX_RATE: '{rate_text}' is not a number per minute")
         public_url = get("COP_PUBLIC_URL")
         if public_url is not None:
             if not re.match(r"^https?://[^/\s]+", public_url):
@@ -109,6 +119,7 @@ class Settings:
             port=int(port_text),
             sweep_seconds=sweep_seconds,
             public_url=public_url,
+            outbox_rate=outbox_rate,
         )
 
     def require(self, *names: str) -> None:

@@ -149,6 +149,8 @@ class ReminderScheduler:
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
         self._aps: BackgroundScheduler | None = None
+        # Other work only the lock's owner does, run after each sweep (the outbox).
+        self.also: list[Callable[[], object]] = []
         self._tick_lock = threading.Lock()
         # With offsets and a time zone, a new owner plans every upcoming meeting's
         # reminders (in batches, after its first tick) before it settles into sweeping.
@@ -321,6 +323,8 @@ class ReminderScheduler:
             while self.plan_if_new_owner(budget=PLAN_BUDGET_SECONDS):
                 self.tick()  # what falls due while a new owner plans goes out in between
             self._arm()
+            for job in self.also:
+                job()
         except Exception:
             log.exception("reminder sweep failed; the next sweep tries again")
 

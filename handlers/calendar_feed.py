@@ -8,11 +8,11 @@ import re
 
 from bot.cache import ReadCache
 from bot.i18n import Translator
-from bot.notifier import DeliveryError, Message
+from bot.notifier import Message
 from bot.runtime import Services
-from bot.services import calendar_feed
+from bot.services import calendar_feed, outbox
+from bot.services.errors import CommunityNotFound
 from bot.services.ical import calendar_bytes
-from bot.services.views import CommunityDetail
 from handlers import render
 from handlers.blocks import Block, escape, section
 from handlers.reply import Reply
@@ -110,11 +110,17 @@ class Feeds:
         )
 
 
-def send_welcome_calendar(
-    services: Services, t: Translator, user_id: str, detail: CommunityDetail
-) -> None:
-    """Upload the community's meetings as an .ics file into a new member's DM. A failed
-    upload is logged; the membership and the welcome stand."""
+def upload_welcome_calendar(services: Services, item: outbox.Item) -> None:
+    """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
+    into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
+    or gives up); a community without upcoming meetings sends nothing."""
+    from handlers.commands import community_profile
+
+    user_id = item.recipient
+    try:
+        detail = community_profile(services, item.subject)
+    except CommunityNotFound:
+        return  # the community is gone; nothing to send
     if not detail.meetings:
         return
     name = detail.summary.name
@@ -130,10 +136,6 @@ def send_welcome_calendar(
     content: bytes = services.profiles.get(
         ("welcome_ics", detail.summary.slug, _minute(services)), build
     )
+    t = services.translator(user_id)
     comment = t("calendar_feed_welcome_comment", name=escape(name))
-    try:
-        services.notifier.upload(user_id, f"cop-{detail.summary.slug}.ics", content, comment)
-    except DeliveryError as exc:
-        log.warning(
-            "could not upload the calendar of %s to %s: %s", detail.summary.slug, user_id, exc.error
-        )
+    services.notifier.upload(user_id, f"cop-{detail.summary.slug}.ics", content, comment)

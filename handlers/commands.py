@@ -16,11 +16,11 @@ from slack_bolt import Ack, App, Respond
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
 from bot.runtime import Services, error_reference
-from bot.services import communities, membership
+from bot.services import communities, membership, outbox
 from bot.services import meetings as meeting_service
 from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
-from handlers import agenda, calendar_feed, meeting_form, minutes, questions, render
+from handlers import agenda, meeting_form, minutes, questions, render
 from handlers import meetings as meeting_commands
 from handlers.errors import apology, domain_message
 from handlers.feature import CommandHandler
@@ -167,7 +167,12 @@ def _quick_join(services: Services, user_id: str, query: str) -> JoinResult | No
 
 
 def welcome_member(
-    services: Services, user_id: str, detail: CommunityDetail, intro: str | None
+    services: Services,
+    user_id: str,
+    detail: CommunityDetail,
+    intro: str | None,
+    *,
+    calendar_queued: bool = False,
 ) -> None:
     """Invite a new member to the channel and send the welcome DM; the membership stands
     whatever Slack says about the channel."""
@@ -196,8 +201,16 @@ def welcome_member(
     if problem:
         warning = t("invite_failed", name=render.escape(detail.summary.name), error=problem)
         services.notifier.send_dm(user_id, render.text_message(warning))
-    # Last, so that nothing else waits for it or is lost when it fails.
-    calendar_feed.send_welcome_calendar(services, t, user_id, detail)
+    if not calendar_queued and detail.meetings:
+        # The calendar file follows through the outbox, at the pace Slack's file API allows.
+        with services.db.write() as session:
+            outbox.enqueue(
+                session,
+                kind=outbox.WELCOME_CALENDAR,
+                recipient=user_id,
+                subject=detail.summary.slug,
+                now=services.clock(),
+            )
 
 
 def community_profile(services: Services, slug: str) -> CommunityDetail:
@@ -215,7 +228,9 @@ def community_profile(services: Services, slug: str) -> CommunityDetail:
 def after_join(services: Services, result: JoinResult) -> None:
     if result.outcome == "member":
         profile = community_profile(services, result.community.slug)
-        welcome_member(services, result.user_id, profile, None)
+        welcome_member(
+            services, result.user_id, profile, None, calendar_queued=result.calendar_queued
+        )
     elif result.outcome == "pending":
         if not result.approvers:
             log.warning("join request for %s has nobody to approve it", result.community.slug)

@@ -58,6 +58,8 @@ class JoinResult:
     community: CommunitySummary
     position: int | None
     approvers: tuple[str, ...] = ()
+    # The welcome's calendar file is already in the outbox (queued with the join).
+    calendar_queued: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.runtime import Services
 from bot.standin import Call, SlackStandIn
 from tests.conftest import Response, SlackHTTP
 
@@ -80,3 +81,10 @@ def buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
 def dumps(payloads: list[dict[str, Any]]) -> str:
     """The payloads as raw JSON text, for checks that nothing slipped through anywhere."""
     return "\n".join(json.dumps(p, ensure_ascii=False) for p in payloads)
+
+
+def drain_outbox(services: Services) -> int:
+    """Send what waits in the outbox, as the scheduler's owner does after each sweep."""
+    from bot.app import make_outbox_sender
+
+    return make_outbox_sender(services, owner="test").drain()

@@ -19,9 +19,9 @@ from bot.config import Settings
 from bot.runtime import Services
 from bot.services import membership
 from bot.standin import SlackStandIn
-from storage.models import CalendarFeed, Membership
+from storage.models import CalendarFeed, Membership, OutboxItem
 from tests.factories import add_community, meeting
-from tests.handlers.support import CheckedSlack, dms_to, texts
+from tests.handlers.support import CheckedSlack, dms_to, drain_outbox, texts
 
 PUBLIC_URL = "https://cop.example.org"
 MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
@@ -251,6 +251,9 @@ def test_a_welcome_dm_is_followed_by_the_communitys_calendar_file(
     assert services.wait_idle(5)
     [welcome] = dms_to(standin, "U3")
     assert "Welkom bij *Ethiek*" in texts(welcome.args)
+    # The file waits in the outbox until the scheduler's owner sends it.
+    assert standin.calls("files.getUploadURLExternal") == []
+    assert drain_outbox(services) == 1
     [asked] = standin.calls("files.getUploadURLExternal")
     [done] = standin.calls("files.completeUploadExternal")
     assert welcome.at <= asked.at <= done.at
@@ -272,12 +275,13 @@ def test_two_members_joining_in_the_same_minute_get_the_same_file(
     slack.command("U4", "aanmelden ethiek")
 
     assert services.wait_idle(5)
+    assert drain_outbox(services) == 2
     first, second = standin.calls("upload")
     assert first.args["content"] == second.args["content"]
 
 
 @pytest.mark.usefixtures("communities")
-def test_a_failed_calendar_upload_is_logged_and_the_membership_and_welcome_stand(
+def test_a_failed_calendar_upload_is_kept_for_a_retry_and_the_membership_and_welcome_stand(
     slack: CheckedSlack,
     services: Services,
     standin: SlackStandIn,
@@ -288,12 +292,17 @@ def test_a_failed_calendar_upload_is_logged_and_the_membership_and_welcome_stand
     with caplog.at_level(logging.WARNING, logger="cop_bot"):
         reply = slack.command("U3", "aanmelden ethiek").json()
         assert services.wait_idle(5)
+        drain_outbox(services)
 
     assert "Je bent lid van *Ethiek*" in reply["text"]
     [welcome] = dms_to(standin, "U3")
     assert "Welkom bij *Ethiek*" in texts(welcome.args)
     assert standin.calls("files.completeUploadExternal") == []
-    assert "could not upload the calendar of ethiek to U3" in caplog.text
+    assert "(welcome_calendar) ethiek for U3 failed" in caplog.text
+    with services.db.read() as session:
+        item = session.scalars(select(OutboxItem)).one()
+    assert (item.state, item.error) == (OutboxItem.PENDING, "not_allowed_token_type")
+    assert item.not_before > services.clock()  # tried again later
     with services.db.read() as session:
         status = session.scalar(select(Membership.status).where(Membership.user_id == "U3"))
     assert status == Membership.MEMBER
@@ -307,5 +316,6 @@ def test_a_community_without_meetings_sends_no_calendar_file(
     slack.command("U1", "aanmelden leeg")
 
     assert services.wait_idle(5)
+    drain_outbox(services)
     assert len(dms_to(standin, "U1")) == 1
     assert standin.calls("files.getUploadURLExternal") == []
