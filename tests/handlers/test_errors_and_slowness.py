@@ -30,6 +30,12 @@ def _drop_memberships(services: Services) -> None:
         conn.execute(text(f"DROP TABLE memberships{cascade}"))
 
 
+def _drop_outbox(services: Services) -> None:
+    """Make a join fail at its last statement, after it waited for the locks."""
+    with services.db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE outbox"))
+
+
 @contextmanager
 def _community_locked(services: Services, seconds: float) -> Iterator[None]:
     """Hold a write lock on the `ethiek` row (all of SQLite) from another connection."""
@@ -191,7 +197,7 @@ def test_a_slow_command_that_then_fails_apologises_late_with_a_logged_reference(
 ) -> None:
     monkeypatch.setattr(handlers.commands, "ACK_BUDGET_SECONDS", 0.05)
     add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _drop_outbox(services)
 
     with caplog.at_level(logging.ERROR, logger="cop_bot"):
         with _community_locked(services, seconds=0.5):
