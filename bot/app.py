@@ -18,7 +18,7 @@ from bot.services import catalog
 from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
 from bot.slack_notifier import SlackNotifier, make_web_client
-from handlers import actions, commands, meetings, render
+from handlers import actions, commands, meetings, minutes, render
 from handlers.errors import make_error_handler
 from storage import migrate
 from storage.db import Database
@@ -98,6 +98,7 @@ def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> Remind
         clock=services.clock,
         sweep_seconds=sweep_seconds,
     )
+    scheduler.chores.append(partial(minutes.send_nudges, services))
     services.scheduler = scheduler
     scheduler.start()
     return scheduler

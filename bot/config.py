@@ -52,6 +52,8 @@ class Settings:
     reminder_offsets: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1))
     port: int = 3000
     sweep_seconds: float = 5.0
+    # Where lessons go when the catalogue names no channel for the community's programme.
+    community_channel: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +85,11 @@ class Settings:
             sweep_seconds = -1.0
         if not 0.1 <= sweep_seconds <= 3600:
             raise ConfigError(f"COP_SWEEP_SECONDS: '{sweep_text}' is not a number of seconds")
+        community_channel = get("COP_COMMUNITY_CHANNEL")
+        if community_channel is not None and not re.match(r"^[CG][A-Z0-9]{2,}$", community_channel):
+            raise ConfigError(
+                f"COP_COMMUNITY_CHANNEL: '{community_channel}' is not a Slack channel ID"
+            )
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -98,6 +105,7 @@ class Settings:
             reminder_offsets=parse_offsets(get("COP_REMINDER_OFFSETS") or "7d,1d"),
             port=int(port_text),
             sweep_seconds=sweep_seconds,
+            community_channel=community_channel,
         )
 
     def require(self, *names: str) -> None:

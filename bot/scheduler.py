@@ -139,6 +139,8 @@ class ReminderScheduler:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
         self._aps: BackgroundScheduler | None = None
         self._tick_lock = threading.Lock()
+        # Other timed work (the day-after minutes nudge), run by the owner after each sweep.
+        self.chores: list[Callable[[], object]] = []
 
     # Ownership ------------------------------------------------------------------
     def become_owner(self) -> bool:
@@ -287,6 +289,8 @@ class ReminderScheduler:
             self.recover(stuck_only=True)
             self.tick()
             self._arm()
+            for chore in self.chores:
+                chore()
         except Exception:
             log.exception("reminder sweep failed; the next sweep tries again")
 
