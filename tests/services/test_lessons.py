@@ -21,6 +21,7 @@ from tests.factories import add_community
 AMS = ZoneInfo("Europe/Amsterdam")
 ADMINS = frozenset({"UADMIN"})
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+ANSWER = "Ja, <b>alle</b> algoritmes & modellen."
 
 CATALOGUE = """
 [[programme]]
@@ -51,7 +52,7 @@ def _question(db: Database, *, status: str = Question.ANSWERED, slug: str = "eth
         question = Question(
             community_id=community.id, text="Moet elk algoritme in het register?",
             asked_by="U1", status=status,
-            answer="Ja, <b>alle</b> algoritmes & modellen." if status == Question.ANSWERED else None,
+            answer=ANSWER if status == Question.ANSWERED else None,
         )  # fmt: skip
         session.add(question)
         session.flush()
@@ -106,8 +107,10 @@ def test_an_answered_question_is_published_once(db: Database) -> None:
     _load(db)
     question = _question(db)
     with db.write() as session:
-        published = lessons.publish_question(session, question_id=question, user_id="UFAC",
-                                             admins=ADMINS, now=NOW, default_channel=None)  # fmt: skip
+        published = lessons.publish_question(
+            session, question_id=question, user_id="UFAC", admins=ADMINS, now=NOW,
+            default_channel=None,
+        )  # fmt: skip
     assert published.lesson.title == "Moet elk algoritme in het register?"
     assert published.lesson.text.startswith("Ja, <b>alle</b>")
     with db.write() as session, pytest.raises(AlreadyPublished):
