@@ -25,11 +25,14 @@ class CheckedSlack(SlackHTTP):
         return response
 
     def replies(self) -> list[dict[str, Any]]:
-        """The JSON message bodies of every HTTP answer so far."""
+        """The JSON message bodies of every HTTP answer so far (a modal's
+        `response_action` answer, such as errors, is no message)."""
         out = []
         for response in self.responses:
             if response.status == 200 and response.body.startswith("{"):
-                out.append(response.json())
+                body = response.json()
+                if "response_action" not in body:
+                    out.append(body)
         return out
 
 
