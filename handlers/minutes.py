@@ -462,9 +462,11 @@ def lessons_message(t: Translator, page: lessons.LessonPage) -> Message:
     nav: list[Block] = []
     where = page.community_slug or ""
     if page.page > 1:
-        nav.append(button(t("lessons_previous"), "lessons_page", f"{where}|{page.page - 1}"))
+        nav.append(
+            button(t("lessons_previous"), "lessons_page-previous", f"{where}|{page.page - 1}")
+        )
     if page.page < page.pages:
-        nav.append(button(t("lessons_next"), "lessons_page", f"{where}|{page.page + 1}"))
+        nav.append(button(t("lessons_next"), "lessons_page-next", f"{where}|{page.page + 1}"))
     if nav:
         blocks.append(actions(*nav, block_id="lessons-nav"))
     return Message(text=escape(title), blocks=blocks)
@@ -521,4 +523,6 @@ def register(app: App, services: Services) -> None:
     app.action("minutes_meeting")(partial(choose_meeting, services=services))
     app.action("minutes_open")(partial(open_minutes_button, services=services))
     app.action("lesson_publish_question")(partial(publish_question_button, services=services))
-    app.action("lessons_page")(partial(lessons_page_button, services=services))
+    app.action(re.compile(r"^lessons_page-(previous|next)$"))(
+        partial(lessons_page_button, services=services)
+    )
