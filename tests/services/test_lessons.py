@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import export_lessons
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.services import catalog, lessons
 from bot.services.errors import NotAllowed
 from bot.services.lessons import AlreadyPublished, NotAnswered
@@ -150,3 +150,11 @@ def test_export_writes_one_markdown_document_by_programme_and_community(
     assert "Begin klein: <één> register & één eigenaar." in document
     assert "&amp;" not in document and "&lt;" not in document
     assert "Gedeeld op maandag 23 november 2026" in document
+
+
+def test_cop_community_channel_is_read_and_checked() -> None:
+    assert Settings.from_env({"COP_COMMUNITY_CHANNEL": "C0ALLEMAAL"}).community_channel == (
+        "C0ALLEMAAL"
+    )
+    with pytest.raises(ConfigError, match="COP_COMMUNITY_CHANNEL"):
+        Settings.from_env({"COP_COMMUNITY_CHANNEL": "#algemeen"})

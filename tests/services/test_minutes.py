@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from bot.clock import FrozenClock
 from bot.services import minutes
 from bot.services.errors import NotAllowed
 from bot.services.minutes import NoPastMeetings
+from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Meeting
 from tests.factories import add_community, meeting
+from tests.services.reminder_support import new_scheduler, private_lock_key
 
 AMS = ZoneInfo("Europe/Amsterdam")
 ADMINS = frozenset({"UADMIN"})
@@ -138,3 +141,21 @@ def test_a_meeting_still_to_come_has_no_minutes_yet(db: Database) -> None:
     with db.write() as session, pytest.raises(NoPastMeetings):
         minutes.save(session, meeting_id=ids[future], user_id="UFAC", text="Te vroeg.",
                      admins=ADMINS, now=local(2026, 11, 23, 10))  # fmt: skip
+
+
+def test_only_the_scheduler_lock_owner_runs_the_nudge_chore(
+    db: Database, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private_lock_key(monkeypatch)
+    clock = FrozenClock(local(2026, 11, 21, 9, 0))
+    first, second = new_scheduler(db, standin, clock), new_scheduler(db, standin, clock)
+    runs: list[str] = []
+    first.chores.append(lambda: runs.append("first"))
+    second.chores.append(lambda: runs.append("second"))
+    try:
+        first._sweep()
+        second._sweep()
+    finally:
+        first.stop()
+        second.stop()
+    assert runs == ["first"]
