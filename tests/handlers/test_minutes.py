@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.runtime import Services
+from bot.slack_requests import block_actions_body, signed_headers
 from bot.standin import SlackStandIn
 from handlers.minutes import send_nudges
 from storage.models import Meeting
@@ -193,3 +195,36 @@ def test_the_day_after_nudge_asks_the_facilitator_once_and_its_button_opens_the_
     assert standin.calls("views.open") == []
     slack.click("UFAC", "minutes_open", write["value"])
     assert _selected(slack.opened_view()) == str(ids["friday"])
+
+
+def test_choosing_another_meeting_in_the_form_shows_its_minutes(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, ids: dict[str, int]
+) -> None:
+    slack.command("UFAC", "verslag ethiek")
+    slack.submit("UFAC", slack.opened_view(), {"minutes_text": "Vrijdag besproken."})
+    slack.command("UFAC", "verslag ethiek")
+    view = slack.opened_view()
+    body = block_actions_body(
+        user_id="UFAC", action_id="minutes_meeting", value="",
+        response_url=standin.response_url(), block_id="minutes_meeting",
+    )  # fmt: skip
+    payload = json.loads(parse_qs(body)["payload"][0])
+    option = next(
+        o for o in view["blocks"][1]["element"]["options"] if o["value"] == str(ids["friday"])
+    )
+    payload["actions"][0] = {
+        "type": "static_select", "action_id": "minutes_meeting", "block_id": "minutes_meeting",
+        "selected_option": option, "action_ts": "1.0",
+    }  # fmt: skip
+    payload["view"] = {**view, "id": "V0MINUTES", "hash": "1.abc"}
+    payload["container"] = {"type": "view", "view_id": "V0MINUTES"}
+    encoded = urlencode({"payload": json.dumps(payload)})
+    assert slack.post(encoded, signed_headers(slack.secret, encoded)).status == 200
+    assert services.wait_idle(5)
+    [updated] = standin.calls("views.update")
+    shown = updated.args["view"]
+    shown = json.loads(shown) if isinstance(shown, str) else shown
+    assert updated.args["view_id"] == "V0MINUTES"
+    assert _selected(shown) == str(ids["friday"])
+    assert shown["blocks"][2]["element"]["initial_value"] == "Vrijdag besproken."
+    assert shown["blocks"][2]["block_id"] == f"minutes_text-{ids['friday']}"
