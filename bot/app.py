@@ -23,7 +23,7 @@ from bot.services import catalog, outbox
 from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
 from bot.slack_notifier import SlackNotifier, make_web_client
-from handlers import actions, calendar_feed, commands, meetings, render
+from handlers import actions, calendar_feed, commands, meetings, minutes, render
 from handlers.errors import make_error_handler
 from storage import migrate
 from storage.db import Database
@@ -124,8 +124,9 @@ def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> Remind
         offsets=services.settings.reminder_offsets,
         tz=services.settings.timezone,
     )
+    scheduler.chores.append(partial(minutes.send_nudges, services))
     services.scheduler = scheduler
-    scheduler.also.append(make_outbox_sender(services, owner=scheduler.owner).drain)
+    scheduler.chores.append(make_outbox_sender(services, owner=scheduler.owner).drain)
     scheduler.start()
     return scheduler
 

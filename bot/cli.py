@@ -1,4 +1,4 @@
-"""The `cop-bot` command: socket, serve, console, db upgrade, catalog load."""
+"""The `cop-bot` command: socket, serve, console, db upgrade, catalog load, export lessons."""
 
 from __future__ import annotations
 
@@ -122,6 +122,36 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def export_lessons(settings: Settings, *, output: Path | None) -> str:
+    """All lessons as one Markdown document, in COP_LANGUAGE; written to `output` when
+    given. Returns the document."""
+    from bot.i18n import Translator
+    from bot.services import lessons
+    from storage import migrate
+    from storage.db import Database
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.read() as session:
+            everything = lessons.everything(session)
+    finally:
+        db.dispose()
+    document = lessons.markdown(everything, Translator(settings.language, settings.timezone))
+    if output is not None:
+        output.write_text(document, encoding="utf-8")
+    return document
+
+
+def _export_lessons(settings: Settings, args: argparse.Namespace) -> None:
+    output = Path(args.output) if args.output else None
+    document = export_lessons(settings, output=output)
+    if output is None:
+        sys.stdout.write(document)
+    else:
+        print(f"lessons written to {output}", file=sys.stderr)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cop-bot", description="CoP bot: Communities of Practice in Slack"
@@ -145,6 +175,13 @@ def parser() -> argparse.ArgumentParser:
     load = cat.add_parser("load", help="create or update communities from a TOML file")
     load.add_argument("file")
     load.set_defaults(run=_catalog_load)
+    export = sub.add_parser("export", help="export data").add_subparsers(
+        dest="export", required=True
+    )
+    lessons = export.add_parser("lessons", help="all lessons as one document")
+    lessons.add_argument("--format", choices=["md"], default="md", help="md: Markdown")
+    lessons.add_argument("--output", default=None, help="file to write (default: stdout)")
+    lessons.set_defaults(run=_export_lessons)
     return p
 
 

@@ -58,6 +58,8 @@ class Settings:
     # Follow-up uploads (a new member's calendar file) per minute: Slack's file API
     # has a rate tier of its own, and a burst of joins must not run into it.
     outbox_rate: float = 50.0
+    # Where lessons go when the catalogue names no channel for the community's programme.
+    community_channel: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +105,11 @@ class Settings:
                     f"COP_PUBLIC_URL: '{public_url}' is not a URL such as https://cop.example.org"
                 )
             public_url = public_url.rstrip("/")
+        community_channel = get("COP_COMMUNITY_CHANNEL")
+        if community_channel is not None and not re.match(r"^[CG][A-Z0-9]{2,}$", community_channel):
+            raise ConfigError(
+                f"COP_COMMUNITY_CHANNEL: '{community_channel}' is not a Slack channel ID"
+            )
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -120,6 +127,7 @@ class Settings:
             sweep_seconds=sweep_seconds,
             public_url=public_url,
             outbox_rate=outbox_rate,
+            community_channel=community_channel,
         )
 
     def require(self, *names: str) -> None:

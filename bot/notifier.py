@@ -56,6 +56,10 @@ class Notifier(Protocol):
         """Replace an earlier message of the bot."""
         ...
 
+    def permalink(self, channel_id: str, ts: str) -> str | None:
+        """A link to a message of the bot; None when Slack cannot give one."""
+        ...
+
     def invite(self, channel_id: str, user_id: str) -> bool:
         """Add `user_id` to a channel; False when they were already in it."""
         ...

@@ -149,8 +149,6 @@ class ReminderScheduler:
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
         self._aps: BackgroundScheduler | None = None
-        # Other work only the lock's owner does, run after each sweep (the outbox).
-        self.also: list[Callable[[], object]] = []
         self._tick_lock = threading.Lock()
         # With offsets and a time zone, a new owner plans every upcoming meeting's
         # reminders (in batches, after its first tick) before it settles into sweeping.
@@ -158,6 +156,9 @@ class ReminderScheduler:
         self._must_plan = False
         self._planned_to = 0  # keyset cursor: the last meeting id planned
         self._plan_lock = threading.Lock()
+        # Other work only the lock's owner does, after each sweep: the day-after minutes
+        # nudge, the outbox.
+        self.chores: list[Callable[[], object]] = []
 
     # Ownership ------------------------------------------------------------------
     def become_owner(self) -> bool:
@@ -323,8 +324,8 @@ class ReminderScheduler:
             while self.plan_if_new_owner(budget=PLAN_BUDGET_SECONDS):
                 self.tick()  # what falls due while a new owner plans goes out in between
             self._arm()
-            for job in self.also:
-                job()
+            for chore in self.chores:
+                chore()
         except Exception:
             log.exception("reminder sweep failed; the next sweep tries again")
 

@@ -199,6 +199,13 @@ class SlackNotifier:
         except SlackApiError as exc:
             raise self._error(exc) from exc
 
+    def permalink(self, channel_id: str, ts: str) -> str | None:
+        try:
+            response = self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
+        except SlackApiError:
+            return None  # a link is a nicety: the message itself is posted
+        return str(response.get("permalink") or "") or None
+
     def invite(self, channel_id: str, user_id: str) -> bool:
         try:
             self.client.conversations_invite(channel=channel_id, users=user_id)

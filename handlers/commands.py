@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
@@ -12,6 +13,8 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
@@ -48,6 +51,8 @@ SUBCOMMANDS = {
 # Not "calendar": its first use writes the feed token, and `kalender nieuw` replaces it.
 READ_ONLY = {"help", "list", "info", "members", "mine", "unknown", "meetings"}
 NEEDS_COMMUNITY = {"info", "join", "leave", "members", "facilitator"}
+# Opens a modal (Reply.view) with the command's trigger_id; False when Slack refused.
+OpenView = Callable[[dict[str, Any]], bool]
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|^@?([UW][A-Z0-9]{2,})$")
 
 
@@ -338,7 +343,23 @@ HELP = tuple(key for feature in FEATURES for key in feature.HELP)
 HELP_FACILITATOR = tuple(key for feature in FEATURES for key in feature.HELP_FACILITATOR)
 
 
-def _send_late(services: Services, respond: Respond, user_id: str, future: Future[Reply]) -> None:
+def _opener(client: WebClient, trigger_id: str) -> OpenView:
+    """Opens a command's modal; False when Slack refused (e.g. the trigger expired)."""
+
+    def open_view(view: dict[str, Any]) -> bool:
+        try:
+            client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("could not open a modal: %s", exc.response.get("error"))
+            return False
+        return True
+
+    return open_view
+
+
+def _send_late(
+    services: Services, respond: Respond, user_id: str, open_view: OpenView, future: Future[Reply]
+) -> None:
     try:
         reply = future.result()
     except Exception:
@@ -346,6 +367,8 @@ def _send_late(services: Services, respond: Respond, user_id: str, future: Futur
         log.exception("late /cop reply failed (ref %s)", reference)
         message = apology(services.translator(None), reference)
         respond(text=message.text, blocks=message.blocks, replace_original=False)
+        return
+    if reply.view is not None and open_view(reply.view):
         return
     respond(
         text=reply.message.text,
@@ -357,15 +380,18 @@ def _send_late(services: Services, respond: Respond, user_id: str, future: Futur
         services.in_background("after /cop", reply.after)
 
 
-def cop_command(ack: Ack, command: dict[str, Any], respond: Respond, services: Services) -> None:
+def cop_command(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services
+) -> None:
     """Answer `/cop` within Slack's deadline: in the HTTP response when the work is quick,
     else with a short "working on it" and the real answer through response_url."""
     user_id = command["user_id"]
     text = command.get("text") or ""
+    open_view = _opener(client, command.get("trigger_id") or "")
     if _subcommand(text) in READ_ONLY:
         # Reads never wait for a lock (SQLite WAL, PostgreSQL MVCC) and the database's
         # own timeouts bound them, so they skip the hand-over to the request pool.
-        _ack(ack, services, run_command(services, user_id, text))
+        _ack(ack, services, run_command(services, user_id, text), open_view)
         return
     future = services.foreground.submit(run_command, services, user_id, text)
     try:
@@ -374,13 +400,17 @@ def cop_command(ack: Ack, command: dict[str, Any], respond: Respond, services: S
         working = Translator(services.settings.language, services.settings.timezone)("working")
         # JSON like every other answer: the console and tests read the body as JSON.
         ack(text=working, response_type="ephemeral")
-        services.when_done("late reply", future, partial(_send_late, services, respond, user_id))
+        late = partial(_send_late, services, respond, user_id, open_view)
+        services.when_done("late reply", future, late)
         return
-    _ack(ack, services, reply)
+    _ack(ack, services, reply, open_view)
 
 
-def _ack(ack: Ack, services: Services, reply: Reply) -> None:
-    ack(text=reply.message.text, blocks=reply.message.blocks, response_type=reply.response_type)
+def _ack(ack: Ack, services: Services, reply: Reply, open_view: OpenView) -> None:
+    if reply.view is not None and open_view(reply.view):
+        ack()
+    else:
+        ack(text=reply.message.text, blocks=reply.message.blocks, response_type=reply.response_type)
     if reply.after is not None:
         services.in_background("after /cop", reply.after)
 

@@ -1,21 +1,528 @@
-"""Minutes and lessons: /cop verslag, lessen; the minutes modal; publishing lessons."""
+"""Minutes and lessons: /cop verslag, les, lessen; the minutes modal; publishing lessons."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+import json
+import logging
+import re
+from functools import partial
+from typing import Any
 
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.i18n import Translator
+from bot.notifier import DeliveryError, Message
 from bot.runtime import Services
+from bot.services import communities, lessons, minutes
+from bot.services.errors import CommunityNotFound, DomainError, MeetingNotFound, NotAllowed
+from bot.services.lessons import AlreadyPublished, NotAnswered, Published, QuestionNotFound
+from bot.services.minutes import MinutesForm, MinutesSaved, NoPastMeetings, Nudge
+from handlers.blocks import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    fit,
+    header,
+    section,
+    sections,
+)
+from handlers.errors import domain_message
 from handlers.feature import CommandHandler
+from handlers.meetings import _split_community
+from handlers.render import text_message
+from handlers.reply import Reply
+
+log = logging.getLogger("cop_bot")
+
+MINUTES_FORM = "minutes_form"
+LESSONS_PER_PAGE = 10
+# A lesson in a list shows this much of its text; the channel post has all of it.
+LESSON_PREVIEW = 700
+MAX_OPTION_TEXT = 75
+
+
+# --- Minutes ---------------------------------------------------------------------------
+
+
+def _minutes_refusal(services: Services, t: Translator, query: str) -> Reply:
+    """Not a facilitator: say so kindly, and show the latest minutes, which anyone may read."""
+    with services.db.read() as session:
+        community = communities.resolve(session, query)
+        name, meeting = community.name, minutes.latest_meeting(session, community.id)
+    blocks: list[Block] = [section(t("minutes_not_allowed", name=escape(name)))]
+    if meeting is not None:
+        starts_at, text = meeting
+        blocks.append(section(t("minutes_latest", when=t.datetime(starts_at))))
+        blocks.extend(sections(escape(text)))
+    return Reply(Message(text=t("minutes_not_allowed", name=escape(name)), blocks=fit(blocks)))
+
+
+def _minutes_error(t: Translator, error: DomainError) -> Message:
+    if isinstance(error, NoPastMeetings):
+        return text_message(
+            t("minutes_no_past", name=escape(error.community), slug=escape(error.slug))
+        )
+    if isinstance(error, MeetingNotFound):
+        return text_message(t("minutes_meeting_gone"))
+    return domain_message(t, error)
+
+
+def minutes_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop verslag <community>`: the minutes modal for facilitators and admins."""
+    if not rest:
+        return Reply(text_message(t("minutes_usage")))
+    try:
+        with services.db.read() as session:
+            form = minutes.form(
+                session, user_id=user_id, admins=services.settings.admins,
+                now=services.clock(), query=rest,
+            )  # fmt: skip
+    except NotAllowed:
+        return _minutes_refusal(services, t, rest)
+    except (NoPastMeetings, MeetingNotFound) as error:
+        return Reply(_minutes_error(t, error))
+    late = text_message(t("minutes_form_late", slug=escape(form.community_slug)))
+    return Reply(late, view=minutes_view(t, form))
+
+
+def _option(t: Translator, choice: minutes.MeetingChoice) -> dict[str, Any]:
+    when = t.short_datetime(choice.starts_at)
+    if choice.title:
+        when = f"{when} · {choice.title}"
+    label = t("minutes_option_done", when=when) if choice.has_minutes else when
+    return {
+        "text": {"type": "plain_text", "text": clip(escape(label), MAX_OPTION_TEXT)},
+        "value": str(choice.id),
+    }
+
+
+def minutes_view(t: Translator, form: MinutesForm) -> dict[str, Any]:
+    """The minutes modal. The text block's id names the chosen meeting, so that choosing
+    another meeting (views.update) shows that meeting's minutes rather than keeping the
+    text typed so far."""
+    options = [_option(t, choice) for choice in form.choices]
+    selected = next(o for o, c in zip(options, form.choices, strict=True) if c.id == form.selected)
+    text_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "minutes_text",
+        "multiline": True,
+        "max_length": minutes.MAX_MINUTES,
+    }
+    if form.text:
+        text_input["initial_value"] = form.text
+    return {
+        "type": "modal",
+        "callback_id": MINUTES_FORM,
+        "private_metadata": json.dumps({"slug": form.community_slug}),
+        "title": {"type": "plain_text", "text": t("minutes_modal_title")},
+        "submit": {"type": "plain_text", "text": t("minutes_modal_submit")},
+        "close": {"type": "plain_text", "text": t("minutes_modal_close")},
+        "blocks": [
+            section(
+                t(
+                    "minutes_modal_intro",
+                    name=escape(form.community_name),
+                    slug=escape(form.community_slug),
+                )
+            ),
+            {
+                "type": "input",
+                "block_id": "minutes_meeting",
+                "dispatch_action": True,
+                "label": {"type": "plain_text", "text": t("minutes_modal_meeting")},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "minutes_meeting",
+                    "options": options,
+                    "initial_option": selected,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": f"minutes_text-{form.selected}",
+                "label": {"type": "plain_text", "text": t("minutes_modal_text")},
+                "hint": {
+                    "type": "plain_text",
+                    "text": t("minutes_modal_hint", limit=minutes.MAX_MINUTES),
+                },
+                "element": text_input,
+            },
+        ],
+    }
+
+
+def _state(view: dict[str, Any], action_id: str) -> tuple[str, dict[str, Any]]:
+    """(block_id, state) of the input with `action_id` in a submitted view."""
+    for block_id, entries in (view.get("state") or {}).get("values", {}).items():
+        if action_id in entries:
+            return block_id, entries[action_id]
+    return action_id, {}
+
+
+def submit_minutes(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
+    """The minutes modal's submit: checked again here, for the submission may be forged."""
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    meeting_block, meeting_state = _state(view, "minutes_meeting")
+    text_block, text_state = _state(view, "minutes_text")
+    text = str(text_state.get("value") or "")
+    if len(text) > minutes.MAX_MINUTES:
+        too_long = t("minutes_too_long", length=len(text), limit=minutes.MAX_MINUTES)
+        ack(response_action="errors", errors={text_block: too_long})
+        return
+    if not text.strip():
+        ack(response_action="errors", errors={text_block: t("minutes_empty")})
+        return
+    chosen = str((meeting_state.get("selected_option") or {}).get("value") or "")
+    if not chosen.isdigit():
+        ack(response_action="errors", errors={meeting_block: t("minutes_meeting_gone")})
+        return
+    try:
+        with services.db.write() as session:
+            saved = minutes.save(
+                session, meeting_id=int(chosen), user_id=user_id, text=text,
+                admins=services.settings.admins, now=services.clock(),
+            )  # fmt: skip
+    except DomainError as error:
+        ack(response_action="errors", errors={meeting_block: _minutes_error(t, error).text})
+        return
+    ack()
+    services.profiles.invalidate()  # /cop info and welcome DMs link the latest minutes
+    services.in_background("minutes post", partial(post_minutes, services, saved))
+
+
+def minutes_post(t: Translator, saved: MinutesSaved) -> Message:
+    """The minutes as posted in the community's channel."""
+    by = (
+        t("minutes_post_edited", user=saved.by, when=t.datetime(saved.starts_at))
+        if saved.edited
+        else t("minutes_post_by", user=saved.by)
+    )
+    meeting = t("minutes_post_meeting", when=t.datetime(saved.starts_at))
+    if saved.title:
+        meeting = f"{meeting}\n_{escape(saved.title)}_"
+    blocks: list[Block] = [
+        header(t("minutes_post_title", name=saved.community_name)),
+        section(meeting),
+        *sections(escape(saved.text)),
+        context(by),
+    ]
+    title = t("minutes_post_title", name=escape(saved.community_name))
+    return Message(text=f"{title}: {t.datetime(saved.starts_at)}", blocks=fit(blocks))
+
+
+def post_minutes(services: Services, saved: MinutesSaved) -> None:
+    """Post the minutes in the community's channel, or update the earlier post."""
+    author = services.translator(saved.by)
+    when = author.datetime(saved.starts_at)
+    name = escape(saved.community_name)
+    if saved.channel_id is None:
+        note = author("minutes_saved_no_channel", name=name, when=when, slug=saved.community_slug)
+        services.notifier.send_dm(saved.by, text_message(note))
+        return
+    message = minutes_post(services.translator(None), saved)
+    try:
+        if saved.ts is not None:
+            try:
+                services.notifier.update(saved.channel_id, saved.ts, message)
+                return
+            except DeliveryError as exc:
+                if exc.error != "message_not_found":
+                    raise
+        ts = services.notifier.post(saved.channel_id, message)
+    except DeliveryError as exc:
+        log.warning("minutes of meeting %s not posted: %s", saved.meeting_id, exc.error)
+        failed = author("minutes_post_failed", name=name, channel=saved.channel_id, error=exc.error)
+        services.notifier.send_dm(saved.by, text_message(failed))
+        return
+    permalink = services.notifier.permalink(saved.channel_id, ts)
+    with services.db.write() as session:
+        minutes.record_post(session, meeting_id=saved.meeting_id, ts=ts, permalink=permalink)
+    services.profiles.invalidate()
+
+
+def choose_meeting(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    """Another meeting chosen in the modal: show that meeting's minutes to edit."""
+    ack()
+    user_id = body["user"]["id"]
+    view = body.get("view") or {}
+    chosen = str((action.get("selected_option") or {}).get("value") or "")
+    if not chosen.isdigit() or not view.get("id"):
+        return
+    t = services.translator(user_id)
+    try:
+        with services.db.read() as session:
+            form = minutes.form(
+                session, user_id=user_id, admins=services.settings.admins,
+                now=services.clock(), meeting_id=int(chosen),
+            )  # fmt: skip
+    except DomainError:
+        return  # the submit says what is wrong
+    client.views_update(view_id=view["id"], hash=view.get("hash"), view=minutes_view(t, form))
+
+
+def open_minutes_button(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
+    """The nudge's button: the minutes modal for that meeting, for its facilitators only."""
+    ack()
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    value = str(action.get("value") or "")
+    try:
+        if not value.isdigit():
+            raise MeetingNotFound("")
+        with services.db.read() as session:
+            form = minutes.form(
+                session, user_id=user_id, admins=services.settings.admins,
+                now=services.clock(), meeting_id=int(value),
+            )  # fmt: skip
+    except DomainError as error:
+        message = _minutes_error(t, error)
+        respond(text=message.text, blocks=message.blocks, replace_original=False)
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=minutes_view(t, form))
+
+
+def nudge_message(t: Translator, nudge: Nudge) -> Message:
+    text = t("minutes_nudge", name=escape(nudge.community_name), when=t.datetime(nudge.starts_at))
+    write = button(
+        t("minutes_nudge_button"), "minutes_open", str(nudge.meeting_id), style="primary"
+    )
+    return Message(
+        text=text,
+        blocks=[section(text), actions(write, block_id=f"minutes-nudge-{nudge.meeting_id}")],
+    )
+
+
+def send_nudges(services: Services) -> int:
+    """Ask facilitators for the minutes of yesterday's meetings; run by the scheduler's
+    owner. Each meeting is claimed (committed) before anything is sent: at most once."""
+    with services.db.write() as session:
+        due = minutes.due_nudges(session, now=services.clock(), tz=services.settings.timezone)
+    sent = 0
+    for nudge in due:
+        for user in nudge.facilitators:
+            try:
+                services.notifier.send_dm(user, nudge_message(services.translator(user), nudge))
+                sent += 1
+            except DeliveryError as exc:
+                log.warning("minutes nudge to %s not sent: %s", user, exc.error)
+    return sent
+
+
+# --- Lessons ---------------------------------------------------------------------------
+
+
+def _lesson_error(t: Translator, error: DomainError) -> Message:
+    match error:
+        case NotAllowed():
+            return text_message(t("lesson_not_allowed"))
+        case QuestionNotFound():
+            return text_message(t("lesson_question_missing"))
+        case NotAnswered():
+            return text_message(t("lesson_not_answered"))
+        case AlreadyPublished(community=name):
+            return text_message(t("lesson_already", name=escape(name)))
+    return domain_message(t, error)
+
+
+def _published_message(t: Translator, published: Published) -> Message:
+    name = escape(published.lesson.community_name)
+    if published.channel_id is None:
+        return text_message(t("lesson_not_posted", name=name))
+    return text_message(t("lesson_posted", name=name, channel=published.channel_id))
+
+
+def lesson_post(t: Translator, published: Published) -> Message:
+    """A lesson as posted in the programme's channel."""
+    lesson = published.lesson
+    blocks: list[Block] = [header(t("lesson_post_title", name=lesson.community_name))]
+    if lesson.title:
+        blocks.append(section(t("lesson_post_question", question=escape(lesson.title))))
+        blocks.append(section(t("lesson_post_answer")))
+    blocks.extend(sections(escape(lesson.text)))
+    programme = escape(lesson.programme or lesson.community_name)
+    blocks.append(context(t("lesson_post_by", user=lesson.published_by, programme=programme)))
+    title = t("lesson_post_title", name=escape(lesson.community_name))
+    return Message(text=f"{title}: {clip(escape(lesson.title or lesson.text), 200)}", blocks=blocks)
+
+
+def post_lesson(services: Services, published: Published) -> None:
+    if published.channel_id is None:
+        return
+    try:
+        ts = services.notifier.post(
+            published.channel_id, lesson_post(services.translator(None), published)
+        )
+    except DeliveryError as exc:
+        log.warning("lesson %s not posted: %s", published.lesson.id, exc.error)
+        author = published.lesson.published_by
+        t = services.translator(author)
+        failed = t(
+            "lesson_post_failed", name=escape(published.lesson.community_name),
+            channel=published.channel_id, error=exc.error,
+        )  # fmt: skip
+        services.notifier.send_dm(author, text_message(failed))
+        return
+    with services.db.write() as session:
+        lessons.record_post(session, lesson_id=published.lesson.id, ts=ts)
+
+
+def lesson_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop les <community> <text>`: a short lesson for the whole programme."""
+    words = rest.split()
+    if len(words) < 2:
+        return Reply(text_message(t("lesson_usage")))
+    try:
+        slug, remaining = _split_community(services, words)
+        # Cut the original text, so that its line breaks survive.
+        text = re.split(r"\s+", rest.strip(), maxsplit=len(words) - len(remaining))[-1]
+        if len(text) > lessons.MAX_LESSON:
+            refusal = t("lesson_too_long", limit=lessons.MAX_LESSON, length=len(text))
+            blocks = [section(refusal), *sections(escape(text))]
+            return Reply(Message(text=refusal, blocks=fit(blocks)))
+        with services.db.write() as session:
+            published = lessons.publish_text(
+                session, query=slug, user_id=user_id, text=text,
+                admins=services.settings.admins, now=services.clock(),
+                default_channel=services.settings.community_channel,
+            )  # fmt: skip
+    except DomainError as error:
+        return Reply(_lesson_error(t, error))
+    return Reply(_published_message(t, published), after=partial(post_lesson, services, published))
+
+
+def publish_question_button(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
+) -> None:
+    """`lesson_publish_question` (value: the question id), shown on answered questions."""
+    ack()
+    user_id = body["user"]["id"]
+    value = str(action.get("value") or "")
+
+    def work() -> None:
+        t = services.translator(user_id)
+        try:
+            if not value.isdigit():
+                raise QuestionNotFound(0)
+            with services.db.write() as session:
+                published = lessons.publish_question(
+                    session, question_id=int(value), user_id=user_id,
+                    admins=services.settings.admins, now=services.clock(),
+                    default_channel=services.settings.community_channel,
+                )  # fmt: skip
+        except DomainError as error:
+            message = _lesson_error(t, error)
+            respond(text=message.text, blocks=message.blocks, replace_original=False)
+            return
+        message = _published_message(t, published)
+        respond(text=message.text, blocks=message.blocks, replace_original=False)
+        post_lesson(services, published)
+
+    services.in_background("publish lesson", work)
+
+
+def lessons_message(t: Translator, page: lessons.LessonPage) -> Message:
+    name = escape(page.community_name or "")
+    if not page.lessons:
+        key = "lessons_none_community" if page.community_name else "lessons_none"
+        return text_message(t(key, name=name))
+    title = (
+        t("lessons_title_community", name=page.community_name or "")
+        if page.community_name
+        else t("lessons_title")
+    )
+    blocks: list[Block] = [header(title)]
+    for lesson in page.lessons:
+        body = clip(escape(lesson.text), LESSON_PREVIEW)
+        if lesson.title:
+            body = f"*{escape(lesson.title)}*\n{body}"
+        blocks.append(section(body))
+        date = t.date(lesson.published_at.astimezone(t.tz).date())
+        meta = t(
+            "lessons_meta", name=escape(lesson.community_name), date=date,
+            user=lesson.published_by,
+        )  # fmt: skip
+        blocks.append(context(meta))
+    blocks.append(context(t("lessons_page", page=page.page, pages=page.pages, total=page.total)))
+    nav: list[Block] = []
+    where = page.community_slug or ""
+    if page.page > 1:
+        nav.append(
+            button(t("lessons_previous"), "lessons_page-previous", f"{where}|{page.page - 1}")
+        )
+    if page.page < page.pages:
+        nav.append(button(t("lessons_next"), "lessons_page-next", f"{where}|{page.page + 1}"))
+    if nav:
+        blocks.append(actions(*nav, block_id="lessons-nav"))
+    return Message(text=escape(title), blocks=blocks)
+
+
+def _lessons_page(services: Services, t: Translator, query: str, number: int) -> Message:
+    try:
+        with services.db.read() as session:
+            page = lessons.page(
+                session, query=query or None, page=number, per_page=LESSONS_PER_PAGE
+            )
+    except CommunityNotFound as error:
+        return domain_message(t, error)
+    return lessons_message(t, page)
+
+
+def lessons_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    """`/cop lessen [community]`: lessons, newest first, for everyone."""
+    return Reply(_lessons_page(services, t, rest, 1))
+
+
+def lessons_page_button(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
+) -> None:
+    ack()
+    query, _, number = str(action.get("value") or "").rpartition("|")
+    t = services.translator(body["user"]["id"])
+    message = _lessons_page(services, t, query, int(number) if number.isdigit() else 1)
+    respond(text=message.text, blocks=message.blocks, replace_original=True)
+
 
 # Words after `/cop` (Dutch and English) and the command name each one means.
-WORDS: dict[str, str] = {}
-COMMANDS: dict[str, CommandHandler] = {}
+WORDS: dict[str, str] = {
+    "verslag": "minutes", "minutes": "minutes", "notulen": "minutes",
+    "les": "lesson", "lesson": "lesson",
+    "lessen": "lessons", "lessons": "lessons",
+}  # fmt: skip
+COMMANDS: dict[str, CommandHandler] = {
+    "minutes": minutes_command,
+    "lesson": lesson_command,
+    "lessons": lessons_command,
+}
 # Commands that only read: answered inline, without the hand-over to the write pool.
-READ_ONLY: set[str] = set()
+# `minutes` only reads to open its modal; inline keeps the trigger_id fresh.
+READ_ONLY: set[str] = {"minutes", "lessons"}
 # Message keys of lines in `/cop hulp`: for everyone, and for facilitators.
-HELP: tuple[str, ...] = ()
-HELP_FACILITATOR: tuple[str, ...] = ()
+HELP: tuple[str, ...] = ("lessons_help",)
+HELP_FACILITATOR: tuple[str, ...] = ("minutes_help", "lessons_help_facilitator")
 
 
 def register(app: App, services: Services) -> None:
     """Buttons, modals and shortcuts of this feature."""
+    app.view(MINUTES_FORM)(partial(submit_minutes, services=services))
+    app.action("minutes_meeting")(partial(choose_meeting, services=services))
+    app.action("minutes_open")(partial(open_minutes_button, services=services))
+    app.action("lesson_publish_question")(partial(publish_question_button, services=services))
+    app.action(re.compile(r"^lessons_page-(previous|next)$"))(
+        partial(lessons_page_button, services=services)
+    )

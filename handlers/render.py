@@ -17,6 +17,7 @@ from bot.services.views import (
     LeaveResult,
     MeetingView,
     MemberList,
+    MinutesLink,
     MyEntry,
 )
 from handlers.blocks import (
@@ -161,6 +162,8 @@ def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -
     blocks.append(section("\n".join(detail_lines)))
     meetings = _meeting_lines(t, d.meetings) if d.meetings else t("no_meetings")
     blocks.append(section(f"{t('info_meetings')}\n{meetings}"))
+    if d.latest_minutes is not None:
+        blocks.append(section(minutes_link(t, d.latest_minutes, c.slug)))
     buttons: list[Block] = []
     if c.registration_open:
         buttons.append(button(t("button_join"), "join_community", c.slug, style="primary"))
@@ -169,6 +172,14 @@ def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -
     if buttons:
         blocks.append(actions(*buttons))
     return Message(text=f"{escape(c.name)}: {' · '.join(facts)}", blocks=fit(blocks))
+
+
+def minutes_link(t: Translator, m: MinutesLink, slug: str) -> str:
+    """The latest minutes: a link to the channel post, else the command that shows them."""
+    date = t.date(m.starts_at.astimezone(t.tz).date())
+    if m.permalink:
+        return t("info_minutes_link", url=m.permalink, date=date)
+    return t("info_minutes_command", date=date, slug=escape(slug))
 
 
 def join_reply(t: Translator, r: JoinResult) -> Message:

@@ -110,6 +110,31 @@ def _meeting(raw: dict[str, Any], tz: ZoneInfo, where: str) -> MeetingSpec:
     )
 
 
+def parse_programmes(text: str, *, source: str = "catalogue") -> dict[str, str]:
+    """The optional `[[programme]]` tables: programme name -> the channel where its lessons
+    are published. Raises CatalogError naming the bad entry."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{source}: not valid TOML ({exc})") from exc
+    entries = data.get("programme", [])
+    if not isinstance(entries, list):
+        raise CatalogError(f"{source}: 'programme' must be [[programme]] tables")
+    channels: dict[str, str] = {}
+    for index, raw in enumerate(entries, start=1):
+        name = str(raw.get("name", "")).strip()
+        if not name:
+            raise CatalogError(f"{source}: programme #{index}: 'name' is required")
+        where = f"{source}: programme '{name}'"
+        if name in channels:
+            raise CatalogError(f"{where}: name is used twice")
+        channel = str(raw.get("channel", ""))
+        if not _SLACK_ID.match(channel) or channel[0] not in "CG":
+            raise CatalogError(f"{where}: channel '{channel}' is not a Slack channel ID")
+        channels[name] = channel
+    return channels
+
+
 def parse(text: str, tz: ZoneInfo, *, source: str = "catalogue") -> list[CommunitySpec]:
     """Read and validate a catalogue; raises CatalogError naming the bad entry."""
     try:
@@ -282,8 +307,13 @@ def _fill_free_seats(session: Session, community: Community) -> list[str]:
     return [m.user_id for m in promoted]
 
 
-def apply(session: Session, specs: list[CommunitySpec]) -> LoadReport:
-    """Create or update communities and meetings by slug; never drops members or user data."""
+def apply(
+    session: Session, specs: list[CommunitySpec], *, programmes: dict[str, str] | None = None
+) -> LoadReport:
+    """Create or update communities and meetings by slug; never drops members or user data.
+
+    With `programmes` (name -> lessons channel), each community's lessons channel follows
+    it; without, lessons channels are left as they are."""
     created = updated = unchanged = 0
     m_created = m_updated = m_cancelled = 0
     promoted: list[tuple[str, str]] = []
@@ -303,6 +333,8 @@ def apply(session: Session, specs: list[CommunitySpec]) -> LoadReport:
             "channel_id": spec.channel,
             "reminder_offsets": spec.reminders,
         }
+        if programmes is not None:
+            values["lessons_channel_id"] = programmes.get(spec.programme)
         is_new = community is None
         if community is None:
             community = Community(slug=spec.slug, join_counter=0, **values)
@@ -334,7 +366,8 @@ def load_file(session: Session, path: Path, tz: ZoneInfo) -> LoadReport:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read ({exc.strerror})") from exc
-    return apply(session, parse(text, tz, source=str(path)))
+    specs = parse(text, tz, source=str(path))
+    return apply(session, specs, programmes=parse_programmes(text, source=str(path)))
 
 
 def is_empty(session: Session) -> bool:

@@ -267,11 +267,14 @@ def detail(
         .where(Facilitator.community_id == community.id)
         .order_by(Facilitator.id)
     )
+    from bot.services import minutes  # minutes builds on this module
+
     return CommunityDetail(
         summary=summary(session, community, now=now, tz=tz),
         description=community.description,
         facilitators=tuple(facilitators),
         meetings=tuple(meeting_view(m) for m in meetings),
+        latest_minutes=minutes.latest(session, community.id),
     )
 
 

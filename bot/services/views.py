@@ -42,11 +42,20 @@ class CommunitySummary:
 
 
 @dataclass(frozen=True)
+class MinutesLink:
+    """The latest minutes of a community: the meeting's start, and the channel post."""
+
+    starts_at: dt.datetime
+    permalink: str | None
+
+
+@dataclass(frozen=True)
 class CommunityDetail:
     summary: CommunitySummary
     description: str
     facilitators: tuple[str, ...]
     meetings: tuple[MeetingView, ...]
+    latest_minutes: MinutesLink | None = None
 
 
 @dataclass(frozen=True)
