@@ -25,3 +25,19 @@ class FrozenClock:
 
     def advance(self, delta: dt.timedelta) -> None:
         self.now = self.now + delta
+
+
+class ShiftedClock:
+    """Another clock moved by a fixed offset: the console's "what if it were then"."""
+
+    def __init__(self, base: Clock = system_clock) -> None:
+        self.base = base
+        self.offset = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        return self.base() + self.offset
+
+    def jump_to(self, moment: dt.datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("jump_to needs an aware datetime")
+        self.offset = moment - self.base()

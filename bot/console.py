@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TextIO
 
+from dateutil import parser as dateutil_parser
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
+from sqlalchemy import select
 
 from bot.app import build_app, build_services, prepare_database, start_scheduler
-from bot.clock import Clock, system_clock
+from bot.clock import Clock, ShiftedClock, system_clock
 from bot.config import Settings
 from bot.runtime import Services
 from bot.slack_requests import (
@@ -36,6 +38,8 @@ from bot.slack_requests import (
 )
 from bot.standin import Call, SlackStandIn
 from handlers.commands import welcome_promoted
+from storage.db import Database
+from storage.models import Community
 
 CONSOLE_CHANNEL = "C0CONSOLE"
 _LINK = re.compile(r"<([^>|]+)(?:\|([^>]*))?>")
@@ -337,6 +341,28 @@ class Console:
         if status != 200:
             self.print(f"(HTTP {status}) {answer}")
 
+    def jump(self, text: str) -> None:
+        """Move the bot's clock to `text` (local time), then let the scheduler catch up:
+        reminders and nudges that fall due in between go out as they would have."""
+        clock = self.services.clock
+        if not isinstance(clock, ShiftedClock):
+            self.print("Deze console heeft een vaste klok.")
+            return
+        tz = self.services.settings.timezone
+        try:
+            moment = dateutil_parser.parse(text, dayfirst=True)
+        except (ValueError, OverflowError):
+            self.print("Gebruik: :tijd 2027-03-31 10:00 (datum en tijd, plaatselijke tijd)")
+            return
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        clock.jump_to(moment)
+        self.services.reads.invalidate()
+        self.services.profiles.invalidate()
+        self.print(f"   (het is nu {self.services.translator(self.user).datetime(clock())})")
+        if self.services.scheduler is not None:
+            self.services.scheduler.sweep_now()
+
     # Input ----------------------------------------------------------------
     def dispatch(self, body: str) -> tuple[int, str]:
         headers: dict[str, str | Sequence[str]] = dict(signed_headers(self.secret, body))
@@ -428,6 +454,8 @@ class Console:
                 self.shortcut("save_question", text)
             else:
                 self.print("Gebruik: :bewaar <tekst van een bericht> (Bewaar als open vraag)")
+        elif line.startswith((":tijd", ":time")):
+            self.jump(line.partition(" ")[2].strip())
         elif line.startswith("/cop"):
             self.command(line[len("/cop") :].strip())
         else:
@@ -448,8 +476,25 @@ En in deze console:
   :veld 2 tekst              vul veld 2 in van het open venster (\\n = nieuwe regel)
   :verstuur / :annuleer      verstuur of sluit het venster
   :bewaar tekst              "Bewaar als open vraag" op een bericht met die tekst
+  :tijd 2027-03-31 10:00     zet de klok van de bot vooruit (herinneringen gaan dan uit)
   :help                      deze hulp
   :quit                      stoppen"""
+
+
+def _demo_channels(settings: Settings) -> Settings:
+    """In the console every community has a channel (its posts show as #C0SLUG), and
+    lessons go to #C0LESSEN, unless the catalogue or COP_COMMUNITY_CHANNEL says otherwise."""
+    db = Database(settings.database_url)
+    try:
+        with db.write() as session:
+            for community in session.scalars(
+                select(Community).where(Community.channel_id.is_(None))
+            ):
+                slug = re.sub(r"[^A-Z0-9]", "", community.slug.upper())
+                community.channel_id = f"C0{slug}"[:21]
+    finally:
+        db.dispose()
+    return dataclasses.replace(settings, community_channel=settings.community_channel or "C0LESSEN")
 
 
 def _files(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -480,7 +525,8 @@ def run_console(
         admins=settings.admins or frozenset({user}),
     )
     promoted = prepare_database(settings, load_default_catalog=True)
-    services = build_services(settings, clock=clock)
+    settings = _demo_channels(settings)
+    services = build_services(settings, clock=ShiftedClock(clock))
     app = build_app(settings, services)
     start_scheduler(services, sweep_seconds=settings.sweep_seconds)
     console = Console(app, services, standin, secret, user, out)

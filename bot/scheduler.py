@@ -315,6 +315,10 @@ class ReminderScheduler:
         if self._aps is not None:
             self._aps.add_job(self._sweep, id="poke", replace_existing=True)
 
+    def sweep_now(self) -> None:
+        """One sweep in the caller's thread (the console, after moving its clock)."""
+        self._sweep()
+
     def _sweep(self) -> None:
         try:
             if not self.become_owner():
