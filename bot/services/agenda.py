@@ -13,9 +13,8 @@ from sqlalchemy import CursorResult, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import communities
+from bot.services import communities, membership
 from bot.services.errors import (
-    CommunityNotFound,
     DomainError,
     MeetingNotFound,
     MeetingOver,
@@ -23,7 +22,7 @@ from bot.services.errors import (
 )
 from bot.services.membership import can_manage
 from bot.services.views import MeetingView
-from storage.models import Community, Meeting, Membership, Topic, TopicVote
+from storage.models import Community, Meeting, Topic, TopicVote
 
 MAX_TOPIC_LENGTH = 2000
 MAX_AGENDA_LENGTH = 3000
@@ -155,37 +154,15 @@ def _require_participant(
     session: Session, community: Community, user_id: str, admins: Collection[str]
 ) -> bool:
     """True for a facilitator or admin, False for a member; raises NotParticipant otherwise."""
-    if can_manage(session, community.id, user_id, admins):
-        return True
-    member = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(
-            Membership.community_id == community.id,
-            Membership.user_id == user_id,
-            Membership.status == Membership.MEMBER,
-        )
-    )
-    if not member:
+    role = membership.participation(session, community.id, user_id, admins)
+    if role is None:
         raise NotParticipant(community.name, community.slug)
-    return False
+    return role == "manager"
 
 
 def split_community(session: Session, text: str) -> tuple[Community, str]:
-    """The community named by the leading words of `text` (the longest run that names
-    one, up to four words), and the text after it. Raises CommunityNotFound."""
-    words = text.split()
-    first_error: DomainError | None = None
-    for size in range(min(len(words), 4), 0, -1):
-        try:
-            community = communities.resolve(session, " ".join(words[:size]))
-        except DomainError as error:
-            first_error = first_error or error
-            continue
-        leading = re.match(r"\s*" + r"\S+\s*" * size, text)
-        assert leading is not None
-        return community, text[leading.end() :].strip()
-    raise first_error or CommunityNotFound(text, [])
+    """The community named by the leading words of `text`, and the text after it."""
+    return communities.split_name(session, text)
 
 
 def _lines(

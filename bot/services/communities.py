@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -291,3 +292,24 @@ def facilitator_ids(session: Session, community_id: int) -> list[str]:
             .order_by(Facilitator.id)
         )
     )
+
+
+# A community's name has at most this many words ("groene stad klein").
+MAX_NAME_WORDS = 4
+
+
+def split_name(session: Session, text: str) -> tuple[Community, str]:
+    """`<community> <rest>`: the community named by the longest leading run of words (up
+    to four: "lokaal meten") and the rest, its line breaks kept. Raises CommunityNotFound,
+    with the suggestions for the first word alone (they are the closest)."""
+    words = list(re.finditer(r"\S+", text))
+    error: CommunityNotFound | None = None
+    for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
+        name = " ".join(w.group() for w in words[:size])
+        try:
+            community = resolve(session, name)
+        except CommunityNotFound as exc:
+            error = exc if size == 1 else (error or exc)
+            continue
+        return community, text[words[size - 1].end() :].strip()
+    raise error or CommunityNotFound(text.strip(), [])

@@ -180,6 +180,28 @@ def join(
     )
 
 
+def is_member(session: Session, community_id: int, user_id: str) -> bool:
+    """A member proper: not on the waitlist, not a pending request."""
+    found = session.scalar(
+        select(Membership.id).where(
+            Membership.community_id == community_id,
+            Membership.user_id == user_id,
+            Membership.status == Membership.MEMBER,
+        )
+    )
+    return found is not None
+
+
+def participation(
+    session: Session, community_id: int, user_id: str, admins: Collection[str]
+) -> str | None:
+    """How `user_id` takes part in a community's topics and questions: "manager" (its
+    facilitators and admins), "member", or None."""
+    if can_manage(session, community_id, user_id, admins):
+        return "manager"
+    return "member" if is_member(session, community_id, user_id) else None
+
+
 def quick_join(
     cursor: Any,
     statements: JoinStatements,

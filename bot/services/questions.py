@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -11,8 +10,8 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import communities
-from bot.services.errors import CommunityNotFound, DomainError, NotAllowed
+from bot.services import communities, membership
+from bot.services.errors import DomainError, NotAllowed
 from bot.services.membership import can_manage
 from storage.models import Community, Facilitator, Membership, Question, QuestionVote
 
@@ -24,7 +23,6 @@ UNANSWERED = (Question.OPEN, Question.RESEARCH, Question.WORKING_GROUP)
 # Where a facilitator may move an unanswered question (answering has its own function).
 MOVES = (Question.RESEARCH, Question.WORKING_GROUP)
 # How many leading words of `/cop vraag <community> <question>` may name the community.
-MAX_NAME_WORDS = 4
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -121,31 +119,15 @@ class Answered:
 # -- access -------------------------------------------------------------------------------
 
 
-def _is_member(session: Session, community_id: int, user_id: str) -> bool:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Membership)
-            .where(
-                Membership.community_id == community_id,
-                Membership.user_id == user_id,
-                Membership.status == Membership.MEMBER,
-            )
-        )
-        or 0
-    ) > 0
-
-
 def _check_reader(
     session: Session, community: Community, user_id: str, admins: Collection[str]
 ) -> bool:
     """Raise NotInCommunity unless `user_id` is a member, facilitator or admin; returns
     whether they may manage the community's questions."""
-    if can_manage(session, community.id, user_id, admins):
-        return True
-    if not _is_member(session, community.id, user_id):
+    role = membership.participation(session, community.id, user_id, admins)
+    if role is None:
         raise NotInCommunity(community.name, community.slug)
-    return False
+    return role == "manager"
 
 
 def _question(session: Session, question_id: int, *, for_update: bool = False) -> Question:
@@ -198,22 +180,9 @@ def _clean(text: str, limit: int) -> str:
 
 
 def split_community(session: Session, text: str) -> tuple[str, str]:
-    """`<community> <rest>`: the slug named by the longest leading run of words (up to
-    four: "lokaal meten") and the rest, its line breaks kept. Raises CommunityNotFound."""
-    words = list(re.finditer(r"\S+", text))
-    error: CommunityNotFound | None = None
-    for size in range(min(len(words), MAX_NAME_WORDS), 0, -1):
-        name = " ".join(w.group() for w in words[:size])
-        try:
-            community_id = communities.resolve_id(session, name)
-        except CommunityNotFound as exc:
-            error = exc if size == 1 else (error or exc)
-            continue
-        community = session.get(Community, community_id)
-        assert community is not None
-        return community.slug, text[words[size - 1].end() :].strip()
-    # The error for the first word alone suggests the closest names best.
-    raise error or CommunityNotFound(text.strip(), [])
+    """`<community> <rest>`: the slug named by the leading words and the rest."""
+    community, rest = communities.split_name(session, text)
+    return community.slug, rest
 
 
 def ask(
