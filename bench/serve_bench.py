@@ -27,13 +27,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.slack_requests import signed_headers, slash_command_body
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+CPU_GROUPS = ("app", "stand-in", "clients")
 
 
 def free_port() -> int:
@@ -62,6 +63,7 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group
 
     @property
     def throughput(self) -> float:
@@ -127,6 +129,34 @@ def drive(
     return Result(name, len(flat), sum(errors), elapsed, flat)
 
 
+def _descendants(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            children = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found.extend(_descendants(int(child)))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (Linux /proc)."""
+    total = 0
+    for p in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def merge(results: list[Result]) -> Result:
     return Result(
         results[0].name,
@@ -134,6 +164,7 @@ def merge(results: list[Result]) -> Result:
         sum(r.errors for r in results),
         sum(r.seconds for r in results),
         [x for r in results for x in r.latencies],
+        {k: sum(r.cpu.get(k, 0.0) for r in results) for k in results[0].cpu},
     )
 
 
@@ -210,29 +241,40 @@ def main() -> int:
         wait_healthy(f"http://127.0.0.1:{bare_port}/healthz")
         response_url = f"http://127.0.0.1:{standin_port}/response/bench"
         run_id = secrets.token_hex(3).upper()
+        joiners = itertools.count()
 
         scenarios: dict[str, tuple[int, Callable[[int], tuple[str, str]]]] = {
             "bare /cop": (bare_port, lambda i: (f"UB{run_id}{i}", "lijst")),
             "/cop lijst": (cop_port, lambda i: (f"UL{run_id}{i % 500}", "lijst")),
             # Every request is a new person joining: a real write, a welcome DM after it.
-            "/cop aanmelden": (cop_port, lambda i: (f"UJ{run_id}{i}", "aanmelden ethiek")),
+            # One counter for the whole run: `i` starts again at 0 in every drive.
+            "/cop aanmelden": (
+                cop_port,
+                lambda i: (f"UJ{run_id}{next(joiners)}", "aanmelden ethiek"),
+            ),
         }
         for name, (port, make) in scenarios.items():  # warm-up: imports, caches, pools
             drive(port, secret, response_url, make, clients=args.clients, seconds=2, name=name)
         collected: dict[str, list[Result]] = {name: [] for name in scenarios}
+        app_pid = {bare_port: procs[2].pid, cop_port: procs[1].pid}
         for _ in range(args.rounds):
             for name, (port, make) in scenarios.items():
-                collected[name].append(
-                    drive(
-                        port,
-                        secret,
-                        response_url,
-                        make,
-                        clients=args.clients,
-                        seconds=args.seconds,
-                        name=name,
-                    )
+                groups = {"app": app_pid[port], "stand-in": procs[0].pid}
+                before = {k: cpu_seconds(pid) for k, pid in groups.items()}
+                before["clients"] = sum(os.times()[:2])
+                result = drive(
+                    port,
+                    secret,
+                    response_url,
+                    make,
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    name=name,
                 )
+                after = {k: cpu_seconds(pid) for k, pid in groups.items()}
+                after["clients"] = sum(os.times()[:2])
+                result.cpu = {k: after[k] - before[k] for k in before}
+                collected[name].append(result)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -251,6 +293,12 @@ def main() -> int:
             f"| {name} | {r.throughput:.0f} | {ratio:.2f}× | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} "
             f"| {r.worst:.0f} | {r.requests} | {r.errors} |"
         )
+    cpu_rows = [
+        f"| {name} | "
+        + " | ".join(f"{1000 * r.cpu[k] / max(r.requests, 1):.2f}" for k in CPU_GROUPS)
+        + f" | {sum(r.cpu.values()) / r.seconds:.2f} |"
+        for name, r in results.items()
+    ]
     per_round = {
         name: [
             f"{x.throughput / b.throughput:.2f}"
@@ -272,6 +320,13 @@ def main() -> int:
             "",
             "Throughput ratio per round: "
             + "; ".join(f"{n}: {', '.join(v)}" for n, v in per_round.items()),
+            "",
+            "CPU milliseconds per request, by process (the app under test, the Slack "
+            "stand-in, the benchmark's clients), and cores busy in all:",
+            "",
+            "| scenario | " + " | ".join(CPU_GROUPS) + " | cores busy |",
+            "|---|" + "---|" * (len(CPU_GROUPS) + 1),
+            *cpu_rows,
         ]
     )
     print(report)
@@ -288,6 +343,9 @@ def main() -> int:
                     "requests": r.requests,
                     "errors": r.errors,
                     "ratio": r.throughput / bare.throughput,
+                    "cpu_ms_per_request": {
+                        k: 1000 * v / max(r.requests, 1) for k, v in r.cpu.items()
+                    },
                 }
                 for n, r in results.items()
             },
