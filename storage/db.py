@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cached_property
@@ -18,6 +20,12 @@ from sqlalchemy.pool import NullPool
 from storage.joins import JoinStatements
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# PostgreSQL's code for "lock_timeout reached".
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+class WriteBusy(Exception):
+    """The write lock did not come within the time a caller was willing to wait."""
 
 
 def normalise_url(url: str) -> str:
@@ -84,11 +92,29 @@ class _SQLiteWriteLock:
         self._fd: int | None = None
 
     def __enter__(self) -> None:
-        self._thread_lock.acquire()
+        self.acquire(None)
+
+    def acquire(self, wait: float | None) -> None:
+        """Take the lock, waiting at most `wait` seconds (None: as long as it takes);
+        raises WriteBusy when it did not come in time."""
+        deadline = None if wait is None else time.monotonic() + wait
+        if not self._thread_lock.acquire(timeout=-1 if wait is None else wait):
+            raise WriteBusy()
         try:
             if self._fd is None:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            if deadline is None:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                return
+            # Another process holds it: flock cannot wait with a timeout, so ask often.
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WriteBusy() from None
+                    time.sleep(0.001)
         except BaseException:
             self._thread_lock.release()
             raise
@@ -135,26 +161,54 @@ class Database:
             hook()
 
     @contextmanager
-    def raw_write(self) -> Iterator[Any]:
+    def raw_write(self, *, wait: float | None = None) -> Iterator[Any]:
         """A write transaction on the driver's own cursor, for the few writes whose cost
         under the write lock matters (see storage/joins.py); same locking and hooks as
-        `write`. Rolled back if the block raises."""
-        with self._write_lock:
-            connection = self.engine.raw_connection()
+        `write`. Rolled back if the block raises. With `wait`, raises WriteBusy (nothing
+        written) when the lock is not had within that many seconds."""
+        if wait is None:
+            self._write_lock.__enter__()
+        elif isinstance(self._write_lock, _SQLiteWriteLock):
+            self._write_lock.acquire(wait)
+        try:
+            bounded = wait is not None and self.is_sqlite
+            connection = (self._bounded_engine if bounded else self.engine).raw_connection()
             try:
                 cursor = connection.cursor()
-                if self.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE")
                 try:
+                    if bounded:
+                        # A writer that does not queue on our lock (another program, a
+                        # migration) is waited for by SQLite's busy handler: bound it too.
+                        busy_ms = max(1, int((wait or 0) * 1000))
+                        if connection.info.get("busy_ms") != busy_ms:
+                            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+                            connection.info["busy_ms"] = busy_ms
+                    if self.is_sqlite:
+                        cursor.execute("BEGIN IMMEDIATE")
+                    elif wait is not None:
+                        # PostgreSQL: the row locks are the wait; bound it for this transaction.
+                        cursor.execute(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}")
                     yield cursor
-                except BaseException:
+                except BaseException as exc:
                     connection.rollback()
+                    if getattr(exc, "sqlstate", None) == _LOCK_NOT_AVAILABLE or (
+                        bounded and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                    ):
+                        raise WriteBusy() from exc
                     raise
                 connection.commit()
             finally:
                 connection.close()  # back to the pool
+        finally:
+            self._write_lock.__exit__(None, None, None)
         for hook in self.after_write:
             hook()
+
+    @cached_property
+    def _bounded_engine(self) -> Engine:
+        """SQLite connections kept for `raw_write(wait=...)`: their busy timeout is that
+        wait, so the others keep the long one."""
+        return make_engine(self.url, pool_size=self.engine.pool.size())  # type: ignore[attr-defined]
 
     @cached_property
     def integrity_errors(self) -> type[Exception]:
@@ -176,6 +230,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if "_bounded_engine" in self.__dict__:
+            self._bounded_engine.dispose()
 
 
 def null_pool_engine(url: str) -> Engine:
