@@ -276,11 +276,11 @@ def main() -> int:
                 result.cpu = {k: after[k] - before[k] for k in before}
                 collected[name].append(result)
     finally:
-        for proc in procs:
+        # The apps first: what they still send on the way out finds the stand-in there.
+        for proc in procs[::-1]:
             proc.send_signal(signal.SIGTERM)
-        for proc in procs:
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
 

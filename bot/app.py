@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.notifier import Message
-from bot.outbox import OutboxSender
+from bot.outbox import Courier, OutboxSender
 from bot.runtime import Services
 from bot.scheduler import ReminderScheduler
 from bot.services import catalog, outbox
@@ -96,15 +98,35 @@ def announce_promotions(settings: Settings, promoted: tuple[tuple[str, str], ...
 
 
 def build_services(
-    settings: Settings, *, client: WebClient | None = None, clock: Clock = system_clock
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    clock: Clock = system_clock,
+    courier: bool = True,
 ) -> Services:
+    """What a process shares between requests. With `courier`, this process sends the
+    outbox's welcomes itself (in the background, after each join); without, a delivery
+    process does (`cop-bot deliver`)."""
     assert settings.slack_bot_token is not None
     client = client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    return Services(
+    services = Services(
         settings=settings,
         db=Database(settings.database_url),
         notifier=SlackNotifier(client),
         clock=clock,
+    )
+    if courier:
+        services.courier = make_courier(services)
+    return services
+
+
+def make_courier(services: Services) -> Courier:
+    """The sender of what a user expects at once (a new member's welcome), see bot/outbox.py."""
+    return Courier(
+        services.db,
+        {outbox.WELCOME: partial(commands.deliver_welcome, services)},
+        owner=f"{socket.gethostname()}:{os.getpid()}:courier",
+        clock=services.clock,
     )
 
 
@@ -127,6 +149,15 @@ def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> Remind
     scheduler.chores.append(partial(minutes.send_nudges, services))
     services.scheduler = scheduler
     scheduler.chores.append(make_outbox_sender(services, owner=scheduler.owner).drain)
+    courier = services.courier
+    if courier is not None:
+
+        def deliver_leftovers() -> None:
+            # Welcomes waiting for a retry, or claimed by a process that died.
+            if courier.has_due(stale=True):
+                services.deliver_soon()
+
+        scheduler.chores.append(deliver_leftovers)
     scheduler.start()
     return scheduler
 

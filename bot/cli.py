@@ -1,17 +1,24 @@
-"""The `cop-bot` command: socket, serve, console, db upgrade, catalog load, export lessons."""
+"""The `cop-bot` command: socket, serve, deliver, console, db upgrade, catalog load, export
+lessons."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
+import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger("cop_bot")
+
+# How long the delivery process may take, when stopped, to send what is due.
+DELIVERY_STOP_SECONDS = 20.0
 
 
 def _settings() -> Settings:
@@ -57,15 +64,62 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     announce_promotions(settings, prepare_database(settings))
     port = args.port or settings.port
+    inline = (settings.delivery or "process") == "inline"
 
     def factory():  # type: ignore[no-untyped-def]
-        services = build_services(settings)
+        services = build_services(settings, courier=inline)
         # Every worker runs a scheduler; the lock lets one of them send at a time.
         start_scheduler(services, sweep_seconds=settings.sweep_seconds)
         return make_wsgi(build_app(settings, services), services)
 
+    # Welcome DMs go out from a process of their own, so that sending them takes nothing
+    # from the web workers' answers (a Python process computes on one core at a time).
+    courier = None if inline else _start_delivery_process()
     log.info("serving HTTP on port %s (POST /slack/events, GET /healthz)", port)
-    serve(factory, port=port, host=args.host, workers=args.workers, threads=args.threads)
+    try:
+        serve(factory, port=port, host=args.host, workers=args.workers, threads=args.threads)
+    finally:
+        if courier is not None:
+            _stop_delivery_process(courier)
+
+
+def _start_delivery_process() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "deliver", "--parent", str(os.getpid())]
+    )
+
+
+def _stop_delivery_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask it to stop; it sends what is due first, within DELIVERY_STOP_SECONDS."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=DELIVERY_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.warning("the delivery process did not stop in time; killed")
+        process.kill()
+        process.wait()
+
+
+def _deliver(settings: Settings, args: argparse.Namespace) -> None:
+    """Send the outbox's welcomes until SIGTERM (what is due then is still sent)."""
+    from bot.app import build_services, make_courier
+    from storage import migrate
+
+    settings.require("SLACK_BOT_TOKEN")
+    if args.parent is None:  # on its own; `serve` has brought the schema up to date
+        migrate.upgrade(settings.database_url)
+    services = build_services(settings, courier=False)
+    courier = make_courier(services)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info("delivering the outbox's welcomes")
+    try:
+        courier.run(stop, parent=args.parent)
+    finally:
+        courier.close()
+        services.shutdown()
 
 
 def _console(settings: Settings, args: argparse.Namespace) -> None:
@@ -164,6 +218,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     s.add_argument("--threads", type=int, default=8)
     s.set_defaults(run=_serve)
+    d = sub.add_parser("deliver", help="send the outbox's welcome DMs (serve starts this itself)")
+    d.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
+    d.set_defaults(run=_deliver)
     c = sub.add_parser("console", help="try the bot in this terminal, no Slack needed")
     c.add_argument("--user", default="U0ALICE", help="the Slack user you start as")
     c.set_defaults(run=_console)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///cop-bot.db"
 LANGUAGES = ("nl", "en")
+DELIVERY_MODES = ("process", "inline")
 
 
 class ConfigError(Exception):
@@ -60,6 +61,10 @@ class Settings:
     outbox_rate: float = 50.0
     # Where lessons go when the catalogue names no channel for the community's programme.
     community_channel: str | None = None
+    # Who sends the outbox's welcome DMs: "process" (a delivery process next to the web
+    # workers; what `cop-bot serve` does unless told otherwise) or "inline" (each
+    # process sends its own, in the background). None: the mode's own choice.
+    delivery: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +115,11 @@ class Settings:
             raise ConfigError(
                 f"COP_COMMUNITY_CHANNEL: '{community_channel}' is not a Slack channel ID"
             )
+        delivery = (get("COP_DELIVERY") or "").lower() or None
+        if delivery not in (None, *DELIVERY_MODES):
+            raise ConfigError(
+                f"COP_DELIVERY: '{get('COP_DELIVERY')}' is not one of {', '.join(DELIVERY_MODES)}"
+            )
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -128,6 +138,7 @@ class Settings:
             public_url=public_url,
             outbox_rate=outbox_rate,
             community_channel=community_channel,
+            delivery=delivery,
         )
 
     def require(self, *names: str) -> None:

@@ -34,13 +34,14 @@ class DeliveryError(Exception):
         }
     )
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, *, permanent: bool = False) -> None:
         super().__init__(error)
         self.error = error
+        self._permanent = permanent
 
     @property
     def permanent(self) -> bool:
-        return self.error in self.PERMANENT
+        return self._permanent or self.error in self.PERMANENT
 
 
 class Notifier(Protocol):

@@ -21,6 +21,7 @@ from storage.db import Database
 from storage.models import UserSetting
 
 if TYPE_CHECKING:
+    from bot.outbox import Courier
     from bot.scheduler import ReminderScheduler
 
 log = logging.getLogger("cop_bot")
@@ -44,6 +45,9 @@ class Services:
     clock: Clock = system_clock
     # The reminder scheduler of this process, when it runs one (see bot/scheduler.py).
     scheduler: ReminderScheduler | None = None
+    # Sends the outbox's welcomes from this process (bot/outbox.py); None when a delivery
+    # process does it (`cop-bot serve` starts one next to its web workers).
+    courier: Courier | None = None
     # Work that follows an answer (welcome DMs, invites) runs here so that the
     # answer itself goes back to Slack at once.
     background: ThreadPoolExecutor = field(
@@ -67,6 +71,12 @@ class Services:
 
     def __post_init__(self) -> None:
         self.db.after_write.append(self.reads.invalidate)
+
+    def deliver_soon(self) -> None:
+        """Something waits in the outbox for this process's courier: send it now, in the
+        background. Without a courier here, the delivery process finds it by itself."""
+        if self.courier is not None:
+            self.courier.kick(self.in_background)
 
     def translator(self, user_id: str | None = None) -> Translator:
         """The reader's language: their own choice, else COP_LANGUAGE."""
@@ -139,4 +149,6 @@ class Services:
             self.scheduler.stop()
         self.foreground.shutdown(wait=False, cancel_futures=True)
         self.background.shutdown(wait=True)
+        if self.courier is not None:
+            self.courier.close()
         self.db.dispose()

@@ -48,6 +48,8 @@ def join_button(
     def work(t: render.Translator) -> None:
         reply = join(services, t, user_id, slug)
         _answer(respond, reply.message)
+        if reply.deliver:
+            services.deliver_soon()
         if reply.after is not None:
             reply.after()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -28,11 +29,15 @@ from handlers import meetings as meeting_commands
 from handlers.errors import apology, domain_message
 from handlers.feature import CommandHandler
 from handlers.reply import Reply
+from storage.db import WriteBusy
 
 log = logging.getLogger("cop_bot")
 
 # Slack gives up after 3 s; answer by then with a "working on it" and follow up.
 ACK_BUDGET_SECONDS = 2.0
+# A plain join runs in the request's thread if the write lock comes within this; else it
+# goes through the request pool, whose answer is bounded by ACK_BUDGET_SECONDS.
+INLINE_WRITE_WAIT = 0.5
 
 SUBCOMMANDS = {
     "hulp": "help", "help": "help", "?": "help",
@@ -129,7 +134,7 @@ def community_index(services: Services) -> communities.CommunityIndex:
 def join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
     result = _quick_join(services, user_id, query)
     if result is not None:
-        return Reply(render.join_reply(t, result), after=partial(after_join, services, result))
+        return _quick_join_reply(t, result)
     with services.db.write() as session:
         result = membership.join(
             session,
@@ -142,8 +147,33 @@ def join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
     return Reply(render.join_reply(t, result), after=partial(after_join, services, result))
 
 
-def _quick_join(services: Services, user_id: str, query: str) -> JoinResult | None:
-    """The plain join in two statements (see storage/joins.py), or None for the full path."""
+def _quick_join_reply(t: Translator, result: JoinResult) -> Reply:
+    # A new member's welcome waits in the outbox (queued with the join).
+    return Reply(render.join_reply(t, result), deliver=result.welcome_queued)
+
+
+def join_in_request(services: Services, user_id: str, text: str) -> Reply | None:
+    """The plain join, answered in the request's own thread when the write lock comes
+    within INLINE_WRITE_WAIT; None when it is not the plain case or the lock is busy, and
+    the caller takes the guarded path (`run_command` in the request pool)."""
+    query = text.strip().partition(" ")[2].strip()
+    if not query:
+        return None
+    try:
+        wait = min(INLINE_WRITE_WAIT, ACK_BUDGET_SECONDS / 4)
+        result = _quick_join(services, user_id, query, wait=wait)
+    except WriteBusy:
+        return None
+    if result is None:
+        return None
+    return _quick_join_reply(services.translator(user_id), result)
+
+
+def _quick_join(
+    services: Services, user_id: str, query: str, *, wait: float | None = None
+) -> JoinResult | None:
+    """The plain join in two statements (see storage/joins.py), or None for the full path.
+    With `wait`, raises WriteBusy when the write lock is not had within that many seconds."""
     try:
         community_id = community_index(services).resolve(query)
     except DomainError:
@@ -151,7 +181,7 @@ def _quick_join(services: Services, user_id: str, query: str) -> JoinResult | No
     now = services.clock()
     db = services.db
     try:
-        with db.raw_write() as cursor:
+        with db.raw_write(wait=wait) as cursor:
             result = membership.quick_join(
                 cursor,
                 db.joins,
@@ -233,9 +263,7 @@ def community_profile(services: Services, slug: str) -> CommunityDetail:
 def after_join(services: Services, result: JoinResult) -> None:
     if result.outcome == "member":
         profile = community_profile(services, result.community.slug)
-        welcome_member(
-            services, result.user_id, profile, None, calendar_queued=result.calendar_queued
-        )
+        welcome_member(services, result.user_id, profile, None)
     elif result.outcome == "pending":
         if not result.approvers:
             log.warning("join request for %s has nobody to approve it", result.community.slug)
@@ -243,6 +271,16 @@ def after_join(services: Services, result: JoinResult) -> None:
             services.notifier.send_dm(
                 approver, render.approval_request(services.translator(approver), result)
             )
+
+
+def deliver_welcome(services: Services, item: outbox.Item) -> None:
+    """The outbox's `welcome` (queued with a plain join): the channel invite and the
+    welcome DM; the calendar file has a lane of its own."""
+    try:
+        profile = community_profile(services, item.subject)
+    except DomainError as exc:  # the community is gone: nothing to welcome to
+        raise DeliveryError("community_not_found", permanent=True) from exc
+    welcome_member(services, item.recipient, profile, None, calendar_queued=True)
 
 
 def _leave(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -376,8 +414,7 @@ def _send_late(
         response_type=reply.response_type,
         replace_original=False,
     )
-    if reply.after is not None:
-        services.in_background("after /cop", reply.after)
+    _follow_up(services, reply)
 
 
 def cop_command(
@@ -393,9 +430,18 @@ def cop_command(
         # own timeouts bound them, so they skip the hand-over to the request pool.
         _ack(ack, services, run_command(services, user_id, text), open_view)
         return
+    started = time.monotonic()
+    if _subcommand(text) == "join":
+        # The busiest write: two statements once the lock is had, so when the lock comes
+        # quickly it is done here, without the hand-over to the request pool.
+        quick = join_in_request(services, user_id, text)
+        if quick is not None:
+            _ack(ack, services, quick, open_view)
+            return
     future = services.foreground.submit(run_command, services, user_id, text)
+    budget = max(0.05, ACK_BUDGET_SECONDS - (time.monotonic() - started))
     try:
-        reply = future.result(timeout=ACK_BUDGET_SECONDS)
+        reply = future.result(timeout=budget)
     except FutureTimeout:
         working = Translator(services.settings.language, services.settings.timezone)("working")
         # JSON like every other answer: the console and tests read the body as JSON.
@@ -411,6 +457,12 @@ def _ack(ack: Ack, services: Services, reply: Reply, open_view: OpenView) -> Non
         ack()
     else:
         ack(text=reply.message.text, blocks=reply.message.blocks, response_type=reply.response_type)
+    _follow_up(services, reply)
+
+
+def _follow_up(services: Services, reply: Reply) -> None:
+    if reply.deliver:
+        services.deliver_soon()
     if reply.after is not None:
         services.in_background("after /cop", reply.after)
 

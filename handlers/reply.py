@@ -17,3 +17,5 @@ class Reply:
     # A modal to open with the command's trigger_id instead of answering with `message`;
     # `message` is then shown only when the modal could not be opened in time.
     view: dict[str, Any] | None = None
+    # Something waits in the outbox for this process's courier (see bot/outbox.py).
+    deliver: bool = False

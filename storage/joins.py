@@ -48,12 +48,14 @@ RETURNING slug, name, programme, capacity, registration_deadline, approval, chan
           member_count, waitlist_count, join_counter
 """
 
-# A new member's calendar file follows through the outbox (bot/services/outbox.py),
-# queued in the same transaction as the membership.
-_QUEUE_CALENDAR = """
+# A new member's welcome DM and calendar file follow through the outbox
+# (bot/services/outbox.py), queued in the same transaction as the membership.
+_QUEUE_WELCOME = """
 INSERT INTO outbox (kind, recipient, subject, state, attempts, not_before, created_at)
-SELECT 'welcome_calendar', %(uid)s, slug, 'pending', 0, %(now)s, %(now)s
-FROM communities WHERE id = %(cid)s
+SELECT lane.kind, %(uid)s, c.slug, 'pending', 0, %(now)s, %(now)s
+FROM communities AS c,
+     (SELECT 'welcome' AS kind UNION ALL SELECT 'welcome_calendar') AS lane
+WHERE c.id = %(cid)s
 """
 
 
@@ -83,10 +85,10 @@ class JoinStatements:
         # PostgreSQL: lock the community's row, so that joins to one community decide
         # member-or-waitlist one after the other (SQLite's write lock already does).
         insert = _INSERT.format(lock="FOR UPDATE OF c" if postgres else "")
-        statements: tuple[str, ...] = (insert, _COUNT, _QUEUE_CALENDAR)
+        statements: tuple[str, ...] = (insert, _COUNT, _QUEUE_WELCOME)
         if not postgres:
             statements = tuple(re.sub(r"%\((\w+)\)s", r":\1", sql) for sql in statements)
-        self.insert, self.count, self.queue_calendar = statements
+        self.insert, self.count, self.queue_welcome = statements
         created = Membership.__table__.c.created_at.type
         deadline = Community.__table__.c.registration_deadline.type
         self._time = created.bind_processor(dialect) or (lambda v: v)
@@ -96,8 +98,9 @@ class JoinStatements:
     def join(
         self, cursor: Any, *, community_id: int, user_id: str, now: dt.datetime, today: dt.date
     ) -> Joined | None:
-        """Join `user_id` to the community (a new member's calendar file is queued in the
-        outbox), or None when this is not the plain case (the transaction is unchanged)."""
+        """Join `user_id` to the community (a new member's welcome DM and calendar file are
+        queued in the outbox), or None when this is not the plain case (the transaction is
+        unchanged)."""
         stamp = self._time(now)
         cursor.execute(
             self.insert,
@@ -118,7 +121,7 @@ class JoinStatements:
         )
         row = cursor.fetchone()
         if status == Membership.MEMBER:
-            cursor.execute(self.queue_calendar, {"cid": community_id, "uid": user_id, "now": stamp})
+            cursor.execute(self.queue_welcome, {"cid": community_id, "uid": user_id, "now": stamp})
         return Joined(
             status=status,
             seq=int(row[9]),

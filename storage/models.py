@@ -358,12 +358,12 @@ class Lesson(Base):
 
 
 class OutboxItem(Base):
-    """Slack work that follows a request but need not happen during it (the calendar file
-    after a welcome): kept here so nothing is lost, sent by the scheduler's owner at the
-    pace Slack's rate limits allow."""
+    """Slack work that follows a request but need not happen during it (the welcome DM,
+    the calendar file after it): kept here so nothing is lost, and sent after the answer
+    (see bot/outbox.py). Each kind is a lane of its own, claimed by kind."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "not_before"),)
+    __table_args__ = (Index("ix_outbox_lane", "kind", "state", "not_before"),)
 
     PENDING = "pending"
     SENDING = "sending"
@@ -371,7 +371,7 @@ class OutboxItem(Base):
     FAILED = "failed"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # e.g. "welcome_calendar"
+    kind: Mapped[str] = mapped_column(String(32))  # "welcome", "welcome_calendar"
     recipient: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(64))  # e.g. a community's slug
     state: Mapped[str] = mapped_column(String(16), default=PENDING)

@@ -238,7 +238,7 @@ def quick_join(
         user_id=user_id,
         community=summary,
         position=joined.waitlist_count if waiting else None,
-        calendar_queued=joined.status == Membership.MEMBER,
+        welcome_queued=joined.status == Membership.MEMBER,
     )
 
 

@@ -67,8 +67,8 @@ class JoinResult:
     community: CommunitySummary
     position: int | None
     approvers: tuple[str, ...] = ()
-    # The welcome's calendar file is already in the outbox (queued with the join).
-    calendar_queued: bool = False
+    # The welcome DM and calendar file are already in the outbox (queued with the join).
+    welcome_queued: bool = False
 
 
 @dataclass(frozen=True)

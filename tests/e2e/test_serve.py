@@ -13,11 +13,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.standin import SlackStandIn
+from storage.db import Database
+from storage.models import OutboxItem
 from tests.blockkit import assert_valid_message
 from tests.conftest import SECRET, SlackHTTP
 
@@ -54,9 +58,9 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) ->
     pytest.fail(f"cop-bot serve did not get healthy in 30 s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def server(
-    db_url: str, standin: SlackStandIn, tmp_path: Path
+@contextmanager
+def _serving(
+    db_url: str, standin: SlackStandIn, tmp_path: Path, **settings: str
 ) -> Iterator[tuple[SlackHTTP, subprocess.Popen[bytes], Path]]:
     port = _free_port()
     log = tmp_path / "serve.log"
@@ -68,6 +72,7 @@ def server(
         COP_CATALOG=str(CATALOG),
         COP_PUBLIC_URL="https://cop.example.org/",
         HOME=str(tmp_path),  # gunicorn keeps its control socket there
+        **settings,
     )
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -82,6 +87,41 @@ def server(
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def server(
+    db_url: str, standin: SlackStandIn, tmp_path: Path
+) -> Iterator[tuple[SlackHTTP, subprocess.Popen[bytes], Path]]:
+    with _serving(db_url, standin, tmp_path) as running:
+        yield running
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+
+
+def _welcome_sender(db_url: str, user: str) -> int:
+    """The process that sent `user`'s welcome, from its claim in the outbox."""
+    database = Database(db_url)
+    try:
+        with database.read() as session:
+            claimed_by = session.scalar(
+                select(OutboxItem.claimed_by).where(
+                    OutboxItem.kind == "welcome", OutboxItem.recipient == user
+                )
+            )
+    finally:
+        database.dispose()
+    assert claimed_by is not None
+    return int(claimed_by.split(":")[1])
 
 
 def test_serve_answers_a_signed_join_and_sends_the_welcome_dm_then_stops_cleanly(
@@ -174,3 +214,34 @@ def test_a_welcome_dm_still_underway_when_told_to_stop_is_delivered(
     [welcome] = standin.wait_for("chat.postMessage", 1, timeout=15)
     assert welcome.args["channel"] == "U0ALICE"
     assert process.wait(timeout=20) == 0
+
+
+def test_serve_sends_welcomes_from_a_delivery_process_of_its_own_and_stops_it(
+    server: tuple[SlackHTTP, subprocess.Popen[bytes], Path], standin: SlackStandIn, db_url: str
+) -> None:
+    slack, process, log = server
+
+    slack.command("U0ALICE", "aanmelden ethiek")
+
+    [welcome] = standin.wait_for("chat.postMessage", 1, timeout=10)
+    assert welcome.args["channel"] == "U0ALICE"
+    sender = _welcome_sender(db_url, "U0ALICE")
+    assert sender in _children(process.pid)
+    assert "bot.cli deliver" in _cmdline(sender)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert not Path(f"/proc/{sender}").exists()
+    assert "Traceback" not in log.read_text()
+
+
+def test_serve_with_inline_delivery_sends_welcomes_from_its_web_worker(
+    db_url: str, standin: SlackStandIn, tmp_path: Path
+) -> None:
+    with _serving(db_url, standin, tmp_path, COP_DELIVERY="inline") as (slack, process, _):
+        slack.command("U0ALICE", "aanmelden ethiek")
+
+        [welcome] = standin.wait_for("chat.postMessage", 1, timeout=10)
+        assert welcome.args["channel"] == "U0ALICE"
+        sender = _welcome_sender(db_url, "U0ALICE")
+        assert "deliver" not in _cmdline(sender)
+        assert not [c for c in _children(process.pid) if "deliver" in _cmdline(c)]
