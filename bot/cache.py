@@ -11,6 +11,16 @@ from typing import Generic, TypeVar
 V = TypeVar("V")
 
 
+class _Flight(Generic[V]):
+    """One computation of a missing value that other threads may wait for."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.done = threading.Event()
+        self.ok = False
+        self.value: V | None = None
+
+
 class ReadCache(Generic[V]):
     """Caches values computed from the database.
 
@@ -28,8 +38,12 @@ class ReadCache(Generic[V]):
         self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
+        self._flights: dict[Hashable, _Flight[V]] = {}
 
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The cached value, or `compute()`. When several threads miss the same key at
+        once, one computes and the others wait for its value, instead of each of them
+        doing the same work on a busy process."""
         now = self.clock()
         with self._lock:
             entry = self._entries.get(key)
@@ -37,7 +51,24 @@ class ReadCache(Generic[V]):
                 self._entries.move_to_end(key)
                 return entry[1]
             generation = self._generation
-        value = compute()
+            flight = self._flights.get(key)
+            leading = flight is None or flight.generation != generation
+            if leading:
+                flight = self._flights[key] = _Flight(generation)
+        assert flight is not None
+        if not leading:
+            flight.done.wait()
+            if flight.ok:
+                return flight.value  # type: ignore[return-value]
+            return compute()  # the one computing failed: its caller has the error
+        try:
+            value = compute()
+            flight.value, flight.ok = value, True
+        finally:
+            with self._lock:
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
+            flight.done.set()
         with self._lock:
             # A write that happened while computing may have made `value` stale.
             if generation == self._generation and self.ttl > 0:

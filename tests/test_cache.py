@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from bot.cache import ReadCache
 
 
@@ -55,3 +58,65 @@ def test_the_least_recently_used_entry_goes_first_when_full() -> None:
     cache.get("c", lambda: "C")  # evicts b
     assert cache.get("a", lambda: "A3") == "A"
     assert cache.get("b", lambda: "B2") == "B2"
+
+
+def test_threads_that_miss_the_same_key_at_once_share_one_computation() -> None:
+    cache: ReadCache[str] = ReadCache(ttl=60)
+    started, finish = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        assert finish.wait(5)
+        return "value"
+
+    results: list[str] = []
+    first = threading.Thread(target=lambda: results.append(cache.get("k", slow)))
+    first.start()
+    assert started.wait(5)
+    others = [
+        threading.Thread(target=lambda: results.append(cache.get("k", slow))) for _ in range(5)
+    ]
+    for thread in others:
+        thread.start()
+    time.sleep(0.05)  # they are waiting for the first one, not computing
+    assert len(calls) == 1
+    finish.set()
+    for thread in [first, *others]:
+        thread.join(5)
+
+    assert results == ["value"] * 6
+    assert len(calls) == 1
+
+
+def test_when_the_shared_computation_fails_its_caller_sees_the_error_and_a_waiter_retries() -> None:
+    cache: ReadCache[str] = ReadCache(ttl=60)
+    started, finish = threading.Event(), threading.Event()
+
+    def failing() -> str:
+        started.set()
+        assert finish.wait(5)
+        raise RuntimeError("database down")
+
+    errors: list[BaseException] = []
+
+    def first_caller() -> None:
+        try:
+            cache.get("k", failing)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=first_caller)
+    first.start()
+    assert started.wait(5)
+    waited: list[str] = []
+    waiter = threading.Thread(target=lambda: waited.append(cache.get("k", lambda: "fresh")))
+    waiter.start()
+    time.sleep(0.05)
+    finish.set()
+    first.join(5)
+    waiter.join(5)
+
+    assert [str(e) for e in errors] == ["database down"]
+    assert waited == ["fresh"]
