@@ -29,7 +29,7 @@ from handlers import meetings as meeting_commands
 from handlers.errors import apology, domain_message
 from handlers.feature import CommandHandler
 from handlers.reply import Reply
-from storage.db import WriteBusy
+from storage.errors import WriteBusy
 
 log = logging.getLogger("cop_bot")
 
@@ -178,18 +178,16 @@ def _quick_join(
         community_id = community_index(services).resolve(query)
     except DomainError:
         return None  # the full path names the suggestions, with fresh data
-    now = services.clock()
     db = services.db
     try:
-        with db.raw_write(wait=wait) as cursor:
-            result = membership.quick_join(
-                cursor,
-                db.joins,
-                community_id=community_id,
-                user_id=user_id,
-                now=now,
-                tz=services.settings.timezone,
-            )
+        # Joins arriving together are written in one transaction (storage/joins.py).
+        result = membership.quick_join(
+            partial(db.join_queue.join, wait=wait),
+            community_id=community_id,
+            user_id=user_id,
+            now=services.clock(),
+            tz=services.settings.timezone,
+        )
     except db.integrity_errors:
         return None  # the same person joining twice at once: the full path says so
     if result is None:

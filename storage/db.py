@@ -17,15 +17,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from storage.joins import JoinStatements
+from storage.errors import WriteBusy
+from storage.joins import JoinQueue, JoinStatements
+
+__all__ = ["Database", "WriteBusy", "make_engine", "normalise_url", "null_pool_engine"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # PostgreSQL's code for "lock_timeout reached".
 _LOCK_NOT_AVAILABLE = "55P03"
-
-
-class WriteBusy(Exception):
-    """The write lock did not come within the time a caller was willing to wait."""
 
 
 def normalise_url(url: str) -> str:
@@ -186,8 +185,7 @@ class Database:
                     if self.is_sqlite:
                         cursor.execute("BEGIN IMMEDIATE")
                     elif wait is not None:
-                        # PostgreSQL: the row locks are the wait; bound it for this transaction.
-                        cursor.execute(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}")
+                        self.bound_lock_wait(cursor, wait)
                     yield cursor
                 except BaseException as exc:
                     connection.rollback()
@@ -204,6 +202,12 @@ class Database:
         for hook in self.after_write:
             hook()
 
+    def bound_lock_wait(self, cursor: Any, seconds: float) -> None:
+        """PostgreSQL: in the raw write transaction of `cursor`, give up waiting for a row
+        lock after `seconds` (WriteBusy). SQLite: nothing; its one lock is had up front."""
+        if not self.is_sqlite:
+            cursor.execute(f"SET LOCAL lock_timeout = {max(1, int(seconds * 1000))}")
+
     @cached_property
     def _bounded_engine(self) -> Engine:
         """SQLite connections kept for `raw_write(wait=...)`: their busy timeout is that
@@ -219,6 +223,11 @@ class Database:
     @cached_property
     def joins(self) -> JoinStatements:
         return JoinStatements(self.engine.dialect)
+
+    @cached_property
+    def join_queue(self) -> JoinQueue:
+        """Plain joins of this process, written together (group commit)."""
+        return JoinQueue(self)
 
     def ping(self) -> bool:
         try:

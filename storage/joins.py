@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Dialect
 
+from storage.errors import WriteBusy
 from storage.models import Community, Membership
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 _INSERT = """
 INSERT INTO memberships (community_id, user_id, status, seq, created_at, updated_at)
@@ -135,3 +141,131 @@ class JoinStatements:
             member_count=int(row[7]),
             waitlist_count=int(row[8]),
         )
+
+
+@dataclass(eq=False)
+class _Request:
+    community_id: int
+    user_id: str
+    now: dt.datetime
+    today: dt.date
+    deadline: float | None  # time.monotonic() by which it gives up; None: it waits
+    done: bool = False
+    joined: Joined | None = None
+    error: BaseException | None = None
+
+
+class JoinQueue:
+    """Group commit for plain joins: whoever finds no join being written becomes the
+    leader and writes every join waiting at that moment in one transaction; the others
+    wait for their answer. On SQLite a commit writes whole pages to the log, so ten joins
+    in one commit cost about a third of the CPU of ten commits (measured), and the write
+    lock changes hands once per batch instead of once per join.
+
+    The order of arrival is kept (a batch is written in the order joins came in). When a
+    batch fails, each of its joins gets the error: IntegrityError sends the caller to the
+    full path, as for a single join. A join given `wait` gives up with WriteBusy when it
+    was not written within about that long; one without leads again."""
+
+    MAX_BATCH = 64
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cond = threading.Condition()
+        self._pending: list[_Request] = []
+        self._in_flight = 0
+        self._leading = False
+
+    @property
+    def waiting(self) -> int:
+        """Joins given to this queue and not written yet."""
+        with self._cond:
+            return len(self._pending) + self._in_flight
+
+    def join(
+        self,
+        *,
+        community_id: int,
+        user_id: str,
+        now: dt.datetime,
+        today: dt.date,
+        wait: float | None = None,
+    ) -> Joined | None:
+        """As JoinStatements.join, in a transaction shared with the joins waiting beside
+        it. With `wait`, raises WriteBusy when the lock was not had within about that long."""
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            request = _Request(community_id, user_id, now, today, deadline)
+            self._run(request)
+            if request.error is None:
+                return request.joined
+            if isinstance(request.error, WriteBusy) and deadline is None:
+                continue  # written with a hurried leader that gave up; this one may wait
+            raise request.error
+
+    def _run(self, request: _Request) -> None:
+        deadline = request.deadline
+        with self._cond:
+            self._pending.append(request)
+            while not request.done:
+                if not self._leading:
+                    self._leading = True
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    if request in self._pending:
+                        self._pending.remove(request)  # not taken into a batch yet: give up
+                        request.error = WriteBusy()
+                        return
+                    left = None  # in a batch being written: its answer comes soon
+                self._cond.wait(left)
+            else:
+                return
+        try:
+            while not request.done:
+                self._write_batch(request)
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()
+
+    def _write_batch(self, leader: _Request) -> None:
+        """Take the write lock, then every join waiting by then (so that the joins that
+        came while the lock was busy go in too), and write them in one transaction."""
+        batch: list[_Request] = []
+        wait = None if leader.deadline is None else max(0.0, leader.deadline - time.monotonic())
+        try:
+            with self.db.raw_write(wait=wait) as cursor:
+                with self._cond:
+                    batch = self._pending[: self.MAX_BATCH]
+                    del self._pending[: self.MAX_BATCH]
+                    self._in_flight = len(batch)
+                # On PostgreSQL the wait is for row locks, inside the statements: bound it
+                # by the most hurried join of the batch (SQLite's lock is had by now).
+                deadlines = [r.deadline for r in batch if r.deadline is not None]
+                if deadlines:
+                    self.db.bound_lock_wait(cursor, min(deadlines) - time.monotonic())
+                for r in batch:
+                    r.joined = self.db.joins.join(
+                        cursor,
+                        community_id=r.community_id,
+                        user_id=r.user_id,
+                        now=r.now,
+                        today=r.today,
+                    )
+        except WriteBusy as exc:
+            if not batch:  # the lock did not come: only the leader gives up
+                with self._cond:
+                    if leader in self._pending:
+                        self._pending.remove(leader)
+                batch = [leader]
+            for r in batch:
+                r.joined, r.error = None, exc
+        except Exception as exc:
+            for r in batch:
+                r.joined, r.error = None, exc
+        with self._cond:
+            for r in batch:
+                r.done = True
+            self._in_flight = 0
+            self._cond.notify_all()

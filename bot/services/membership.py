@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Callable, Collection
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -27,7 +26,7 @@ from bot.services.views import (
     MyEntry,
     Promotion,
 )
-from storage.joins import JoinStatements
+from storage.joins import Joined
 from storage.models import Community, Facilitator, Membership
 
 
@@ -203,19 +202,19 @@ def participation(
 
 
 def quick_join(
-    cursor: Any,
-    statements: JoinStatements,
+    join: Callable[..., Joined | None],
     *,
     community_id: int,
     user_id: str,
     now: dt.datetime,
     tz: ZoneInfo,
 ) -> JoinResult | None:
-    """The plain join (open community, no approval, not in it yet) as two statements on
-    a raw write transaction's cursor; None when it is not the plain case, and then
-    `join` gives the answer. The result has no next meeting: the caller knows it."""
-    joined = statements.join(
-        cursor, community_id=community_id, user_id=user_id, now=now, today=now.astimezone(tz).date()
+    """The plain join (open community, no approval, not in it yet) in two statements:
+    `join` is JoinStatements.join on a raw write transaction's cursor, or a JoinQueue's
+    join; None when it is not the plain case, and then `join` (this module's) gives the
+    answer. The result has no next meeting: the caller knows it."""
+    joined = join(
+        community_id=community_id, user_id=user_id, now=now, today=now.astimezone(tz).date()
     )
     if joined is None:
         return None

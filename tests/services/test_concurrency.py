@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -94,8 +95,8 @@ def quick_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResul
         try:
             with database.raw_write() as cursor:
                 result = membership.quick_join(
-                    cursor, database.joins, community_id=community_id, user_id=user,
-                    now=NOW, tz=AMS,
+                    partial(database.joins.join, cursor), community_id=community_id,
+                    user_id=user, now=NOW, tz=AMS,
                 )  # fmt: skip
         except database.integrity_errors:
             result = None
@@ -104,10 +105,30 @@ def quick_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResul
     return task
 
 
-@pytest.fixture(params=["full", "quick"])
+def grouped_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResult]:
+    """The two-statement join through the process's JoinQueue (group commit), as the
+    request threads of `cop-bot serve` do it."""
+
+    def task(database: Database) -> JoinResult:
+        with database.read() as session:
+            community_id = communities.resolve_id(session, slug)
+        try:
+            result = membership.quick_join(
+                database.join_queue.join, community_id=community_id, user_id=user,
+                now=NOW, tz=AMS,
+            )  # fmt: skip
+        except database.integrity_errors:
+            result = None
+        return result if result is not None else full_join(user, slug)(database)
+
+    return task
+
+
+@pytest.fixture(params=["full", "quick", "grouped"])
 def joining(request: pytest.FixtureRequest) -> Callable[..., Callable[[Database], JoinResult]]:
-    """Both ways a join is written: the ORM path and the two-statement one."""
-    return full_join if request.param == "full" else quick_join
+    """Every way a join is written: the ORM path, the two-statement one, and that one
+    written together with the joins that arrive beside it."""
+    return {"full": full_join, "quick": quick_join, "grouped": grouped_join}[request.param]
 
 
 def leaving(user: str, slug: str = "groot") -> Callable[[Database], LeaveResult]:

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,7 +28,7 @@ def _quick_join(db: Database, user: str, slug: str) -> str | None:
         community_id = communities.resolve_id(session, slug)
     with db.raw_write() as cursor:
         result = membership.quick_join(
-            cursor, db.joins, community_id=community_id, user_id=user, now=NOW, tz=AMS
+            partial(db.joins.join, cursor), community_id=community_id, user_id=user, now=NOW, tz=AMS
         )
     return None if result is None else result.outcome
 
