@@ -157,6 +157,44 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def welcome_report(database_url: str, timeout: float = 120.0) -> str:
+    """Every join's welcome DM went out through the outbox: wait until none is left, then
+    count them and how long each took from the join until it was marked sent."""
+    from sqlalchemy import select
+
+    from storage.db import Database
+    from storage.models import OutboxItem
+
+    db = Database(database_url, pool_size=1)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with db.read() as session:
+                rows = session.execute(
+                    select(OutboxItem.state, OutboxItem.created_at, OutboxItem.done_at).where(
+                        OutboxItem.kind == "welcome"
+                    )
+                ).all()
+            open_items = [r for r in rows if r.state in (OutboxItem.PENDING, OutboxItem.SENDING)]
+            if not open_items or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        db.dispose()
+    done = sorted(
+        (r.done_at - r.created_at).total_seconds() for r in rows if r.state == OutboxItem.DONE
+    )
+    failed = sum(r.state == OutboxItem.FAILED for r in rows)
+    if not done:
+        return f"Welcome DMs: {len(rows)} queued, none sent."
+    return (
+        f"Welcome DMs: {len(rows)} queued with the joins, {len(done)} sent, {failed} failed, "
+        f"{len(open_items)} still waiting; from the join to marked sent p50 "
+        f"{1000 * done[len(done) // 2]:.0f} ms, p99 {1000 * done[int(len(done) * 0.99)]:.0f} ms, "
+        f"max {1000 * done[-1]:.0f} ms."
+    )
+
+
 def merge(results: list[Result]) -> Result:
     return Result(
         results[0].name,
@@ -275,6 +313,7 @@ def main() -> int:
                 after["clients"] = sum(os.times()[:2])
                 result.cpu = {k: after[k] - before[k] for k in before}
                 collected[name].append(result)
+        welcomes = welcome_report(database_url)
     finally:
         # The apps first: what they still send on the way out finds the stand-in there.
         for proc in procs[::-1]:
@@ -320,6 +359,8 @@ def main() -> int:
             "",
             "Throughput ratio per round: "
             + "; ".join(f"{n}: {', '.join(v)}" for n, v in per_round.items()),
+            "",
+            welcomes,
             "",
             "CPU milliseconds per request, by process (the app under test, the Slack "
             "stand-in, the benchmark's clients), and cores busy in all:",
