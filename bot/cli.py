@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,31 +75,56 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
     # Welcome DMs go out from a process of their own, so that sending them takes nothing
     # from the web workers' answers (a Python process computes on one core at a time).
-    courier = None if inline else _start_delivery_process()
+    courier = None if inline else DeliveryProcess()
     log.info("serving HTTP on port %s (POST /slack/events, GET /healthz)", port)
     try:
         serve(factory, port=port, host=args.host, workers=args.workers, threads=args.threads)
     finally:
         if courier is not None:
-            _stop_delivery_process(courier)
+            courier.stop()
 
 
-def _start_delivery_process() -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "deliver", "--parent", str(os.getpid())]
-    )
+class DeliveryProcess:
+    """`cop-bot deliver` next to the web workers, started again if it ever exits on its
+    own (the welcomes wait in the outbox meanwhile)."""
 
+    RESTART_DELAY = 1.0
 
-def _stop_delivery_process(process: subprocess.Popen[bytes]) -> None:
-    """Ask it to stop; it sends what is due first, within DELIVERY_STOP_SECONDS."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=DELIVERY_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        log.warning("the delivery process did not stop in time; killed")
-        process.kill()
-        process.wait()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.process = self._start()
+        threading.Thread(target=self._watch, name="cop-delivery-watch", daemon=True).start()
+
+    @staticmethod
+    def _start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "deliver", "--parent", str(os.getpid())]
+        )
+
+    def _watch(self) -> None:
+        while True:
+            code = self.process.wait()
+            time.sleep(self.RESTART_DELAY)
+            with self._lock:
+                if self._stopping:
+                    return
+                log.warning("the delivery process exited (status %s); starting it again", code)
+                self.process = self._start()
+
+    def stop(self) -> None:
+        """Ask it to stop; it sends what is due first, within DELIVERY_STOP_SECONDS."""
+        with self._lock:
+            self._stopping = True
+            process = self.process
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=DELIVERY_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("the delivery process did not stop in time; killed")
+            process.kill()
+            process.wait()
 
 
 def _deliver(settings: Settings, args: argparse.Namespace) -> None:

@@ -245,3 +245,27 @@ def test_serve_with_inline_delivery_sends_welcomes_from_its_web_worker(
         sender = _welcome_sender(db_url, "U0ALICE")
         assert "deliver" not in _cmdline(sender)
         assert not [c for c in _children(process.pid) if "deliver" in _cmdline(c)]
+
+
+def _delivery_processes(pid: int) -> list[int]:
+    return [c for c in _children(pid) if "bot.cli deliver" in _cmdline(c)]
+
+
+def test_a_delivery_process_that_dies_is_started_again_and_the_welcomes_still_go_out(
+    server: tuple[SlackHTTP, subprocess.Popen[bytes], Path], standin: SlackStandIn, db_url: str
+) -> None:
+    slack, process, log = server
+    [first] = _delivery_processes(process.pid)
+
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while not [p for p in _delivery_processes(process.pid) if p != first]:
+        assert time.monotonic() < deadline, "no new delivery process"
+        time.sleep(0.1)
+    slack.command("U0ALICE", "aanmelden ethiek")
+
+    [welcome] = standin.wait_for("chat.postMessage", 1, timeout=15)
+    assert welcome.args["channel"] == "U0ALICE"
+    [again] = _delivery_processes(process.pid)
+    assert _welcome_sender(db_url, "U0ALICE") == again != first
+    assert "starting it again" in log.read_text()
