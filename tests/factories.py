@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
 
 from bot.services import catalog
 from bot.services.catalog import CommunitySpec, MeetingSpec
@@ -64,3 +69,25 @@ def load_shipped_catalog(db: Database) -> None:
 
     with db.write() as session:
         catalog.load_file(session, catalog.DEFAULT_CATALOG, ZoneInfo("Europe/Amsterdam"))
+
+
+@contextmanager
+def write_lock_held(db: Database) -> Iterator[threading.Event]:
+    """Another writer holds the communities' rows (on SQLite: the whole database) until
+    the block ends or the event it yields is set."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write() as session:
+            session.execute(text("UPDATE communities SET name = name"))
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    try:
+        yield release
+    finally:
+        release.set()
+        holder.join()

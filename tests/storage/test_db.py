@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from storage.db import Database, WriteBusy, make_engine, normalise_url
 from storage.models import Community
+from tests.factories import write_lock_held
 
 
 @pytest.mark.parametrize(
@@ -68,28 +68,12 @@ def test_a_raw_write_that_may_wait_briefly_gives_up_while_another_writer_holds_t
     writer that holds it longer makes it give up (WriteBusy) without writing anything."""
     with db.write() as session:
         session.add(Community(slug="ethiek", name="Ethiek", programme="P", description=""))
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with db.write() as session:
-            # On PostgreSQL the row lock is what a join waits for; on SQLite, the file.
-            session.execute(text("UPDATE communities SET name = name WHERE slug = 'ethiek'"))
-            holding.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(5)
+    with write_lock_held(db):
         started = time.monotonic()
         with pytest.raises(WriteBusy), db.raw_write(wait=0.2) as cursor:
             cursor.execute("UPDATE communities SET name = 'X' WHERE slug = 'ethiek'")
         waited = time.monotonic() - started
         assert 0.15 <= waited < 2.0
-    finally:
-        release.set()
-        holder.join()
 
     with db.raw_write(wait=0.2) as cursor:  # free again: it goes through at once
         cursor.execute("UPDATE communities SET programme = 'Q' WHERE slug = 'ethiek'")

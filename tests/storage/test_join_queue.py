@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.services import communities
 from storage.db import Database
@@ -17,34 +15,13 @@ from storage.errors import WriteBusy
 from storage.joins import Joined
 from storage.models import Membership
 from tests.conftest import NOW
-from tests.factories import add_community
+from tests.factories import add_community, write_lock_held
 
 
 def _community(db: Database, slug: str = "ethiek", capacity: int | None = None) -> int:
     add_community(db, slug, capacity=capacity)
     with db.read() as session:
         return communities.resolve_id(session, slug)
-
-
-@contextmanager
-def _lock_held(db: Database) -> Iterator[threading.Event]:
-    """Another writer holds the community's row (all of SQLite) until the event is set."""
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with db.write() as session:
-            session.execute(text("UPDATE communities SET name = name"))
-            holding.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert holding.wait(5)
-    try:
-        yield release
-    finally:
-        release.set()
-        holder.join()
 
 
 def _waiting(db: Database, count: int) -> None:
@@ -67,7 +44,7 @@ def test_joins_that_come_while_the_lock_is_busy_are_written_in_one_commit_in_ord
         )
 
     users = [f"U{i}" for i in range(6)]
-    with _lock_held(db) as release:
+    with write_lock_held(db) as release:
         threads = []
         for number, user in enumerate(users, start=1):
             threads.append(threading.Thread(target=join, args=(user,)))
@@ -104,7 +81,7 @@ def test_a_hurried_join_gives_up_and_writes_nothing_while_a_patient_one_waits_it
     community_id = _community(db)
     patient: list[Joined | None] = []
 
-    with _lock_held(db):
+    with write_lock_held(db):
         waiter = threading.Thread(
             target=lambda: patient.append(
                 db.join_queue.join(
