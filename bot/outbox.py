@@ -235,7 +235,8 @@ class Courier(_Lanes):
                 if self.has_due(stale=stale) and self.drain() >= self.batch:
                     continue  # more may be waiting right now
             except Exception:
-                log.exception("outbox delivery failed; trying again shortly")
+                log.exception("outbox delivery failed; trying again in a second")
+                stop.wait(1.0)  # the database may be down: no log line every poll
             # Items that arrive meanwhile go out together: one claim and one write-back
             # for all of them, and at most `poll_seconds` later than they could have.
             stop.wait(poll_seconds)
