@@ -66,8 +66,9 @@ def _subcommand(text: str) -> str:
     return SUBCOMMANDS.get(word.lower(), "unknown") if word else "help"
 
 
-def run_command(services: Services, user_id: str, text: str) -> Reply:
-    """Everything `/cop <text>` does for `user_id`, as one reply."""
+def run_command(services: Services, user_id: str, text: str, *, tried_quick: bool = False) -> Reply:
+    """Everything `/cop <text>` does for `user_id`, as one reply. `tried_quick`: the
+    two-statement join already found that this is not the plain case."""
     t = services.translator(user_id)
     word, _, rest = text.strip().partition(" ")
     rest = rest.strip()
@@ -76,8 +77,9 @@ def run_command(services: Services, user_id: str, text: str) -> Reply:
         return Reply(render.text_message(t("unknown_command", word=render.escape(word[:50]))))
     if name in NEEDS_COMMUNITY and not rest:
         return Reply(render.text_message(t("missing_community", command=word.lower())))
+    handler = _full_join if tried_quick and name == "join" else COMMANDS[name]
     try:
-        return COMMANDS[name](services, t, user_id, rest)
+        return handler(services, t, user_id, rest)
     except DomainError as error:
         return Reply(domain_message(t, error))
 
@@ -135,6 +137,12 @@ def join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
     result = _quick_join(services, user_id, query)
     if result is not None:
         return _quick_join_reply(t, result)
+    return _full_join(services, t, user_id, query)
+
+
+def _full_join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
+    """Every join that is not the plain case: it says why (already a member, deadline,
+    approval, an unknown name with suggestions)."""
     with services.db.write() as session:
         result = membership.join(
             session,
@@ -154,16 +162,13 @@ def _quick_join_reply(t: Translator, result: JoinResult) -> Reply:
 
 def join_in_request(services: Services, user_id: str, text: str) -> Reply | None:
     """The plain join, answered in the request's own thread when the write lock comes
-    within INLINE_WRITE_WAIT; None when it is not the plain case or the lock is busy, and
-    the caller takes the guarded path (`run_command` in the request pool)."""
+    within INLINE_WRITE_WAIT (else WriteBusy); None when it is not the plain case, and
+    the full path (`run_command` in the request pool) gives the answer."""
     query = text.strip().partition(" ")[2].strip()
     if not query:
         return None
-    try:
-        wait = min(INLINE_WRITE_WAIT, ACK_BUDGET_SECONDS / 4)
-        result = _quick_join(services, user_id, query, wait=wait)
-    except WriteBusy:
-        return None
+    wait = min(INLINE_WRITE_WAIT, ACK_BUDGET_SECONDS / 4)
+    result = _quick_join(services, user_id, query, wait=wait)
     if result is None:
         return None
     return _quick_join_reply(services.translator(user_id), result)
@@ -429,14 +434,22 @@ def cop_command(
         _ack(ack, services, run_command(services, user_id, text), open_view)
         return
     started = time.monotonic()
+    tried_quick = False
     if _subcommand(text) == "join":
         # The busiest write: two statements once the lock is had, so when the lock comes
         # quickly it is done here, without the hand-over to the request pool.
-        quick = join_in_request(services, user_id, text)
-        if quick is not None:
-            _ack(ack, services, quick, open_view)
-            return
-    future = services.foreground.submit(run_command, services, user_id, text)
+        try:
+            quick = join_in_request(services, user_id, text)
+        except WriteBusy:
+            pass  # the pool tries it again, with all the time the answer allows
+        else:
+            if quick is not None:
+                _ack(ack, services, quick, open_view)
+                return
+            tried_quick = True
+    future = services.foreground.submit(
+        partial(run_command, services, user_id, text, tried_quick=tried_quick)
+    )
     budget = max(0.05, ACK_BUDGET_SECONDS - (time.monotonic() - started))
     try:
         reply = future.result(timeout=budget)
