@@ -157,10 +157,10 @@ class _Request:
 
 class JoinQueue:
     """Group commit for plain joins: whoever finds no join being written becomes the
-    leader and writes every join waiting at that moment in one transaction; the others
-    wait for their answer. On SQLite a commit writes whole pages to the log, so ten joins
-    in one commit cost about a third of the CPU of ten commits (measured), and the write
-    lock changes hands once per batch instead of once per join.
+    leader, takes the write lock and then every join waiting by then, and writes them in
+    one transaction; the others wait for their answer. On SQLite a commit writes whole
+    pages to the log, so ten joins in one commit cost about a third of the CPU of ten
+    commits (measured), and the write lock changes hands once per batch, not per join.
 
     The order of arrival is kept (a batch is written in the order joins came in). When a
     batch fails, each of its joins gets the error: IntegrityError sends the caller to the
@@ -253,15 +253,13 @@ class JoinQueue:
                         now=r.now,
                         today=r.today,
                     )
-        except WriteBusy as exc:
-            if not batch:  # the lock did not come: only the leader gives up
+        except Exception as exc:
+            if not batch:  # before any join was taken (the lock did not come, no
+                # connection): only the leader gets the error, the others lead in turn
                 with self._cond:
                     if leader in self._pending:
                         self._pending.remove(leader)
                 batch = [leader]
-            for r in batch:
-                r.joined, r.error = None, exc
-        except Exception as exc:
             for r in batch:
                 r.joined, r.error = None, exc
         with self._cond:

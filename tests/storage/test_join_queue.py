@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -103,3 +104,25 @@ def test_a_hurried_join_gives_up_and_writes_nothing_while_a_patient_one_waits_it
     assert joined is not None and joined.status == "member"
     with db.read() as session:
         assert list(session.scalars(select(Membership.user_id))) == ["U1"]
+
+
+def test_a_leader_that_cannot_reach_the_database_gets_the_error_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    unreachable = Database(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
+    errors: list[BaseException] = []
+
+    def join() -> None:
+        try:
+            unreachable.join_queue.join(community_id=1, user_id="U1", now=NOW, today=NOW.date())
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=join)
+    thread.start()
+    thread.join(10)
+    unreachable.dispose()
+
+    assert not thread.is_alive()
+    assert len(errors) == 1
+    assert unreachable.join_queue.waiting == 0
