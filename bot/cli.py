@@ -93,6 +93,9 @@ class DeliveryProcess:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stopping = False
+        # gunicorn forks its workers inside `serve`, so a worker that exits runs the
+        # `finally` of `_serve` too: only this process may stop the delivery process.
+        self._owner = os.getpid()
         self.process = self._start()
         threading.Thread(target=self._watch, name="cop-delivery-watch", daemon=True).start()
 
@@ -114,6 +117,8 @@ class DeliveryProcess:
 
     def stop(self) -> None:
         """Ask it to stop; it sends what is due first, within DELIVERY_STOP_SECONDS."""
+        if os.getpid() != self._owner:
+            return  # a forked web worker on its way out: not its child, not its business
         with self._lock:
             self._stopping = True
             process = self.process

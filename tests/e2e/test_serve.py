@@ -226,12 +226,42 @@ def test_serve_sends_welcomes_from_a_delivery_process_of_its_own_and_stops_it(
     [welcome] = standin.wait_for("chat.postMessage", 1, timeout=10)
     assert welcome.args["channel"] == "U0ALICE"
     sender = _welcome_sender(db_url, "U0ALICE")
-    assert sender in _children(process.pid)
+    children = _children(process.pid)  # the web worker and the delivery process
+    assert sender in children
     assert "bot.cli deliver" in _cmdline(sender)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
-    assert not Path(f"/proc/{sender}").exists()
+    assert [c for c in children if Path(f"/proc/{c}").exists()] == []
     assert "Traceback" not in log.read_text()
+
+
+def _gone(pids: list[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # A process that exited but is not reaped yet is a zombie ("Z"): gone too.
+        if all(
+            not Path(f"/proc/{p}").exists() or " Z " in Path(f"/proc/{p}/stat").read_text()
+            for p in pids
+        ):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_when_serve_itself_is_killed_its_worker_and_delivery_process_exit_too(
+    server: tuple[SlackHTTP, subprocess.Popen[bytes], Path],
+) -> None:
+    """Nothing may linger: a leftover worker would keep the scheduler lock forever."""
+    _, process, _ = server
+    children = _children(process.pid)
+    assert len(children) == 2
+
+    process.kill()  # SIGKILL to serve alone, not its process group
+    process.wait(timeout=10)
+
+    assert _gone(children, timeout=15), [
+        _cmdline(c) for c in children if Path(f"/proc/{c}").exists()
+    ]
 
 
 def test_serve_with_inline_delivery_sends_welcomes_from_its_web_worker(
