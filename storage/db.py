@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import sqlite3
 import threading
@@ -177,8 +178,9 @@ class Database:
                 try:
                     if bounded:
                         # A writer that does not queue on our lock (another program, a
-                        # migration) is waited for by SQLite's busy handler: bound it too.
-                        busy_ms = max(1, int((wait or 0) * 1000))
+                        # migration) is waited for by SQLite's busy handler: bound it too,
+                        # in steps of 100 ms so that the setting rarely has to change.
+                        busy_ms = max(100, math.ceil((wait or 0) * 10) * 100)
                         if connection.info.get("busy_ms") != busy_ms:
                             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
                             connection.info["busy_ms"] = busy_ms
