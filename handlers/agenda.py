@@ -21,14 +21,19 @@ from bot.services.agenda import (
     AgendaForm,
     AgendaInvalid,
     AgendaView,
-    NotParticipant,
     NoUpcomingMeeting,
     PublishedAgenda,
     TopicNotFound,
     TopicPage,
-    TopicTooLong,
 )
-from bot.services.errors import DomainError, MeetingNotFound, MeetingOver, NotAllowed
+from bot.services.errors import (
+    DomainError,
+    MeetingNotFound,
+    MeetingOver,
+    NotAllowed,
+    NotInCommunity,
+    TextTooLong,
+)
 from bot.services.views import MeetingView
 from handlers import render
 from handlers.blocks import (
@@ -67,11 +72,11 @@ _PAGE_IN_BLOCK = re.compile(r"^topic-\d+-p(\d+)$")
 def refusal(t: Translator, error: DomainError) -> Message:
     """The message for a refusal of this feature (others go to handlers.errors)."""
     match error:
-        case NotParticipant(community=name, slug=slug):
+        case NotInCommunity(community=name, slug=slug):
             return render.text_message(
                 t("agenda_not_participant", name=escape(name), slug=escape(slug))
             )
-        case TopicTooLong(text=text, limit=limit):
+        case TextTooLong(text=text, limit=limit):
             intro = t("agenda_topic_too_long", length=len(text), limit=limit)
             # The text comes back whole, so nothing the user wrote is lost.
             return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))

@@ -17,16 +17,20 @@ from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
 from bot.runtime import Services, error_reference
 from bot.services import questions
-from bot.services.errors import CommunityNotFound, DomainError, NotAllowed
+from bot.services.errors import (
+    CommunityNotFound,
+    DomainError,
+    NotAllowed,
+    NotInCommunity,
+    TextTooLong,
+)
 from bot.services.questions import (
     Answered,
     CommunityChoice,
     EmptyText,
-    NotInCommunity,
     QuestionAnswered,
     QuestionNotFound,
     QuestionPage,
-    QuestionTooLong,
     QuestionView,
 )
 from handlers.blocks import (
@@ -69,7 +73,7 @@ def error_message(t: Translator, error: DomainError) -> Message:
     match error:
         case NotInCommunity(community=name, slug=slug):
             return text_message(t("questions_not_in_community", name=escape(name), slug=slug))
-        case QuestionTooLong(limit=limit, text=text):
+        case TextTooLong(limit=limit, text=text):
             intro = t("questions_too_long", length=len(text), limit=limit)
             # Echo the text back so that nothing typed is lost.
             return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
@@ -415,7 +419,7 @@ def _state_value(view: dict[str, Any], block_id: str, action_id: str) -> Any:
 def _form_error(t: Translator, error: DomainError) -> str:
     """A refusal as the plain text a modal shows under an input."""
     match error:
-        case QuestionTooLong(limit=limit, text=text):
+        case TextTooLong(limit=limit, text=text):
             return t("questions_form_too_long", length=len(text), limit=limit)
         case NotAllowed():
             return t("not_allowed")
@@ -609,7 +613,7 @@ def save_submission(
         ack(response_action="errors", errors={"text": t("questions_empty")})
         return
     if len(text.strip()) > questions.MAX_QUESTION_LENGTH:
-        error = _form_error(t, QuestionTooLong(questions.MAX_QUESTION_LENGTH, text.strip()))
+        error = _form_error(t, TextTooLong(text=text.strip(), limit=questions.MAX_QUESTION_LENGTH))
         ack(response_action="errors", errors={"text": error})
         return
     channel, ts = _source_of(view)

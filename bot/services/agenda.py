@@ -19,6 +19,8 @@ from bot.services.errors import (
     MeetingNotFound,
     MeetingOver,
     NotAllowed,
+    NotInCommunity,
+    TextTooLong,
 )
 from bot.services.membership import can_manage
 from bot.services.views import MeetingView
@@ -36,22 +38,6 @@ FORM_MEETINGS = 25
 # A toggle retries when a simultaneous click of the same person got in between;
 # each retry means another click won, so this bounds nothing a person can do.
 _TOGGLE_ATTEMPTS = 50
-
-
-class NotParticipant(DomainError):
-    """Only members (and the community's facilitators and admins) take part in topics."""
-
-    def __init__(self, community: str, slug: str) -> None:
-        super().__init__(community)
-        self.community = community
-        self.slug = slug
-
-
-class TopicTooLong(DomainError):
-    def __init__(self, text: str, limit: int) -> None:
-        super().__init__(limit)
-        self.text = text
-        self.limit = limit
 
 
 class TopicNotFound(DomainError):
@@ -153,10 +139,10 @@ class PublishedAgenda:
 def _require_participant(
     session: Session, community: Community, user_id: str, admins: Collection[str]
 ) -> bool:
-    """True for a facilitator or admin, False for a member; raises NotParticipant otherwise."""
+    """True for a facilitator or admin, False for a member; raises NotInCommunity otherwise."""
     role = membership.participation(session, community.id, user_id, admins)
     if role is None:
-        raise NotParticipant(community.name, community.slug)
+        raise NotInCommunity(community.name, community.slug)
     return role == "manager"
 
 
@@ -203,12 +189,12 @@ def propose(
 ) -> Proposed:
     """A member proposes a topic for the next meeting.
 
-    Raises CommunityNotFound, NotParticipant and TopicTooLong."""
+    Raises CommunityNotFound, NotInCommunity and TextTooLong."""
     community = communities.resolve(session, query)
     _require_participant(session, community, user_id, admins)
     text = text.strip()
     if len(text) > MAX_TOPIC_LENGTH:
-        raise TopicTooLong(text, MAX_TOPIC_LENGTH)
+        raise TextTooLong(text=text, limit=MAX_TOPIC_LENGTH)
     topic = Topic(
         community_id=community.id, text=text, proposed_by=user_id, status=Topic.OPEN,
         created_at=now,
@@ -233,7 +219,7 @@ def topics(
 ) -> TopicPage:
     """The open topics of a community, most votes first, then oldest first, one page.
 
-    Raises CommunityNotFound and NotParticipant."""
+    Raises CommunityNotFound and NotInCommunity."""
     community = communities.resolve(session, query)
     _require_participant(session, community, user_id, admins)
     total = (
@@ -291,7 +277,7 @@ def toggle_vote(
 ) -> Vote:
     """Vote for a topic, or take the vote back when it was already cast.
 
-    Raises TopicNotFound and NotParticipant."""
+    Raises TopicNotFound and NotInCommunity."""
     topic = session.get(Topic, topic_id)
     if topic is None or topic.status != Topic.OPEN:
         raise TopicNotFound(topic_id)
@@ -331,7 +317,7 @@ def next_agenda(
 ) -> AgendaView:
     """The agenda of the next meeting that is not cancelled, for members and facilitators.
 
-    Raises CommunityNotFound and NotParticipant."""
+    Raises CommunityNotFound and NotInCommunity."""
     community = communities.resolve(session, query)
     manager = _require_participant(session, community, user_id, admins)
     upcoming = _upcoming(session, community.id, now, 1)

@@ -16,6 +16,25 @@ class CommunityNotFound(DomainError):
         self.suggestions = suggestions
 
 
+class NotInCommunity(DomainError):
+    """Only members (and the community's facilitators and admins) take part: topics,
+    questions and votes."""
+
+    def __init__(self, community: str, slug: str) -> None:
+        super().__init__(community)
+        self.community = community
+        self.slug = slug
+
+
+class TextTooLong(DomainError):
+    """A topic or question over its limit; `text` comes back whole, so nothing is lost."""
+
+    def __init__(self, *, text: str, limit: int) -> None:
+        super().__init__(limit)
+        self.text = text
+        self.limit = limit
+
+
 class AlreadyMember(DomainError):
     def __init__(self, community: str, status: str, position: int | None = None) -> None:
         super().__init__(community)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services import communities, membership
-from bot.services.errors import DomainError, NotAllowed
+from bot.services.errors import DomainError, NotAllowed, NotInCommunity, TextTooLong
 from bot.services.membership import can_manage
 from storage.models import Community, Facilitator, Membership, Question, QuestionVote
 
@@ -26,22 +26,6 @@ MOVES = (Question.RESEARCH, Question.WORKING_GROUP)
 
 
 # -- errors -------------------------------------------------------------------------------
-
-
-class NotInCommunity(DomainError):
-    """Only members, facilitators and admins may ask, read and vote."""
-
-    def __init__(self, community: str, slug: str) -> None:
-        super().__init__(community)
-        self.community = community
-        self.slug = slug
-
-
-class QuestionTooLong(DomainError):
-    def __init__(self, limit: int, text: str) -> None:
-        super().__init__(limit)
-        self.limit = limit
-        self.text = text
 
 
 class EmptyText(DomainError):
@@ -172,7 +156,7 @@ def _clean(text: str, limit: int) -> str:
     if not text:
         raise EmptyText()
     if len(text) > limit:
-        raise QuestionTooLong(limit, text)
+        raise TextTooLong(text=text, limit=limit)
     return text
 
 
@@ -200,7 +184,7 @@ def ask(
     """Store a question of a member, facilitator or admin of the community.
 
     Call inside a write transaction. Raises CommunityNotFound, NotInCommunity,
-    EmptyText and QuestionTooLong (over MAX_QUESTION_LENGTH characters).
+    EmptyText and TextTooLong (over MAX_QUESTION_LENGTH characters).
     """
     community = communities.resolve(session, query)
     _check_reader(session, community, user_id, admins)
@@ -382,7 +366,7 @@ def answer(
     """A facilitator answers a question; returns who should hear of it.
 
     Call inside a write transaction. Raises QuestionNotFound, NotAllowed,
-    QuestionAnswered, EmptyText and QuestionTooLong (over MAX_ANSWER_LENGTH).
+    QuestionAnswered, EmptyText and TextTooLong (over MAX_ANSWER_LENGTH).
     """
     question = _question(session, question_id, for_update=True)
     if not can_manage(session, question.community_id, user_id, admins):

@@ -14,12 +14,10 @@ from sqlalchemy.orm import Session
 from bot.services import agenda, membership
 from bot.services.agenda import (
     AgendaInvalid,
-    NotParticipant,
     TopicNotFound,
-    TopicTooLong,
     Vote,
 )
-from bot.services.errors import MeetingOver, NotAllowed
+from bot.services.errors import MeetingOver, NotAllowed, NotInCommunity, TextTooLong
 from storage.db import Database
 from storage.models import Meeting, Topic, TopicVote
 from tests.conftest import NOW
@@ -94,11 +92,11 @@ def test_someone_who_is_not_a_member_can_neither_propose_nor_vote_nor_read(
     ethiek: Database,
 ) -> None:
     topic = propose(ethiek, "U000", "Algoritmeregister")
-    with pytest.raises(NotParticipant):
+    with pytest.raises(NotInCommunity):
         propose(ethiek, "UOUTSIDER", "Iets")
-    with pytest.raises(NotParticipant):
+    with pytest.raises(NotInCommunity):
         vote(ethiek, "UOUTSIDER", topic)
-    with ethiek.read() as session, pytest.raises(NotParticipant):
+    with ethiek.read() as session, pytest.raises(NotInCommunity):
         agenda.topics(session, query="ethiek", user_id="UOUTSIDER", admins=ADMINS)
     assert votes_in_table(ethiek, topic) == 0
 
@@ -110,7 +108,7 @@ def test_a_facilitator_and_an_admin_take_part_without_being_members(ethiek: Data
 
 def test_a_topic_over_2000_characters_is_refused_and_handed_back_whole(ethiek: Database) -> None:
     text = "x" * 2001
-    with pytest.raises(TopicTooLong) as refused:
+    with pytest.raises(TextTooLong) as refused:
         propose(ethiek, "U000", text)
     assert (refused.value.limit, refused.value.text) == (2000, text)
     with ethiek.read() as session:

@@ -11,12 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services import membership, questions
-from bot.services.errors import CommunityNotFound, NotAllowed
+from bot.services.errors import CommunityNotFound, NotAllowed, NotInCommunity, TextTooLong
 from bot.services.questions import (
     EmptyText,
-    NotInCommunity,
     QuestionAnswered,
-    QuestionTooLong,
     QuestionView,
     VoteResult,
 )
@@ -109,7 +107,7 @@ def test_a_question_over_3000_characters_is_refused_and_kept_in_the_error(
     ethiek: Database,
 ) -> None:
     text = "waarom " * 500  # 3500 characters
-    with pytest.raises(QuestionTooLong) as refused:
+    with pytest.raises(TextTooLong) as refused:
         _ask(ethiek, text=text)
     assert refused.value.limit == 3000
     assert refused.value.text == text.strip()
@@ -247,7 +245,7 @@ def test_an_answered_question_takes_no_more_votes_moves_or_answers(ethiek: Datab
 
 def test_an_answer_over_3000_characters_is_refused(ethiek: Database) -> None:
     asked = _ask(ethiek)
-    with pytest.raises(QuestionTooLong) as refused, ethiek.write() as session:
+    with pytest.raises(TextTooLong) as refused, ethiek.write() as session:
         questions.answer(session, question_id=asked.id, text="a" * 3001, user_id="UFAC",
                          admins=ADMINS, now=NOW)  # fmt: skip
     assert refused.value.limit == 3000
