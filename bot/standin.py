@@ -25,6 +25,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import slack_scopes
+
 __all__ = ["Call", "SlackStandIn", "main"]
 
 _LOG = logging.getLogger(__name__)
@@ -377,6 +379,10 @@ class SlackStandIn:
     as a :class:`Call`; ``fail``, ``throttle`` and ``set_delay`` make Slack misbehave on
     purpose. Ids of the usual shapes (``C…``/``G…`` channels, ``U…``/``W…`` users) are treated
     as existing, so tests only declare what they want to differ.
+
+    Tokens have scopes, as on Slack: by default the ones manifest.yaml grants
+    (``bot.slack_scopes.BOT_SCOPES``), and a call its token lacks the scope for is answered
+    ``missing_scope`` (``grant`` gives a token, or every token, other scopes).
     """
 
     def __init__(
@@ -387,8 +393,10 @@ class SlackStandIn:
         bot_user_id: str = "UBOT",
         team_id: str = "T0COPBOT",
         max_calls: int | None = None,
+        scopes: Iterable[str] = slack_scopes.BOT_SCOPES,
     ) -> None:
         self.host = host
+        self._initial_scopes = frozenset(scopes)
         self.bot_user_id = bot_user_id
         self.team_id = team_id
         self._requested_port = port
@@ -580,13 +588,35 @@ class SlackStandIn:
         name: str | None = None,
         archived: bool = False,
         members: Iterable[str] = (),
+        private: bool | None = None,
     ) -> None:
-        """Declare a channel (any id shape), e.g. an archived one or one with a name."""
+        """Declare a channel (any id shape), e.g. an archived one or one with a name.
+        Undeclared, a G… id is private and a C… id public; `private` says otherwise (new
+        private channels on Slack have C… ids too)."""
         with self._lock:
             channel = self._channel(channel_id)
             channel.name = name or channel.name
             channel.archived = archived
             channel.members.update(members)
+            if private is not None:
+                channel.private = private
+
+    # -- scopes ----------------------------------------------------------------------------
+
+    def grant(self, scopes: Iterable[str], *, token: str | None = None) -> None:
+        """Give `token` exactly these scopes; without a token, every token that was not
+        granted scopes of its own (until ``reset``)."""
+        granted = frozenset(scopes)
+        with self._lock:
+            if token is None:
+                self._default_scopes = granted
+            else:
+                self._token_scopes[token] = granted
+
+    def scopes_for(self, token: str) -> frozenset[str]:
+        """The scopes a token has here."""
+        with self._lock:
+            return self._token_scopes.get(token, self._default_scopes)
 
     def channel_members(self, channel_id: str) -> set[str]:
         """The users invited to (or declared in) a channel so far."""
@@ -622,6 +652,8 @@ class SlackStandIn:
     # -- request plumbing ------------------------------------------------------------------
 
     def _reset_state(self) -> None:
+        self._default_scopes = self._initial_scopes
+        self._token_scopes: dict[str, frozenset[str]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._channels: dict[str, _Channel] = {}
@@ -670,11 +702,14 @@ class SlackStandIn:
         def compute() -> _Answer:
             if bad_body:
                 return _json_answer(_err("invalid_json"))
-            return _json_answer(self._answer_api(method, args, token))
+            headers: dict[str, str] = {}
+            return _json_answer(self._answer_api(method, args, token, headers), 200, headers)
 
         return self._record(method, args, token, at, compute)
 
-    def _answer_api(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+    def _answer_api(
+        self, method: str, args: dict[str, Any], token: str | None, headers: dict[str, str]
+    ) -> dict[str, Any]:
         handler = self._methods.get(method)
         if handler is None:
             return _err("unknown_method")
@@ -682,7 +717,37 @@ class SlackStandIn:
             return _err("not_authed")
         if not token.startswith(_TOKEN_PREFIXES):
             return _err("invalid_auth")
+        granted = self._token_scopes.get(token, self._default_scopes)
+        provided = ",".join(sorted(granted))
+        # Slack tells every caller what its token has, and what the method takes.
+        headers["x-oauth-scopes"] = provided
+        rule = slack_scopes.SLACK_RULES.get(method)
+        if rule is not None:
+            kind = self._conversation_type(method, args) if rule.by_type else None
+            headers["x-accepted-oauth-scopes"] = ",".join(dict.fromkeys(rule.accepted(kind)))
+            needed = slack_scopes.missing_scope(method, kind, granted)
+            if needed is not None:
+                return _err("missing_scope", needed=needed, provided=provided)
         return handler(args)
+
+    def _conversation_type(self, method: str, args: dict[str, Any]) -> str | None:
+        """The type of conversation a call acts on, which decides the scope it needs; None
+        when the arguments name none (the method then answers its own error)."""
+        if method == "conversations.open" and not args.get("channel"):
+            others = [u for u in _split_ids(args.get("users")) if u != self.bot_user_id]
+            if not others:
+                return None
+            return slack_scopes.IM if len(others) == 1 else slack_scopes.MPIM
+        channel_id, _ = self._resolve_channel(args.get("channel"), allow_user=False)
+        if channel_id is None:
+            return None
+        if channel_id.startswith("D"):
+            return slack_scopes.IM
+        known = self._channels.get(channel_id)
+        if known is not None and known.mpim:
+            return slack_scopes.MPIM
+        private = known.private if known is not None else channel_id.startswith("G")
+        return slack_scopes.PRIVATE if private else slack_scopes.PUBLIC
 
     def _serve_response_url(self, key: str, body: bytes, at: float) -> _Answer:
         text = body.decode("utf-8", "replace")
@@ -1274,13 +1339,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--max-calls", type=int, default=10_000, help="how many recent calls to keep in memory"
     )
+    parser.add_argument(
+        "--scopes",
+        help="comma-separated scopes of every token (default: the ones manifest.yaml grants)",
+    )
     options = parser.parse_args(argv)
+    scopes = _split_ids(options.scopes) if options.scopes is not None else slack_scopes.BOT_SCOPES
     standin = SlackStandIn(
         options.host,
         options.port,
         bot_user_id=options.bot_user_id,
         team_id=options.team_id,
         max_calls=options.max_calls,
+        scopes=scopes,
     )
     standin.start()
     standin.set_delay(options.delay)

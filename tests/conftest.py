@@ -32,6 +32,7 @@ from bot.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
+from bot.slack_scopes import BOT_SCOPES, PRODUCT_CALLS
 from bot.standin import SlackStandIn
 from storage import migrate
 from storage.db import Database, null_pool_engine
@@ -89,6 +90,17 @@ def clock() -> FrozenClock:
 def standin() -> Iterator[SlackStandIn]:
     with SlackStandIn() as server:
         yield server
+        # Its tokens have the manifest's scopes: a method of the bot's refused for one of
+        # them is a call the real bot would make in vain.
+        refused = [
+            f"{call.method} (needs {call.response.get('needed')})"
+            for call in server.calls()
+            if call.response.get("error") == "missing_scope"
+            and call.method in PRODUCT_CALLS
+            and call.token is not None
+            and server.scopes_for(call.token) == BOT_SCOPES
+        ]
+        assert not refused, f"the manifest's scopes do not allow: {refused}"
 
 
 @pytest.fixture

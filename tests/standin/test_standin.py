@@ -26,14 +26,18 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack_scopes import SLACK_RULES
 from bot.standin import Call, SlackStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# These tests are about how the stand-in answers, not about scopes (tests/standin/
+# test_scopes.py): their tokens may call every method it serves.
+EVERY_SCOPE = frozenset(s for rule in SLACK_RULES.values() for s in rule.accepted(None))
 
 
 @pytest.fixture
 def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
+    with SlackStandIn(scopes=EVERY_SCOPE) as running:
         yield running
 
 
