@@ -6,15 +6,17 @@ import datetime as dt
 import logging
 import os
 import socket
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import deadline
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.notifier import Message
@@ -24,7 +26,7 @@ from bot.scheduler import ReminderScheduler
 from bot.services import catalog, outbox
 from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
-from bot.slack_notifier import SlackNotifier, make_web_client
+from bot.slack_notifier import DeadlineWebClient, SlackNotifier, make_web_client
 from handlers import actions, calendar_feed, commands, meetings, minutes, render
 from handlers.errors import make_error_handler
 from storage import migrate
@@ -173,10 +175,33 @@ def make_outbox_sender(services: Services, *, owner: str) -> OutboxSender:
     )
 
 
+class DeadlineApp(App):
+    """Bolt's App, answering each request under a deadline (bot/deadline.py): Slack shows
+    the user an error when the answer takes more than 3 seconds. Every way in (HTTP,
+    Socket Mode, the console) goes through dispatch."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with deadline.running():
+            return super().dispatch(req)
+
+
+def _request_client(app_client: WebClient) -> Callable[[BoltContext, Callable[[], None]], None]:
+    """A global middleware: the listeners' `client` makes its calls under the request's
+    deadline. Bolt builds a stock WebClient per request; this puts a DeadlineWebClient
+    with the same settings in its place."""
+
+    def use_request_client(context: BoltContext, next: Callable[[], None]) -> None:
+        if isinstance(app_client, DeadlineWebClient):
+            context["client"] = app_client.for_request(team_id=context.team_id)
+        next()
+
+    return use_request_client
+
+
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
     """The one Bolt app that Socket Mode, HTTP and the console all serve."""
     client = client or make_web_client(settings.slack_bot_token or "", settings.slack_api_url)
-    app = App(
+    app = DeadlineApp(
         client=client,
         signing_secret=settings.slack_signing_secret,
         # Listeners answer within the request; slow work goes to our own pools.
@@ -185,7 +210,8 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         token_verification_enabled=False,
         ignoring_self_events_enabled=False,
     )
-    app.error(make_error_handler(services.translator))
+    app.use(_request_client(client))
+    app.error(make_error_handler(services.translator, services.in_background))
     commands.register(app, services)
     actions.register(app, services)
     meetings.register(app, services)

@@ -18,6 +18,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "apology": ":warning: Sorry, er ging iets mis aan onze kant. Er is niets verloren gegaan; "
         "probeer het zo nog eens. Blijft het misgaan, noem dan referentie `{ref}` aan de beheerder.",
         "working": ":hourglass_flowing_sand: Even geduld, ik ben ermee bezig…",
+        "slack_slow": ":hourglass: Slack reageert traag; probeer het zo nog eens.",
         "unknown_command": "Dat commando ken ik niet: `{word}`. Typ `/cop hulp` voor alle commando's.",
         "missing_community": "Welke community bedoel je? Bijvoorbeeld: `/cop {command} ethiek`. "
         "Typ `/cop lijst` voor alle communities.",
@@ -167,6 +168,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "apology": ":warning: Sorry, something went wrong on our side. Nothing was lost; "
         "please try again in a moment. If it keeps failing, give reference `{ref}` to the admin.",
         "working": ":hourglass_flowing_sand: One moment, working on it…",
+        "slack_slow": ":hourglass: Slack is responding slowly; please try again in a moment.",
         "unknown_command": "I don't know the command `{word}`. Type `/cop help` for all commands.",
         "missing_community": "Which community do you mean? For example: `/cop {command} ethiek`. "
         "Type `/cop list` for all communities.",

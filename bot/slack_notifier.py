@@ -1,14 +1,19 @@
-"""The Notifier over slack_sdk's WebClient, with retries for rate limits and server errors."""
+"""The Notifier over slack_sdk's WebClient, with retries for rate limits and server errors.
+
+Inside a request (bot/deadline.py) every call and every retry ends before the request's
+deadline; outside one, calls wait out Retry-After and back off as long as they need.
+"""
 
 from __future__ import annotations
 
 import http.client
 import io
 import json
+import random
 import threading
 import time
 from typing import Any
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request
 
@@ -19,11 +24,146 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
+from bot import deadline
+from bot.deadline import MIN_CALL_SECONDS, SlackTooSlow
 from bot.notifier import DeliveryError, Message
 
 
-class KeepAliveWebClient(WebClient):
+class WithinDeadline(RetryHandler):
+    """What slack_sdk's retry handlers do, but inside a request only a retry whose wait
+    ends before the request's deadline: a longer Retry-After (or back-off) is not waited
+    out, and the call fails at once (DeadlineWebClient turns that into SlackTooSlow).
+    Outside a request the handler behaves exactly like the one it is mixed into."""
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super().can_retry(state=state, request=request, response=response, error=error):
+            return False
+        running = deadline.current()
+        if running is None:
+            return True
+        wait = self.wait(state, response)
+        if wait + MIN_CALL_SECONDS > running.remaining():
+            running.cuts += 1
+            return False
+        state.custom_values = {**(state.custom_values or {}), _WAIT: wait}
+        return True
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        wait = (state.custom_values or {}).pop(_WAIT, None)
+        if wait is None:
+            super().prepare_for_next_attempt(
+                state=state, request=request, response=response, error=error
+            )
+            return
+        # Inside a request: exactly the wait that can_retry found to fit.
+        state.next_attempt_requested = True
+        time.sleep(wait)
+        state.increment_current_attempt()
+
+    def wait(self, state: RetryState, response: HttpResponse | None) -> float:
+        """How long the next attempt waits."""
+        return float(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+
+
+_WAIT = "cop_deadline_wait"
+
+
+class DeadlineConnectionErrorRetryHandler(WithinDeadline, ConnectionErrorRetryHandler):
+    pass
+
+
+class DeadlineServerErrorRetryHandler(WithinDeadline, ServerErrorRetryHandler):
+    pass
+
+
+class DeadlineRateLimitErrorRetryHandler(WithinDeadline, RateLimitErrorRetryHandler):
+    def wait(self, state: RetryState, response: HttpResponse | None) -> float:
+        value: Any = None
+        for name, values in (response.headers if response is not None else {}).items():
+            if name.lower() == "retry-after":
+                value = values[0] if isinstance(values, list) and values else values
+        # slack_sdk sleeps Retry-After plus up to a second of jitter; so does this.
+        return _retry_after(value) + random.random()
+
+
+def _timed_out(error: BaseException) -> bool:
+    if isinstance(error, URLError):
+        return isinstance(error.reason, TimeoutError)
+    return isinstance(error, TimeoutError)
+
+
+class DeadlineWebClient(WebClient):
+    """slack_sdk's WebClient, whose calls end before the deadline of the request being
+    answered (bot/deadline.py): each HTTP attempt's timeout is at most the time left,
+    no call starts without time left, and a call that the deadline cut short (no answer
+    in time, a retry that would outlast the request) raises SlackTooSlow. Retries are
+    bounded by the WithinDeadline retry handlers (see make_web_client). Outside a
+    request it is the stock client."""
+
+    @property  # type: ignore[override]
+    def timeout(self) -> float:
+        running = deadline.current()
+        if running is None:
+            return self.configured_timeout
+        return max(MIN_CALL_SECONDS, min(self.configured_timeout, running.remaining()))
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self.configured_timeout = value
+
+    def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> SlackResponse:
+        running = deadline.current()
+        if running is None:
+            return super().api_call(api_method, *args, **kwargs)
+        if running.remaining() < MIN_CALL_SECONDS:
+            raise SlackTooSlow(api_method, "no time left in the request")
+        cuts = running.cuts
+        try:
+            return super().api_call(api_method, *args, **kwargs)
+        except Exception as exc:
+            if _timed_out(exc):
+                raise SlackTooSlow(api_method, "no answer before the deadline") from exc
+            if running.cuts > cuts:
+                raise SlackTooSlow(api_method, "a retry would outlast the request") from exc
+            raise
+
+    def for_request(self, *, team_id: str | None = None) -> DeadlineWebClient:
+        """A client like this one for a single request (as Bolt makes per request)."""
+        client = DeadlineWebClient(
+            token=self.token,
+            base_url=self.base_url,
+            timeout=self.configured_timeout,  # type: ignore[arg-type]
+            ssl=self.ssl,
+            proxy=self.proxy,
+            headers=dict(self.headers),
+            team_id=team_id,
+            logger=self.logger,
+            retry_handlers=list(self.retry_handlers),
+        )
+        return client
+
+
+class KeepAliveWebClient(DeadlineWebClient):
     """slack_sdk's WebClient, reusing one HTTP connection per thread.
 
     The stock client opens a new connection (and TLS handshake) for every call; a
@@ -50,6 +190,11 @@ class KeepAliveWebClient(WebClient):
             else:
                 conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
             pool[key] = conn
+        # The timeout of this call: at most the time left in the request (if any).
+        timeout = self.timeout
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
         return conn
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
@@ -105,15 +250,26 @@ class KeepAliveWebClient(WebClient):
             "Authorization": f"Bearer {self.token or ''}",
             "User-Agent": self.headers.get("User-Agent", "cop-bot"),
         }
+        running = deadline.current()
+
+        def wait(seconds: float) -> None:
+            if running is not None and seconds + MIN_CALL_SECONDS > running.remaining():
+                raise SlackTooSlow(api_method, "a retry would outlast the request")
+            time.sleep(seconds)
+
         rate_limited = server_errors = broken = 0
         while True:
+            if running is not None and running.remaining() < MIN_CALL_SECONDS:
+                raise SlackTooSlow(api_method, "no time left in the request")
             conn = self._connection(parts.scheme, parts.netloc, fresh=broken > 0)
             try:
                 conn.request("POST", parts.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
                 conn.close()
+                if running is not None and _timed_out(exc):
+                    raise SlackTooSlow(api_method, "no answer before the deadline") from exc
                 broken += 1
                 if broken > CONNECTION_RETRIES:
                     raise
@@ -122,10 +278,10 @@ class KeepAliveWebClient(WebClient):
                 conn.close()
             if response.status == 429 and rate_limited < RATE_LIMIT_RETRIES:
                 rate_limited += 1
-                time.sleep(_retry_after(response.headers.get("Retry-After")))
+                wait(_retry_after(response.headers.get("Retry-After")))
                 continue
             if response.status >= 500 and server_errors < SERVER_ERROR_RETRIES:
-                time.sleep(0.5 * 2**server_errors)
+                wait(0.5 * 2**server_errors)
                 server_errors += 1
                 continue
             try:
@@ -149,16 +305,17 @@ def _retry_after(value: str | None) -> float:
         return 1.0
 
 
-def make_web_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    """A WebClient that waits out 429s for Retry-After and retries 5xx and broken connections."""
+def make_web_client(token: str, base_url: str, *, timeout: int = 10) -> KeepAliveWebClient:
+    """A WebClient that waits out 429s for Retry-After and retries 5xx and broken
+    connections; inside a request, only as far as the request's deadline allows."""
     return KeepAliveWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+            DeadlineConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+            DeadlineRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            DeadlineServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
         ],
     )
 

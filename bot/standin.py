@@ -410,6 +410,7 @@ class SlackStandIn:
         self._counts: dict[str, int] = {}
         self._listeners: list[Callable[[Call], None]] = []
         self._delay = 0.0
+        self._method_delays: dict[str, float] = {}
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -511,6 +512,7 @@ class SlackStandIn:
             self._calls.clear()
             self._counts.clear()
             self._delay = 0.0
+            self._method_delays.clear()
             self._reset_state()
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
@@ -563,12 +565,16 @@ class SlackStandIn:
                 per_second, capacity, capacity, time.monotonic(), retry_after
             )
 
-    def set_delay(self, seconds: float) -> None:
-        """Make every answer wait `seconds` first, like a slow Slack."""
+    def set_delay(self, seconds: float, *, method: str | None = None) -> None:
+        """Make every answer (or only those to `method`) wait `seconds` first, like a slow
+        Slack. A call is recorded once its answer is ready, after the wait."""
         if seconds < 0:
             raise ValueError("the delay cannot be negative")
         with self._lock:
-            self._delay = seconds
+            if method is None:
+                self._delay = seconds
+            else:
+                self._method_delays[method] = seconds
 
     def backdate(self, seconds: float) -> None:
         """Make every message posted so far `seconds` older, as if days went by since:
@@ -796,7 +802,7 @@ class SlackStandIn:
         at: float,
         compute: Callable[[], _Answer],
     ) -> _Answer:
-        delay = self._delay
+        delay = self._method_delays.get(method, self._delay)
         if delay > 0:
             time.sleep(delay)
         with self._lock:

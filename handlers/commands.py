@@ -17,6 +17,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import deadline
+from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
 from bot.runtime import Services, error_reference
@@ -26,7 +28,7 @@ from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
 from handlers import agenda, meeting_form, minutes, questions, render
 from handlers import meetings as meeting_commands
-from handlers.errors import apology, domain_message
+from handlers.errors import apology, domain_message, slack_slow
 from handlers.feature import CommandHandler
 from handlers.reply import Reply
 from storage.errors import WriteBusy
@@ -385,11 +387,16 @@ HELP_FACILITATOR = tuple(key for feature in FEATURES for key in feature.HELP_FAC
 
 
 def _opener(client: WebClient, trigger_id: str) -> OpenView:
-    """Opens a command's modal; False when Slack refused (e.g. the trigger expired)."""
+    """Opens a command's modal; False when Slack refused (e.g. the trigger expired).
+
+    The trigger expires 3 s after the command, like the request: the modal opens under the
+    request's deadline, also when the answer comes late (SlackTooSlow when past it)."""
+    request_deadline = deadline.current()
 
     def open_view(view: dict[str, Any]) -> bool:
         try:
-            client.views_open(trigger_id=trigger_id, view=view)
+            with deadline.resumed(request_deadline):
+                client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:
             log.warning("could not open a modal: %s", exc.response.get("error"))
             return False
@@ -409,8 +416,13 @@ def _send_late(
         message = apology(services.translator(None), reference)
         respond(text=message.text, blocks=message.blocks, replace_original=False)
         return
-    if reply.view is not None and open_view(reply.view):
-        return
+    if reply.view is not None:
+        try:
+            if open_view(reply.view):
+                return
+        except SlackTooSlow as exc:
+            # The trigger has expired: the reply's own message says to type it again.
+            log.warning("late /cop modal not opened: %s", exc)
     respond(
         text=reply.message.text,
         blocks=reply.message.blocks,
@@ -431,7 +443,7 @@ def cop_command(
     if _subcommand(text) in READ_ONLY:
         # Reads never wait for a lock (SQLite WAL, PostgreSQL MVCC) and the database's
         # own timeouts bound them, so they skip the hand-over to the request pool.
-        _ack(ack, services, run_command(services, user_id, text), open_view)
+        _ack(ack, services, user_id, run_command(services, user_id, text), open_view)
         return
     started = time.monotonic()
     tried_quick = False
@@ -444,7 +456,7 @@ def cop_command(
             pass  # the pool tries it again, with all the time the answer allows
         else:
             if quick is not None:
-                _ack(ack, services, quick, open_view)
+                _ack(ack, services, user_id, quick, open_view)
                 return
             tried_quick = True
     future = services.foreground.submit(
@@ -460,14 +472,24 @@ def cop_command(
         late = partial(_send_late, services, respond, user_id, open_view)
         services.when_done("late reply", future, late)
         return
-    _ack(ack, services, reply, open_view)
+    _ack(ack, services, user_id, reply, open_view)
 
 
-def _ack(ack: Ack, services: Services, reply: Reply, open_view: OpenView) -> None:
-    if reply.view is not None and open_view(reply.view):
-        ack()
-    else:
-        ack(text=reply.message.text, blocks=reply.message.blocks, response_type=reply.response_type)
+def _ack(ack: Ack, services: Services, user_id: str, reply: Reply, open_view: OpenView) -> None:
+    if reply.view is not None:
+        try:
+            opened = open_view(reply.view)
+        except SlackTooSlow as exc:
+            # The trigger expires with the request: opening it later cannot work.
+            log.warning("/cop modal not opened: %s", exc)
+            slow = slack_slow(services.translator(user_id))
+            ack(text=slow.text, blocks=slow.blocks, response_type="ephemeral")
+            return
+        if opened:
+            ack()
+            _follow_up(services, reply)
+            return
+    ack(text=reply.message.text, blocks=reply.message.blocks, response_type=reply.response_type)
     _follow_up(services, reply)
 
 

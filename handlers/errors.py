@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 from slack_bolt.context.respond import Respond
 
+from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
 from bot.notifier import Message
 from bot.runtime import error_reference
@@ -59,21 +60,43 @@ def apology(t: Translator, reference: str) -> Message:
     return text_message(t("apology", ref=reference))
 
 
-def make_error_handler(translator_for: Any) -> Any:
-    """Bolt's global error handler: log the traceback with a reference, apologise briefly."""
+def slack_slow(t: Translator) -> Message:
+    """Slack did not answer a call in time (or asked us to wait longer than the user can)."""
+    return text_message(t("slack_slow"))
+
+
+def make_error_handler(translator_for: Any, in_background: Any) -> Any:
+    """Bolt's global error handler: log the traceback with a reference, apologise briefly.
+
+    A Slack call that the request's deadline cut short (SlackTooSlow) is no bug: the user
+    is asked to try again in a moment, through the response_url after the answer has
+    gone (that is a call to the same slow Slack)."""
 
     def handle_error(
         error: Exception, body: dict[str, Any], respond: Respond | None
     ) -> BoltResponse:
+        slow = isinstance(error, SlackTooSlow)
         reference = error_reference()
-        log.error("unhandled error (ref %s)", reference, exc_info=error)
+        if slow:
+            log.warning("Slack too slow for this request (ref %s): %s", reference, error)
+        else:
+            log.error("unhandled error (ref %s)", reference, exc_info=error)
         user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
         user = user or body.get("user_id")
         try:
             t = translator_for(user)
         except Exception:  # the database may be what failed; apologise in the default language
             t = translator_for(None)
-        message = apology(t, reference)
+        message = slack_slow(t) if slow else apology(t, reference)
+        if slow and not body.get("command"):
+            if respond is not None and body.get("response_url"):
+                in_background(
+                    "try-again message",
+                    lambda: respond(
+                        text=message.text, blocks=message.blocks, replace_original=False
+                    ),
+                )
+            return BoltResponse(status=200, body="")
         if body.get("command"):
             # A slash command is answered in the HTTP response itself.
             payload = {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}

@@ -13,6 +13,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
 from bot.runtime import Services, error_reference
@@ -617,7 +618,13 @@ def save_submission(
         ack(response_action="errors", errors={"text": error})
         return
     channel, ts = _source_of(view)
-    permalink = _permalink(client, channel, ts)
+    try:
+        permalink = _permalink(client, channel, ts)
+        link_later = False
+    except SlackTooSlow as exc:
+        # The link is a nicety: the question is saved without it, and it follows.
+        log.warning("permalink after the answer: %s", exc)
+        permalink, link_later = None, True
     try:
         with services.db.write() as session:
             asked = questions.ask(
@@ -640,6 +647,11 @@ def save_submission(
 
     def confirm() -> None:
         services.notifier.send_dm(user_id, text_message(text))
+        if link_later:  # outside the request: as long as Slack needs
+            link = _permalink(client, channel, ts)
+            if link is not None:
+                with services.db.write() as session:
+                    questions.record_permalink(session, question_id=asked.id, permalink=link)
 
     services.in_background("question saved", confirm)
 

@@ -204,6 +204,13 @@ def ask(
     return _view(session, question, votes=0, voted=False)
 
 
+def record_permalink(session: Session, *, question_id: int, permalink: str) -> None:
+    """The link to the message a question was saved from, when it came after the save."""
+    question = session.get(Question, question_id)
+    if question is not None and question.permalink is None:
+        question.permalink = permalink
+
+
 def communities_for(
     session: Session, *, user_id: str, admins: Collection[str]
 ) -> list[CommunityChoice]:
