@@ -284,7 +284,7 @@ def _ids(database_url: str) -> dict[str, list[int]]:
         db.dispose()
 
 
-def add_past_meeting(database_url: str) -> None:
+def add_past_meeting(database_url: str, *, now: dt.datetime | None = None) -> None:
     """The shipped catalogue, and a meeting of `ethiek` two days ago, so that the minutes
     modal opens (serve loads the catalogue again, which keeps the meeting)."""
     from zoneinfo import ZoneInfo
@@ -300,7 +300,8 @@ def add_past_meeting(database_url: str) -> None:
         with db.write() as session:
             load_catalog(session, kit.CATALOG, ZoneInfo("Europe/Amsterdam"))
             community_id = session.scalar(select(Community.id).where(Community.slug == "ethiek"))
-            starts = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
+            now = now or dt.datetime.now(dt.UTC)
+            starts = now.replace(microsecond=0) - dt.timedelta(days=2)
             session.add(Meeting(community_id=community_id, key=f"fuzz-{starts:%Y%m%d%H%M%S}",
                                 title="Terugblik", starts_at=starts,
                                 ends_at=starts + dt.timedelta(hours=2), kind="online",
