@@ -664,28 +664,52 @@ def check_call(method: str, args: dict[str, Any], *, allowed_links: tuple[str, .
     ]
 
 
+_CHAINED = ("The above exception was the direct cause", "During handling of the above exception")
+
+
 def log_problems(lines: Iterable[str]) -> list[Finding]:
-    """Tracebacks in a server's log output, one finding per traceback, labelled by the
-    exception it ends in (and the log line before it, which names the reference)."""
+    """Tracebacks in a server's log output, one finding per traceback (a chain of causes
+    counts once), labelled by its root cause's exception and the innermost frame of the
+    project's own code; the detail keeps the log line before it, which names the reference."""
     found: list[Finding] = []
     lines = list(lines)
     i = 0
     while i < len(lines):
-        if lines[i].startswith("Traceback (most recent call last)"):
-            before = lines[i - 1].strip() if i else ""
-            j = i + 1
-            while j < len(lines) and (lines[j].startswith((" ", "\t")) or not lines[j].strip()):
-                j += 1
-            last = lines[j].strip() if j < len(lines) else "?"
-            where = next(
-                (ln.strip() for ln in reversed(lines[i:j]) if ln.strip().startswith("File ")), ""
-            )
-            # Grouped by the exception's type and where it was raised; the message varies.
-            label = f"{last.split(':', 1)[0]} at {where.removeprefix('File ')}"
-            found.append(Finding("traceback", label[:200], f"{last[:200]} | {before[:200]}"))
-            i = j
-        else:
+        if not lines[i].startswith("Traceback (most recent call last)"):
             i += 1
+            continue
+        before = lines[i - 1].strip() if i else ""
+        frames: list[str] = []
+        exceptions: list[str] = []
+        j = i
+        while j < len(lines) and lines[j].startswith("Traceback (most recent call last)"):
+            j += 1
+            while j < len(lines) and (lines[j].startswith((" ", "\t")) or not lines[j].strip()):
+                if lines[j].strip().startswith("File "):
+                    frames.append(lines[j].strip())
+                j += 1
+            exceptions.append(lines[j].strip() if j < len(lines) else "?")
+            j += 1
+            # A chained exception follows: a blank line, the sentence, a blank line.
+            k = j
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            if k < len(lines) and lines[k].startswith(_CHAINED):
+                k += 1
+                while k < len(lines) and not lines[k].strip():
+                    k += 1
+                j = k
+        root = exceptions[0]
+        ours = [
+            f
+            for f in frames
+            if "site-packages" not in f and "/lib/python" not in f and not f.startswith('File "<')
+        ]
+        where = (ours or frames or [""])[-1]
+        # Grouped by the exception's type and where it was raised; the message varies.
+        label = f"{root.split(':', 1)[0]} at {where.removeprefix('File ')}"
+        found.append(Finding("traceback", label[:200], f"{root[:200]} | {before[:200]}"))
+        i = j
     return found
 
 

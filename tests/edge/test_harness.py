@@ -99,3 +99,25 @@ def test_tracebacks_in_a_log_are_grouped_by_exception_and_place() -> None:
     (finding,) = kit.log_problems(log)
     assert finding.label == 'ValueError at "/x/handlers/meetings.py", line 237, in work'
     assert "ref 1234ABCD" in finding.detail
+
+
+def test_a_chain_of_causes_counts_once_under_its_root_cause() -> None:
+    log = [
+        "2026-12-01 10:00:00,000 ERROR cop_bot: topic vote failed (ref 1234ABCD)",
+        "Traceback (most recent call last):",
+        '  File "/v/site-packages/psycopg/cursor.py", line 117, in execute',
+        "psycopg.errors.NumericValueOutOfRange: integer out of range",
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/x/bot/services/agenda.py", line 281, in toggle_vote',
+        '  File "/v/site-packages/sqlalchemy/engine/base.py", line 1, in execute',
+        "sqlalchemy.exc.DataError: (psycopg.errors.NumericValueOutOfRange) integer out of range",
+        "2026-12-01 10:00:01,000 INFO cop_bot: fine",
+    ]
+    (finding,) = kit.log_problems(log)
+    assert finding.label == (
+        'psycopg.errors.NumericValueOutOfRange at "/x/bot/services/agenda.py", line 281, '
+        "in toggle_vote"
+    )
