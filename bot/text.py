@@ -66,8 +66,8 @@ def parse_number(value: object, *, high: int = MAX_NUMBER) -> int | None:
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
 # Acting only at the start of a line: headings, block quotes (already &gt;), list items,
 # thematic breaks and setext underlines.
-_MD_LINE_START = re.compile(r"^( {0,3})([#+\-=])")
-_MD_ORDERED = re.compile(r"^( {0,3}[0-9]{1,9})([.)])")
+_MD_LINE_START = re.compile(r"^([#+\-=])")
+_MD_ORDERED = re.compile(r"^([0-9]{1,9})([.)])")
 
 
 def markdown(text: str) -> str:
@@ -76,13 +76,15 @@ def markdown(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     lines = []
     for line in text.split("\n"):
-        line = _MD_INLINE.sub(r"\\\1", line)
+        # Indented four spaces, a line would be code, where escapes show as typed; a
+        # rendered paragraph drops leading spaces anyway.
+        line = _MD_INLINE.sub(r"\\\1", line.lstrip(" \t"))
         # An image is `![`; `[` is escaped already, `!` only needs it before one.
         line = line.replace("!\\[", "\\!\\[")
         # `(` and `)` only act as a link target after `]`, which is escaped; escape them
         # anyway next to it, so that no `](` ever reads as one.
         line = line.replace("\\](", "\\]\\(")
-        line = _MD_LINE_START.sub(r"\1\\\2", line)
+        line = _MD_LINE_START.sub(r"\\\1", line)
         line = _MD_ORDERED.sub(r"\1\\\2", line)
         lines.append(line)
     return "\n".join(lines)
