@@ -196,6 +196,6 @@ def test_a_typed_mention_and_ampersand_reach_the_bot_as_slack_sends_them(tmp_pat
         "/cop kartrekker ethiek @U0BOB\n/cop aanmelden ethiek\n/cop onderwerp ethiek R&D <b>\n",
     )
 
-    assert "@U0BOB is nu kartrekker van *Ethiek*." in output  # the console shows <@U0BOB> so
+    assert "@U0BOB is nu kartrekker van *Ethiek*." in output  # the console shows <@U0BOB> as @U0BOB
     assert ">R&D <b>" in output
     assert "&amp;" not in output and "&lt;" not in output
