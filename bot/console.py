@@ -33,6 +33,7 @@ from bot.slack_requests import (
     block_actions_body,
     message_shortcut_body,
     signed_headers,
+    slack_format,
     slash_command_body,
     view_submission_body,
 )
@@ -328,7 +329,8 @@ class Console:
 
     def shortcut(self, callback_id: str, text: str) -> None:
         """A message shortcut on a message `text` that you just posted in #console."""
-        message = {"ts": f"{time.time():.6f}", "text": text, "user": self.user}
+        # In Slack's message format, as a message typed in Slack's client would be.
+        message = {"ts": f"{time.time():.6f}", "text": slack_format(text), "user": self.user}
         body = message_shortcut_body(
             user_id=self.user,
             callback_id=callback_id,
@@ -336,6 +338,7 @@ class Console:
             channel_id=CONSOLE_CHANNEL,
             channel_name="console",
             response_url=self.standin.response_url(),
+            raw=True,
         )
         status, answer = self.dispatch(body)
         if status != 200:
@@ -370,12 +373,14 @@ class Console:
         return response.status, response.body
 
     def command(self, text: str) -> None:
+        # As Slack sends it: escaped, and a typed @U0BOB as the mention it picks.
         body = slash_command_body(
             user_id=self.user,
-            text=text,
+            text=slack_format(text),
             response_url=self.standin.response_url(),
             channel_id=CONSOLE_CHANNEL,
             channel_name="console",
+            raw=True,
         )
         status, answer = self.dispatch(body)
         if status != 200:

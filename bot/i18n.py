@@ -27,6 +27,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_found_hint": "Typ `/cop lijst` voor alle communities.",
         "not_allowed": "Dat mag alleen een kartrekker van deze community of een beheerder.",
         "not_allowed_admin": "Dat mag alleen een beheerder.",
+        "text_nul": "In je tekst staat een onzichtbaar teken (NUL) dat ik niet kan bewaren, dus ik heb niets opgeslagen. "
+        "Hieronder staat je tekst zonder dat teken: kopieer hem en probeer het nog eens.",
+        "text_nul_field": "Hier staat een onzichtbaar teken (NUL) in dat ik niet kan bewaren. Typ de tekst opnieuw "
+        "of plak hem eerst in een gewone teksteditor.",
         # Help
         "help_title": "CoP bot: Communities of Practice in Slack",
         "help_intro": "Ik help je mee te doen aan Communities of Practice: vakgenoten uit "
@@ -178,6 +182,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_found_hint": "Type `/cop list` for all communities.",
         "not_allowed": "Only a facilitator of this community or an admin may do that.",
         "not_allowed_admin": "Only an admin may do that.",
+        "text_nul": "Your text holds an invisible character (NUL) that I cannot store, so I saved nothing. "
+        "Here is your text without it: copy it and try again.",
+        "text_nul_field": "This holds an invisible character (NUL) that I cannot store. Type the text again, "
+        "or paste it into a plain text editor first.",
         "help_title": "CoP bot: Communities of Practice in Slack",
         "help_intro": "I help you take part in Communities of Practice: professionals from "
         "different municipalities learning together from real cases. What you can type:",

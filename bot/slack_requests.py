@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +37,28 @@ def signed_headers(
     }
 
 
+_TYPED_MENTION = re.compile(r"(?<![\w@])@([UW][A-Z0-9]+|channel|here|everyone)\b")
+
+
+def slack_escape(text: str) -> str:
+    """Text as Slack sends what someone typed: `&`, `<` and `>` as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_format(text: str) -> str:
+    """Typed text as Slack sends it from a slash command (`should_escape`) or a message:
+    escaped, with a typed `@U0BOB` as the mention `<@U0BOB|u0bob>` and `@here`,
+    `@channel`, `@everyone` as `<!here>` and so on, as picking them in Slack's client does."""
+
+    def markup(match: re.Match[str]) -> str:
+        who = match.group(1)
+        if who in ("channel", "here", "everyone"):
+            return f"<!{who}>"
+        return f"<@{who}|{who.lower()}>"
+
+    return _TYPED_MENTION.sub(markup, slack_escape(text))
+
+
 def _trigger_id() -> str:
     return f"{next(_trigger)}.1000000000.{int(time.time() * 1000) % 10**9:09d}"
 
@@ -49,8 +72,11 @@ def slash_command_body(
     channel_id: str = "C0GENERAL",
     channel_name: str = "algemeen",
     user_name: str | None = None,
+    raw: bool = False,
 ) -> str:
-    """The form-encoded body of a slash command invocation."""
+    """The form-encoded body of a slash command invocation. `text` is what was typed,
+    escaped here as Slack does; with `raw`, it is sent as given (Slack markup such as
+    `<@U123|name>` already in it)."""
     return urlencode(
         {
             "token": "verification-token-unused",
@@ -61,7 +87,7 @@ def slash_command_body(
             "user_id": user_id,
             "user_name": user_name or user_id.lower(),
             "command": command,
-            "text": text,
+            "text": text if raw else slack_escape(text),
             "api_app_id": API_APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url,
@@ -240,9 +266,14 @@ def message_shortcut_body(
     channel_id: str,
     response_url: str,
     channel_name: str = "algemeen",
+    raw: bool = False,
 ) -> str:
     """The form-encoded body (payload=JSON) of a message shortcut on `message`
-    (a dict with at least `ts`, `text` and `user`)."""
+    (a dict with at least `ts`, `text` and `user`). Its text is what was typed, escaped
+    here as Slack's message format has it; with `raw`, it is sent as given (markup such
+    as `<@U123>` already in it)."""
+    if not raw:
+        message = {**message, "text": slack_escape(str(message.get("text", "")))}
     payload = {
         "type": "message_action",
         "token": "verification-token-unused",

@@ -12,7 +12,7 @@ from bot.runtime import Services, error_reference
 from bot.services import membership
 from bot.services.errors import DomainError
 from bot.services.views import Decision
-from handlers import render
+from handlers import render, text_in
 from handlers.commands import join, welcome_member
 from handlers.errors import apology, domain_message
 
@@ -43,7 +43,7 @@ def join_button(
 ) -> None:
     ack()
     user_id = body["user"]["id"]
-    slug = str(action.get("value", ""))
+    slug = text_in.from_value(action.get("value"))
 
     def work(t: render.Translator) -> None:
         reply = join(services, t, user_id, slug)
@@ -68,7 +68,7 @@ def _decide(
 ) -> None:
     ack()
     decider = body["user"]["id"]
-    slug, _, user_id = str(action.get("value", "")).partition("|")
+    slug, _, user_id = text_in.from_value(action.get("value")).partition("|")
 
     def work(t: render.Translator) -> None:
         with services.db.write() as session:

@@ -35,7 +35,7 @@ from bot.services.errors import (
     TextTooLong,
 )
 from bot.services.views import MeetingView
-from handlers import render
+from handlers import render, text_in
 from handlers.blocks import (
     Block,
     actions,
@@ -63,7 +63,7 @@ FORM_CALLBACK = "agenda_form"
 MEETING_FIELD, TEXT_FIELD, SPEAKERS_FIELD = "agenda_meeting", "agenda_text", "agenda_speakers"
 MAX_OPTION_TEXT = 75
 MAX_TOP_TOPIC_TEXT = 300
-_PAGE_IN_BLOCK = re.compile(r"^topic-\d+-p(\d+)$")
+_PAGE_IN_BLOCK = re.compile(r"^topic-[0-9]+-p([0-9]+)$")
 
 
 # -- messages ---------------------------------------------------------------------------
@@ -299,18 +299,11 @@ def propose_topic(services: Services, t: Translator, user_id: str, rest: str) ->
     return Reply(topic_added(t, proposed))
 
 
-def _community_and_page(rest: str) -> tuple[str, int]:
-    words = rest.split()
-    if len(words) > 1 and words[-1].isdigit():
-        return " ".join(words[:-1]), int(words[-1])
-    return rest, 1
-
-
 def list_topics(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     """`/cop onderwerpen <community> [page]`"""
     if not rest:
         return Reply(render.text_message(t("agenda_topics_usage")))
-    query, number = _community_and_page(rest)
+    query, number = text_in.trailing_page(rest)
     try:
         with services.db.read() as session:
             page = agenda.topics(
@@ -382,16 +375,14 @@ def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
     """👍 Stem: cast or take back a vote, then redraw the list it was clicked in."""
     ack()
     user_id = body["user"]["id"]
-    value = str(action.get("value", ""))
-    shown = _PAGE_IN_BLOCK.match(str(action.get("block_id", "")))
+    topic_id = text_in.id_value(action.get("value"))
+    shown = _PAGE_IN_BLOCK.match(text_in.from_value(action.get("block_id")))
 
     def work(t: Translator) -> None:
-        if not value.isdigit():
-            raise TopicNotFound(value)
         admins = services.settings.admins
         with services.db.write() as session:
             vote = agenda.toggle_vote(
-                session, topic_id=int(value), user_id=user_id, admins=admins,
+                session, topic_id=topic_id, user_id=user_id, admins=admins,
                 now=services.clock(),
             )  # fmt: skip
         if shown is None:  # clicked under a new topic, not in a list
@@ -401,7 +392,7 @@ def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
         with services.db.read() as session:
             page = agenda.topics(
                 session, query=vote.community_slug, user_id=user_id, admins=admins,
-                page=int(shown.group(1)),
+                page=text_in.page_number(shown.group(1)),
             )  # fmt: skip
         _answer(respond, topic_page(t, page), replace=True)
 
@@ -415,13 +406,13 @@ def page_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
     """Meer / Terug: another page of the topics, in place of the one shown."""
     ack()
     user_id = body["user"]["id"]
-    slug, _, number = str(action.get("value", "")).partition("|")
+    slug, _, number = text_in.from_value(action.get("value")).partition("|")
 
     def work(t: Translator) -> None:
         with services.db.read() as session:
             page = agenda.topics(
                 session, query=slug, user_id=user_id, admins=services.settings.admins,
-                page=int(number) if number.isdigit() else 1,
+                page=text_in.page_number(number),
             )  # fmt: skip
         _answer(respond, topic_page(t, page), replace=True)
 
@@ -440,7 +431,7 @@ def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: R
     try:
         with services.db.read() as session:
             form = agenda.agenda_form(
-                session, query=str(action.get("value", "")), user_id=user_id,
+                session, query=text_in.from_value(action.get("value")), user_id=user_id,
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
     except DomainError as error:
@@ -459,17 +450,25 @@ def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: 
     user_id = body["user"]["id"]
     t = services.translator(user_id)
     values = (view.get("state") or {}).get("values") or {}
-    chosen = str((_field(values, MEETING_FIELD).get("selected_option") or {}).get("value", ""))
-    text = str(_field(values, TEXT_FIELD).get("value") or "")
-    speakers = _field(values, SPEAKERS_FIELD).get("value")
-    if not chosen.isdigit():
-        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_gone")})
+    meeting_id = text_in.id_value(
+        (_field(values, MEETING_FIELD).get("selected_option") or {}).get("value")
+    )
+    refused: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    for field in (TEXT_FIELD, SPEAKERS_FIELD):
+        try:
+            typed[field] = text_in.from_input(str(_field(values, field).get("value") or ""))
+        except text_in.NulInText:
+            refused[field] = t("text_nul_field")
+    if refused:
+        ack(response_action="errors", errors=refused)
         return
+    text, speakers = typed[TEXT_FIELD], typed[SPEAKERS_FIELD]
     try:
         with services.db.write() as session:
             agenda.save_agenda(
-                session, meeting_id=int(chosen), user_id=user_id, text=text,
-                speakers=str(speakers) if speakers else None, admins=services.settings.admins,
+                session, meeting_id=meeting_id, user_id=user_id, text=text,
+                speakers=speakers or None, admins=services.settings.admins,
                 now=services.clock(),
             )  # fmt: skip
     except AgendaInvalid as error:
@@ -492,7 +491,7 @@ def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: 
         ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_gone")})
         return
     ack()
-    services.in_background("agenda post", partial(publish_agenda, services, int(chosen), user_id))
+    services.in_background("agenda post", partial(publish_agenda, services, meeting_id, user_id))
 
 
 def publish_agenda(services: Services, meeting_id: int, user_id: str) -> None:

@@ -26,9 +26,9 @@ from bot.services import communities, membership, outbox
 from bot.services import meetings as meeting_service
 from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
-from handlers import agenda, meeting_form, minutes, questions, render
+from handlers import agenda, meeting_form, minutes, questions, render, text_in
 from handlers import meetings as meeting_commands
-from handlers.errors import apology, domain_message, slack_slow
+from handlers.errors import apology, domain_message, nul_refusal, slack_slow
 from handlers.feature import CommandHandler
 from handlers.reply import Reply
 from storage.errors import WriteBusy
@@ -60,7 +60,8 @@ READ_ONLY = {"help", "list", "info", "members", "mine", "unknown", "meetings"}
 NEEDS_COMMUNITY = {"info", "join", "leave", "members", "facilitator"}
 # Opens a modal (Reply.view) with the command's trigger_id; False when Slack refused.
 OpenView = Callable[[dict[str, Any]], bool]
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|^@?([UW][A-Z0-9]{2,})$")
+# The edge (handlers/text_in.py) turns a mention <@U123|name> into @U123.
+_MENTION = re.compile(r"^@?([UW][A-Z0-9]+)$")
 
 
 def _subcommand(text: str) -> str:
@@ -346,7 +347,7 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
     match = _MENTION.match(who.strip())
     if not query.strip() or not match:
         return Reply(render.text_message(t("facilitator_usage")))
-    appointee = match.group(1) or match.group(2)
+    appointee = match.group(1)
     with services.db.write() as session:
         name = membership.appoint_facilitator(
             session,
@@ -438,8 +439,14 @@ def cop_command(
     """Answer `/cop` within Slack's deadline: in the HTTP response when the work is quick,
     else with a short "working on it" and the real answer through response_url."""
     user_id = command["user_id"]
-    text = command.get("text") or ""
     open_view = _opener(client, command.get("trigger_id") or "")
+    try:
+        # The one place slash-command text is read: from here on it is plain text.
+        text = text_in.from_slack(str(command.get("text") or ""))
+    except text_in.NulInText as refused:
+        refusal = Reply(nul_refusal(services.translator(user_id), refused.text))
+        _ack(ack, services, user_id, refusal, open_view)
+        return
     if _subcommand(text) in READ_ONLY:
         # Reads never wait for a lock (SQLite WAL, PostgreSQL MVCC) and the database's
         # own timeouts bound them, so they skip the hand-over to the request pool.

@@ -22,7 +22,7 @@ from bot.services.errors import (
     RegistrationClosed,
     RequestAlreadyDecided,
 )
-from handlers.blocks import escape
+from handlers.blocks import escape, fit, section, sections
 from handlers.render import text_message
 
 log = logging.getLogger("cop_bot")
@@ -54,6 +54,12 @@ def domain_message(t: Translator, error: DomainError) -> Message:
         case RequestAlreadyDecided(community=name):
             return text_message(t("approval_already", name=escape(name)))
     raise TypeError(f"no message for {type(error).__name__}")  # a missing mapping is a bug
+
+
+def nul_refusal(t: Translator, text: str) -> Message:
+    """Text with a NUL is refused; the rest of it comes back, so nothing typed is lost."""
+    intro = t("text_nul")
+    return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
 
 
 def apology(t: Translator, reference: str) -> Message:

@@ -23,7 +23,7 @@ from bot.services.catalog import MEETING_KINDS
 from bot.services.errors import DomainError, MeetingNotFound
 from bot.services.meetings import DEFAULT_LENGTH, MeetingChange, MeetingDetails, MeetingForm
 from bot.services.when import wall_clock
-from handlers import render
+from handlers import render, text_in
 from handlers.blocks import Block, escape
 from handlers.errors import domain_message
 from handlers.feature import CommandHandler
@@ -146,13 +146,13 @@ def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: R
     """A click on "Bijeenkomst plannen" or "Verplaatsen": the form, for managers only."""
     ack()
     user_id = body["user"]["id"]
-    slug, _, meeting = str(action.get("value", "")).partition("|")
+    slug, _, meeting = text_in.from_value(action.get("value")).partition("|")
     t = services.translator(user_id)
     try:
         with services.db.read() as session:
             form = meetings.form(
                 session, query=slug, user_id=user_id,
-                meeting_id=int(meeting) if meeting.isdigit() else None,
+                meeting_id=text_in.id_value(meeting) if meeting else None,
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
     except MeetingNotFound as error:
@@ -187,7 +187,8 @@ def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
 
 
 def _text(values: dict[str, Any], block_id: str) -> str:
-    return str(_value(values, block_id).get("value") or "").strip()
+    """A text input as plain text. Raises text_in.NulInText."""
+    return text_in.from_input(str(_value(values, block_id).get("value") or "")).strip()
 
 
 def _picked(values: dict[str, Any], block_id: str, key: str, parse: Callable[[str], Any]) -> Any:
@@ -222,12 +223,18 @@ def read_answers(
     kind = str((_value(values, KIND).get("selected_option") or {}).get("value") or "")
     if kind not in MEETING_KINDS:
         errors[KIND] = t("meeting_form_bad_kind")
-    location, title = _text(values, LOCATION), _text(values, TITLE)
-    for block_id, text, limit in ((LOCATION, location, MAX_LOCATION), (TITLE, title, MAX_TITLE)):
-        if len(text) > limit:
-            errors[block_id] = t("meeting_form_too_long", limit=limit, count=len(text))
+    typed: dict[str, str] = {}
+    for block_id, limit in ((LOCATION, MAX_LOCATION), (TITLE, MAX_TITLE)):
+        try:
+            typed[block_id] = _text(values, block_id)
+        except text_in.NulInText:
+            errors[block_id] = t("text_nul_field")
+            continue
+        if len(typed[block_id]) > limit:
+            errors[block_id] = t("meeting_form_too_long", limit=limit, count=len(typed[block_id]))
     if errors:
         return None, errors
+    location, title = typed[LOCATION], typed[TITLE]
     tz = t.tz
     starts = wall_clock(day, start, tz)
     if starts is None:
@@ -243,8 +250,9 @@ def read_answers(
     if ends is not None and ends <= starts:
         return None, {END: t("meeting_form_end_not_after", start=f"{starts:%H:%M}")}
     answers = Answers(
-        slug=str(metadata.get("slug") or ""),
-        meeting_id=meeting_id if isinstance(meeting_id, int) else None,
+        slug=text_in.from_value(metadata.get("slug")),
+        # No meeting: plan one; anything but a valid id: a meeting that does not exist.
+        meeting_id=None if meeting_id is None else text_in.id_value(meeting_id),
         starts_at=starts.astimezone(dt.UTC),
         ends_at=ends.astimezone(dt.UTC) if ends is not None else None,
         details=MeetingDetails(kind=kind, location=location or None, title=title or None),

@@ -26,7 +26,8 @@ from bot.services.when import (
     describe,
     parse_when,
 )
-from handlers import calendar_feed, render
+from bot.text import looks_like_number, parse_number
+from handlers import calendar_feed, render, text_in
 from handlers.blocks import escape
 from handlers.errors import apology, domain_message
 from handlers.reply import Reply
@@ -91,6 +92,7 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
         return Reply(render.text_message(t("meeting_usage")))
     action, words = words[0].lower(), words[1:]
     settings = services.settings
+    slug, typed_number = "", ""
     try:
         slug, words = _split_community(services, words)
         now = services.clock()
@@ -109,9 +111,11 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
             after_change(services)
             return Reply(added_message(t, change))
         if action in MOVE_WORDS | CANCEL_WORDS:
-            if not words or not words[0].isdigit():
+            if not words or not looks_like_number(words[0]):
                 return Reply(render.text_message(t("meeting_usage")))
-            number = int(words[0])
+            typed_number = words[0]
+            # ², 99999999999: a number no meeting has, answered as such (0 is never one).
+            number = parse_number(typed_number) or 0
             with services.db.write() as session:
                 if action in MOVE_WORDS:
                     parsed = parse_when(" ".join(words[1:]), now=now, tz=settings.timezone)
@@ -132,16 +136,20 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
     except WhenError as error:
         return Reply(render.text_message(when_message(t, error)))
     except DomainError as error:
-        return Reply(meeting_error(t, error, slug=words[0] if words else ""))
+        return Reply(meeting_error(t, error, slug=slug, number=typed_number))
     return Reply(render.text_message(t("meeting_usage")))
 
 
-def meeting_error(t: Translator, error: DomainError, *, slug: str) -> render.Message:
+def meeting_error(
+    t: Translator, error: DomainError, *, slug: str, number: str = ""
+) -> render.Message:
+    """`number`: the meeting number as typed, shown when there is no such meeting."""
     from bot.services.errors import MeetingNotFound, MeetingOver
 
     if isinstance(error, MeetingNotFound):
+        shown = escape(number) if number else error.number
         return render.text_message(
-            t("meeting_not_found", name=escape(error.community), number=error.number, slug=slug)
+            t("meeting_not_found", name=escape(error.community), number=shown, slug=escape(slug))
         )
     if isinstance(error, MeetingOver):
         return render.text_message(t("meeting_over", name=escape(error.community)))
@@ -234,7 +242,7 @@ def rsvp_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
             t = services.translator(user_id)
             with services.db.write() as session:
                 result = meetings.rsvp(
-                    session, meeting_id=int(action.get("value", "0")), user_id=user_id,
+                    session, meeting_id=text_in.id_value(action.get("value")), user_id=user_id,
                     coming=coming, now=services.clock(),
                 )  # fmt: skip
             message = render.rsvp_reply(t, result)

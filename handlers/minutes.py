@@ -18,6 +18,7 @@ from bot.services import communities, lessons, minutes
 from bot.services.errors import CommunityNotFound, DomainError, MeetingNotFound, NotAllowed
 from bot.services.lessons import AlreadyPublished, NotAnswered, Published, QuestionNotFound
 from bot.services.minutes import MinutesForm, MinutesSaved, NoPastMeetings, Nudge
+from handlers import text_in
 from handlers.blocks import (
     Block,
     actions,
@@ -171,7 +172,11 @@ def submit_minutes(
     t = services.translator(user_id)
     meeting_block, meeting_state = _state(view, "minutes_meeting")
     text_block, text_state = _state(view, "minutes_text")
-    text = str(text_state.get("value") or "")
+    try:
+        text = text_in.from_input(str(text_state.get("value") or ""))
+    except text_in.NulInText:
+        ack(response_action="errors", errors={text_block: t("text_nul_field")})
+        return
     if len(text) > minutes.MAX_MINUTES:
         too_long = t("minutes_too_long", length=len(text), limit=minutes.MAX_MINUTES)
         ack(response_action="errors", errors={text_block: too_long})
@@ -179,14 +184,11 @@ def submit_minutes(
     if not text.strip():
         ack(response_action="errors", errors={text_block: t("minutes_empty")})
         return
-    chosen = str((meeting_state.get("selected_option") or {}).get("value") or "")
-    if not chosen.isdigit():
-        ack(response_action="errors", errors={meeting_block: t("minutes_meeting_gone")})
-        return
+    meeting_id = text_in.id_value((meeting_state.get("selected_option") or {}).get("value"))
     try:
         with services.db.write() as session:
             saved = minutes.save(
-                session, meeting_id=int(chosen), user_id=user_id, text=text,
+                session, meeting_id=meeting_id, user_id=user_id, text=text,
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
     except DomainError as error:
@@ -254,15 +256,15 @@ def choose_meeting(
     ack()
     user_id = body["user"]["id"]
     view = body.get("view") or {}
-    chosen = str((action.get("selected_option") or {}).get("value") or "")
-    if not chosen.isdigit() or not view.get("id"):
+    meeting_id = text_in.id_value((action.get("selected_option") or {}).get("value"))
+    if not view.get("id"):
         return
     t = services.translator(user_id)
     try:
         with services.db.read() as session:
             form = minutes.form(
                 session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), meeting_id=int(chosen),
+                now=services.clock(), meeting_id=meeting_id,
             )  # fmt: skip
     except DomainError:
         return  # the submit says what is wrong
@@ -281,14 +283,12 @@ def open_minutes_button(
     ack()
     user_id = body["user"]["id"]
     t = services.translator(user_id)
-    value = str(action.get("value") or "")
+    meeting_id = text_in.id_value(action.get("value"))
     try:
-        if not value.isdigit():
-            raise MeetingNotFound("")
         with services.db.read() as session:
             form = minutes.form(
                 session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), meeting_id=int(value),
+                now=services.clock(), meeting_id=meeting_id,
             )  # fmt: skip
     except DomainError as error:
         message = _minutes_error(t, error)
@@ -412,16 +412,14 @@ def publish_question_button(
     """`lesson_publish_question` (value: the question id), shown on answered questions."""
     ack()
     user_id = body["user"]["id"]
-    value = str(action.get("value") or "")
+    question_id = text_in.id_value(action.get("value"))
 
     def work() -> None:
         t = services.translator(user_id)
         try:
-            if not value.isdigit():
-                raise QuestionNotFound(0)
             with services.db.write() as session:
                 published = lessons.publish_question(
-                    session, question_id=int(value), user_id=user_id,
+                    session, question_id=question_id, user_id=user_id,
                     admins=services.settings.admins, now=services.clock(),
                     default_channel=services.settings.community_channel,
                 )  # fmt: skip
@@ -492,9 +490,9 @@ def lessons_page_button(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
 ) -> None:
     ack()
-    query, _, number = str(action.get("value") or "").rpartition("|")
+    query, _, number = text_in.from_value(action.get("value")).rpartition("|")
     t = services.translator(body["user"]["id"])
-    message = _lessons_page(services, t, query, int(number) if number.isdigit() else 1)
+    message = _lessons_page(services, t, query, text_in.page_number(number))
     respond(text=message.text, blocks=message.blocks, replace_original=True)
 
 

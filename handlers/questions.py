@@ -34,6 +34,7 @@ from bot.services.questions import (
     QuestionPage,
     QuestionView,
 )
+from handlers import text_in
 from handlers.blocks import (
     Block,
     actions,
@@ -63,7 +64,7 @@ MAX_OPTIONS = 100
 MAX_OPTION_TEXT = 75
 _SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]+$")
-_TS = re.compile(r"^\d+\.\d+$")
+_TS = re.compile(r"^[0-9]+\.[0-9]+$")
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -205,14 +206,6 @@ def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> R
     )
 
 
-def _page_args(rest: str) -> tuple[str, int]:
-    """`ethiek 2` -> ("ethiek", 2); a community name without a page number -> page 1."""
-    query, _, last = rest.strip().rpartition(" ")
-    if query.strip() and last.isdigit():
-        return query.strip(), int(last)
-    return rest.strip(), 1
-
-
 def _list(services: Services, t: Translator, user_id: str, query: str, page: int) -> Message:
     try:
         with services.db.read() as session:
@@ -232,7 +225,7 @@ def list_command(services: Services, t: Translator, user_id: str, rest: str) -> 
     """`/cop vragen <community> [page]`"""
     if not rest.strip():
         return Reply(text_message(t("questions_list_usage")))
-    query, page = _page_args(rest)
+    query, page = text_in.trailing_page(rest)
     return Reply(_list(services, t, user_id, query, page))
 
 
@@ -292,10 +285,8 @@ def _in_background(
 
 
 def _question_id(action: dict[str, Any]) -> int:
-    value = str(action.get("value", ""))
-    if not value.isdigit():
-        raise QuestionNotFound(0)
-    return int(value)
+    """The question a button names; one that is no valid id is one that does not exist."""
+    return text_in.id_value(action.get("value"))
 
 
 def vote_button(
@@ -346,11 +337,10 @@ def page_button(
 ) -> None:
     ack()
     user_id = body["user"]["id"]
-    slug, _, number = str(action.get("value", "")).partition("|")
+    slug, _, number = text_in.from_value(action.get("value")).partition("|")
 
     def work(t: Translator) -> Message:
-        page = int(number) if number.isdigit() else 1
-        return _list(services, t, user_id, slug, page)
+        return _list(services, t, user_id, slug, text_in.page_number(number))
 
     _in_background(services, respond, user_id, "question page", work)
 
@@ -440,15 +430,18 @@ def answer_submission(
 ) -> None:
     user_id = body["user"]["id"]
     t = services.translator(user_id)
-    text = str(_state_value(view, "answer", "answer_text").get("value") or "")
-    metadata = str(view.get("private_metadata") or "")
     try:
-        if not metadata.isdigit():
-            raise QuestionNotFound(0)
+        text = text_in.from_input(
+            str(_state_value(view, "answer", "answer_text").get("value") or "")
+        )
+    except text_in.NulInText:
+        ack(response_action="errors", errors={"answer": t("text_nul_field")})
+        return
+    try:
         with services.db.write() as session:
             answered = questions.answer(
                 session,
-                question_id=int(metadata),
+                question_id=text_in.id_value(view.get("private_metadata")),
                 text=text,
                 user_id=user_id,
                 admins=services.settings.admins,
@@ -569,7 +562,11 @@ def save_shortcut(
     message = body.get("message") or {}
     channel = str((body.get("channel") or {}).get("id") or "")
     ts = str(message.get("ts") or body.get("message_ts") or "")
-    view = save_view(t, choices, str(message.get("text") or ""), channel, ts)
+    try:
+        text = text_in.from_slack(str(message.get("text") or ""))
+    except text_in.NulInText as refused:
+        text = refused.text  # only a prefill: the submission is checked again
+    view = save_view(t, choices, text, channel, ts)
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -605,8 +602,14 @@ def save_submission(
     user_id = body["user"]["id"]
     t = services.translator(user_id)
     chosen = _state_value(view, "community", "question_community").get("selected_option") or {}
-    slug = str(chosen.get("value") or "")
-    text = str(_state_value(view, "text", "question_text").get("value") or "")
+    slug = text_in.from_value(chosen.get("value"))
+    try:
+        text = text_in.from_input(
+            str(_state_value(view, "text", "question_text").get("value") or "")
+        )
+    except text_in.NulInText:
+        ack(response_action="errors", errors={"text": t("text_nul_field")})
+        return
     if not slug:
         ack(response_action="errors", errors={"community": t("questions_form_choose")})
         return

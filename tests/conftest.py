@@ -166,7 +166,8 @@ class SlackHTTP:
             return Response(error.code, error.read().decode())
 
     def command(self, user_id: str, text: str, **kwargs: Any) -> Response:
-        """`/cop <text>` typed by `user_id`; returns the HTTP answer."""
+        """`/cop <text>` typed by `user_id` (escaped as Slack does; `raw=True` sends Slack
+        markup such as `<@U123|name>` as given); returns the HTTP answer."""
         body = slash_command_body(
             user_id=user_id, text=text, response_url=self.standin.response_url(), **kwargs
         )
@@ -189,15 +190,22 @@ class SlackHTTP:
         return self.post(body, signed_headers(self.secret, body))
 
     def shortcut(
-        self, user_id: str, callback_id: str, message: dict[str, Any], channel_id: str
+        self,
+        user_id: str,
+        callback_id: str,
+        message: dict[str, Any],
+        channel_id: str,
+        **kwargs: Any,
     ) -> Response:
-        """A message shortcut on `message` (with `ts`, `text`, `user`) in `channel_id`."""
+        """A message shortcut on `message` (with `ts`, `text`, `user`) in `channel_id`;
+        `raw=True` sends its text as given (already in Slack's message format)."""
         body = message_shortcut_body(
             user_id=user_id,
             callback_id=callback_id,
             message=message,
             channel_id=channel_id,
             response_url=self.standin.response_url(),
+            **kwargs,
         )
         return self.post(body, signed_headers(self.secret, body))
 

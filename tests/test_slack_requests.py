@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import parse_qs
 
-from bot.slack_requests import message_shortcut_body, view_state, view_submission_body
+from bot.slack_requests import (
+    message_shortcut_body,
+    slash_command_body,
+    view_state,
+    view_submission_body,
+)
 
 VIEW = {
     "type": "modal",
@@ -56,3 +62,24 @@ def test_a_message_shortcut_names_the_message_and_its_channel() -> None:
     assert (payload["callback_id"], payload["message_ts"]) == ("save_question", "1.2")
     assert payload["message"]["text"] == "Wie weet dit?"
     assert payload["channel"]["id"] == "C1"
+
+
+def test_slash_command_text_is_escaped_as_slack_does_unless_raw() -> None:
+    def sent(**kwargs: Any) -> str:
+        body = slash_command_body(user_id="U1", response_url="http://x", **kwargs)
+        return parse_qs(body)["text"][0]
+
+    assert sent(text="onderwerp ethiek R&D <b>") == "onderwerp ethiek R&amp;D &lt;b&gt;"
+    assert sent(text="kartrekker ethiek <@U2|bob>", raw=True) == "kartrekker ethiek <@U2|bob>"
+
+
+def test_message_shortcut_text_is_in_slacks_message_format_unless_raw() -> None:
+    def text(raw: bool, typed: str) -> str:
+        body = message_shortcut_body(
+            user_id="U1", callback_id="save_question", channel_id="C1", raw=raw,
+            message={"ts": "1.2", "text": typed, "user": "U2"}, response_url="http://x",
+        )  # fmt: skip
+        return str(_payload(body)["message"]["text"])
+
+    assert text(False, "R&D <b>") == "R&amp;D &lt;b&gt;"
+    assert text(True, "<@U2> zegt R&amp;D") == "<@U2> zegt R&amp;D"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import ConfigError, parse_offsets
 from bot.services import communities
+from bot.text import clean
 from storage.models import Community, Facilitator, Meeting, Membership
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
@@ -105,8 +106,8 @@ def _meeting(raw: dict[str, Any], tz: ZoneInfo, where: str) -> MeetingSpec:
         starts_at=starts,
         ends_at=ends,
         kind=kind,
-        location=str(raw["location"]) if raw.get("location") else None,
-        title=str(raw["title"]) if raw.get("title") else None,
+        location=clean(str(raw["location"])) if raw.get("location") else None,
+        title=clean(str(raw["title"])) if raw.get("title") else None,
     )
 
 
@@ -122,7 +123,7 @@ def parse_programmes(text: str, *, source: str = "catalogue") -> dict[str, str]:
         raise CatalogError(f"{source}: 'programme' must be [[programme]] tables")
     channels: dict[str, str] = {}
     for index, raw in enumerate(entries, start=1):
-        name = str(raw.get("name", "")).strip()
+        name = clean(str(raw.get("name", ""))).strip()
         if not name:
             raise CatalogError(f"{source}: programme #{index}: 'name' is required")
         where = f"{source}: programme '{name}'"
@@ -199,9 +200,10 @@ def parse(text: str, tz: ZoneInfo, *, source: str = "catalogue") -> list[Communi
         specs.append(
             CommunitySpec(
                 slug=slug,
-                name=str(raw["name"]),
-                programme=str(raw.get("programme", "")),
-                description=str(raw.get("description", "")).strip(),
+                # Plain text, as user text is once it is in (bot/text.py).
+                name=clean(str(raw["name"])),
+                programme=clean(str(raw.get("programme", ""))),
+                description=clean(str(raw.get("description", ""))).strip(),
                 capacity=capacity,
                 registration_deadline=deadline,
                 approval=approval,

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
 
+from bot.text import clean
+
 PRODID = "-//CoP bot//NL"
 DEFAULT_DURATION = dt.timedelta(hours=2)
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -71,7 +73,7 @@ def calendar_bytes(
     cal.add("prodid", PRODID)
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", ical_text(name))
     cal.add("x-wr-timezone", tz.key)
 
     years = [event.starts_at.astimezone(tz).year for event in ordered]
@@ -85,6 +87,13 @@ def calendar_bytes(
     for event in ordered:
         cal.add_component(_vevent(event, tz=tz, stamp=utc_stamp))
     return bytes(cal.to_ical())
+
+
+def ical_text(text: str) -> str:
+    """Plain text for an iCalendar TEXT value: RFC 5545 allows no control characters but
+    the line break, and a reader's calendar shows no markup. icalendar itself escapes
+    `\\`, `;`, `,` and line breaks, and folds long lines."""
+    return clean(text)
 
 
 def vtimezone(tz: ZoneInfo, *, first_year: int, last_year: int) -> Timezone:
@@ -138,10 +147,10 @@ def _vevent(event: CalendarEvent, *, tz: ZoneInfo, stamp: dt.datetime) -> Event:
     tzid = {"TZID": tz.key}
     vevent.add("dtstart", event.starts_at.astimezone(tz), parameters=tzid)
     vevent.add("dtend", _end(event).astimezone(tz), parameters=tzid)
-    vevent.add("summary", event.summary)
-    vevent.add("description", event.description)
+    vevent.add("summary", ical_text(event.summary))
+    vevent.add("description", ical_text(event.description))
     if event.location:
-        vevent.add("location", event.location)
+        vevent.add("location", ical_text(event.location))
     if event.url:
         vevent.add("url", event.url)
     vevent.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")

@@ -14,6 +14,7 @@ from bot.i18n import Translator
 from bot.services import communities
 from bot.services.errors import DomainError, NotAllowed
 from bot.services.membership import can_manage
+from bot.text import markdown as md
 from storage.models import Community, Lesson, Question
 
 MAX_LESSON = 3000
@@ -198,9 +199,15 @@ def everything(session: Session) -> list[LessonView]:
     return [_view(lesson, c) for lesson, c in rows]
 
 
+def _md_line(text: str) -> str:
+    """Text for one line of Markdown (a heading, a label): on one line, escaped."""
+    return md(" ".join(text.split()))
+
+
 def markdown(lessons: list[LessonView], t: Translator) -> str:
     """Every lesson as one Markdown document, by programme and community, ready to
-    publish: the users' text as they wrote it (no Slack escaping)."""
+    publish: the users' text reads as they wrote it, escaped for Markdown (bot.text),
+    so that none of it becomes HTML, a link, a heading or a list."""
     out = [f"# {t('lessons_md_title')}", ""]
     if not lessons:
         out += [t("lessons_md_empty"), ""]
@@ -209,16 +216,16 @@ def markdown(lessons: list[LessonView], t: Translator) -> str:
     for lesson in lessons:
         if lesson.programme != programme:
             programme, community = lesson.programme, None
-            out += [f"## {programme or t('programme_other')}", ""]
+            out += [f"## {_md_line(programme or t('programme_other'))}", ""]
         if lesson.community_slug != community:
             community = lesson.community_slug
-            out += [f"### {lesson.community_name}", ""]
+            out += [f"### {_md_line(lesson.community_name)}", ""]
         if lesson.title:
-            out += [f"**{t('lessons_md_question')}:** {lesson.title}", ""]
+            out += [f"**{t('lessons_md_question')}:** {_md_line(lesson.title)}", ""]
             out += [f"**{t('lessons_md_answer')}:**", ""]
         else:
             out += [f"**{t('lessons_md_lesson')}:**", ""]
-        out += [lesson.text.strip(), ""]
+        out += [md(lesson.text.strip()), ""]
         date = t.date(lesson.published_at.astimezone(t.tz).date())
         out += [f"*{t('lessons_md_date', date=date)}*", "", "---", ""]
     return "\n".join(out).rstrip("\n-").rstrip() + "\n"

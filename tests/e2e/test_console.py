@@ -182,3 +182,20 @@ def test_a_slow_command_shows_the_working_note_then_the_answer_before_the_next_p
     assert ":tada: Je bent lid van *Ethiek*." in first
     assert "── DM aan U0ALICE" in first
     assert "*Ethiek*: lid" in output[output.index("U0ALICE> /cop mijn") :]
+
+
+def test_a_typed_mention_and_ampersand_reach_the_bot_as_slack_sends_them(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    migrate.upgrade(url)
+    db = Database(url)
+    add_community(db, "ethiek", name="Ethiek")
+    db.dispose()
+
+    output = _run(
+        tmp_path,
+        "/cop kartrekker ethiek @U0BOB\n/cop aanmelden ethiek\n/cop onderwerp ethiek R&D <b>\n",
+    )
+
+    assert "@U0BOB is nu kartrekker van *Ethiek*." in output  # the console shows <@U0BOB> as @U0BOB
+    assert ">R&D <b>" in output
+    assert "&amp;" not in output and "&lt;" not in output

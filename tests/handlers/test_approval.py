@@ -188,8 +188,9 @@ def test_an_admin_appoints_a_facilitator_who_then_gets_the_requests(
 ) -> None:
     add_community(services.db, "ethiek", name="Ethiek", approval=True)
 
-    refused = slack.command("U1", "kartrekker ethiek <@U0FACIL|fien>").json()
-    appointed = slack.command("UADMIN", "kartrekker ethiek <@U0FACIL|fien>").json()
+    # As Slack sends a picked mention: markup, with the name.
+    refused = slack.command("U1", "kartrekker ethiek <@U0FACIL|fien>", raw=True).json()
+    appointed = slack.command("UADMIN", "kartrekker ethiek <@U0FACIL|fien>", raw=True).json()
 
     assert refused["text"] == "Dat mag alleen een beheerder."
     assert appointed["text"] == "<@U0FACIL> is nu kartrekker van *Ethiek*."
@@ -199,6 +200,6 @@ def test_an_admin_appoints_a_facilitator_who_then_gets_the_requests(
 
 
 def test_appointing_without_a_proper_mention_explains_the_usage(slack: CheckedSlack) -> None:
-    reply = slack.command("UADMIN", "kartrekker ethiek <!channel>").json()
+    reply = slack.command("UADMIN", "kartrekker ethiek <!channel>", raw=True).json()
 
     assert reply["text"] == "Gebruik: `/cop kartrekker <community> @naam`."

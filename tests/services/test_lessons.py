@@ -146,9 +146,10 @@ def test_export_writes_one_markdown_document_by_programme_and_community(
     assert document.count("## City Deal") == 1
     assert document.index("### Ethiek") < document.index("### Voorspellen")
     assert "**Vraag:** Moet elk algoritme in het register?" in document
-    assert "Ja, <b>alle</b> algoritmes & modellen." in document
-    assert "Begin klein: <één> register & één eigenaar." in document
-    assert "&amp;" not in document and "&lt;" not in document
+    # HTML in the users' text is shown, not rendered: escaped once, for Markdown.
+    assert "Ja, &lt;b&gt;alle&lt;/b&gt; algoritmes &amp; modellen." in document
+    assert "Begin klein: &lt;één&gt; register &amp; één eigenaar." in document
+    assert "<" not in document and "&amp;amp;" not in document and "&amp;lt;" not in document
     assert "Gedeeld op maandag 23 november 2026" in document
 
 
