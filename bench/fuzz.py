@@ -187,9 +187,9 @@ class Fuzzer:
         return status, body
 
     # The state the interesting paths need.
-    def command(self, user: str, text: str) -> Request:
+    def command(self, user: str, text: str, *, raw: bool | None = None) -> Request:
         url, key = self.response_url()
-        return kit.command_request(SECRET, user, text, url, key)
+        return kit.command_request(SECRET, user, text, url, key, raw=raw)
 
     def click(self, user: str, action_id: str, value: str, label: str = "") -> Request:
         url, key = self.response_url()
@@ -220,7 +220,8 @@ class Fuzzer:
     def setup(self) -> list[Request]:
         when = (dt.date.today() + dt.timedelta(days=40)).strftime("%Y-%m-%d")
         return [
-            self.command(ADMIN, "kartrekker ethiek <@UFACIL>"),
+            # The mention as Slack sends a picked one; the rest as typed or as markup.
+            self.command(ADMIN, "kartrekker ethiek <@UFACIL|ufacil>", raw=True),
             self.command(MEMBER, "aanmelden ethiek"),
             self.command(FACILITATOR, "aanmelden ethiek"),
             self.command(MEMBER, "aanmelden voorspellen"),

@@ -18,6 +18,7 @@ import re._parser as sre_parse  # type: ignore[import-not-found]
 import time
 import tomllib
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -379,10 +380,22 @@ def _encode(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-def command_request(secret: str, user: str, text: str, response_url: str, key: str) -> Request:
+def slack_formatted(text: str, raw: bool | None) -> bool:
+    """Whether `text` goes out as Slack markup already (`raw`) or as typed, which the
+    builder escapes as Slack does. Unset, half the texts go each way, decided by the text
+    itself so that a seed always makes the same requests: Slack sends markup (a picked
+    mention, a link) unescaped and everything typed escaped, and both must be safe."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % 2 == 0 if raw is None else raw
+
+
+def command_request(
+    secret: str, user: str, text: str, response_url: str, key: str, *, raw: bool | None = None
+) -> Request:
     from handlers.commands import _subcommand
 
-    body = slash_command_body(user_id=user, text=text, response_url=response_url)
+    body = slash_command_body(
+        user_id=user, text=text, response_url=response_url, raw=slack_formatted(text, raw)
+    )
     return Request(f"command {_subcommand(text)}", user, body, signed_headers(secret, body),
                    response_key=key, summary=f"/cop {text!r}")  # fmt: skip
 
@@ -422,11 +435,12 @@ def select_request(
 
 def shortcut_request(
     secret: str, user: str, callback_id: str, text: str, channel: str, ts: str,
-    response_url: str, key: str,
+    response_url: str, key: str, *, raw: bool | None = None,
 ) -> Request:  # fmt: skip
     message = {"ts": ts, "text": text, "user": MEMBER}
     body = message_shortcut_body(user_id=user, callback_id=callback_id, message=message,
-                                 channel_id=channel, response_url=response_url)  # fmt: skip
+                                 channel_id=channel, response_url=response_url,
+                                 raw=slack_formatted(text, raw))  # fmt: skip
     return Request(
         f"shortcut {callback_id}",
         user,

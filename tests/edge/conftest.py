@@ -68,9 +68,9 @@ class Edge:
         self.findings += found
         return response.status, response.body
 
-    def command(self, user: str, text: str) -> tuple[int, str]:
+    def command(self, user: str, text: str, *, raw: bool | None = None) -> tuple[int, str]:
         url, key = self.response_url()
-        return self.send(kit.command_request(SECRET, user, text, url, key))
+        return self.send(kit.command_request(SECRET, user, text, url, key, raw=raw))
 
     def click(self, user: str, action_id: str, value: str, label: str = "") -> tuple[int, str]:
         url, key = self.response_url()
