@@ -434,7 +434,12 @@ def test_upcoming_meetings_show_the_counts_and_my_own_answer(
         assert meetings.upcoming(session, user_id="UOUT", query=None, now=clock()) == []
 
     assert (mine.number, mine.community_slug, mine.meeting.id) == (1, SLUG, meeting_id)
-    assert (mine.coming, mine.not_coming, mine.my_answer, mine.members_view) == (2, 1, Rsvp.NO, True)
+    assert (mine.coming, mine.not_coming, mine.my_answer, mine.members_view) == (
+        2,
+        1,
+        Rsvp.NO,
+        True,
+    )
     # Someone outside the community sees the meeting, not who comes (bot.services.visibility).
     assert (theirs.meeting.id, theirs.members_view) == (meeting_id, False)
     assert (theirs.coming, theirs.not_coming, theirs.my_answer) == (0, 0, None)
