@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 
-from bot.texts import agenda, calendar_feed, meeting_form, minutes_lessons, questions
+from bot.texts import agenda, calendar_feed, meeting_form, minutes_lessons, questions, visibility
 
 DEFAULT_LANGUAGE = "nl"
 
@@ -331,6 +331,7 @@ _merge(
     minutes_lessons.MESSAGES,
     meeting_form.MESSAGES,
     calendar_feed.MESSAGES,
+    visibility.MESSAGES,
 )
 
 

@@ -103,7 +103,9 @@ class Feeds:
     def _render(self, user_id: str, minute: dt.datetime) -> bytes:
         services = self.services
         with services.db.read() as session:
-            events = calendar_feed.feed_events(session, user_id=user_id, now=minute)
+            events = calendar_feed.feed_events(
+                session, user_id=user_id, now=minute, admins=services.settings.admins
+            )
         t = services.translator(user_id)
         return calendar_bytes(
             events, tz=services.settings.timezone, name=t("calendar_feed_name"), stamp=minute
@@ -114,9 +116,11 @@ def upload_welcome_calendar(services: Services, item: outbox.Item) -> None:
     """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
     into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
     or gives up); a community without upcoming meetings sends nothing."""
-    from handlers.commands import community_profile
+    from handlers.commands import community_profile, still_member
 
     user_id = item.recipient
+    if not still_member(services, item):
+        return
     try:
         detail = community_profile(services, item.subject)
     except CommunityNotFound:

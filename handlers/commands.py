@@ -118,8 +118,9 @@ def _list(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
 def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     with services.db.read() as session:
         detail = communities.info(
-            session, query=rest, now=services.clock(), tz=services.settings.timezone
-        )
+            session, query=rest, now=services.clock(), tz=services.settings.timezone,
+            user_id=user_id, admins=services.settings.admins,
+        )  # fmt: skip
         manage = meeting_service.manageable(
             session, user_id=user_id, slugs=[detail.summary.slug], admins=services.settings.admins
         )
@@ -279,9 +280,20 @@ def after_join(services: Services, result: JoinResult) -> None:
             )
 
 
+def still_member(services: Services, item: outbox.Item) -> bool:
+    with services.db.read() as session:
+        member = membership.is_member_by_slug(session, slug=item.subject, user_id=item.recipient)
+    if not member:
+        log.info("welcome to %s dropped: %s is no longer a member", item.subject, item.recipient)
+    return member
+
+
 def deliver_welcome(services: Services, item: outbox.Item) -> None:
     """The outbox's `welcome` (queued with a plain join): the channel invite and the
-    welcome DM; the calendar file has a lane of its own."""
+    welcome DM; the calendar file has a lane of its own. Someone who left (or never got
+    in) before it went out gets neither."""
+    if not still_member(services, item):
+        return
     try:
         profile = community_profile(services, item.subject)
     except DomainError as exc:  # the community is gone: nothing to welcome to
@@ -321,8 +333,9 @@ def after_leave(services: Services, result: LeaveResult) -> None:
 def _members(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     with services.db.read() as session:
         members = membership.member_list(
-            session, query=rest, now=services.clock(), tz=services.settings.timezone
-        )
+            session, query=rest, user_id=user_id, admins=services.settings.admins,
+            now=services.clock(), tz=services.settings.timezone,
+        )  # fmt: skip
     return Reply(render.member_list(t, members))
 
 

@@ -18,12 +18,13 @@ from bot.services.errors import (
     CommunityNotFound,
     DomainError,
     NotAllowed,
+    NotInCommunity,
     NotMember,
     RegistrationClosed,
     RequestAlreadyDecided,
 )
 from handlers.blocks import escape, fit, section, sections
-from handlers.render import text_message
+from handlers.render import members_only, text_message
 
 log = logging.getLogger("cop_bot")
 
@@ -43,6 +44,8 @@ def domain_message(t: Translator, error: DomainError) -> Message:
             return text_message(t("already_pending", name=escape(name)))
         case AlreadyMember(community=name):
             return text_message(t("already_member", name=escape(name)))
+        case NotInCommunity(community=name, slug=slug, part=part):
+            return text_message(members_only(t, name, slug, part))
         case NotMember(community=name):
             return text_message(t("not_member", name=escape(name)))
         case RegistrationClosed(community=name, deadline=deadline):

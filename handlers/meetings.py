@@ -42,8 +42,9 @@ CANCEL_WORDS = {"annuleren", "cancel", "afzeggen", "afgelasten"}
 def list_meetings(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     with services.db.read() as session:
         lines = meetings.upcoming(
-            session, user_id=user_id, query=rest or None, now=services.clock()
-        )
+            session, user_id=user_id, query=rest or None, now=services.clock(),
+            admins=services.settings.admins,
+        )  # fmt: skip
         named = communities.resolve(session, rest) if rest else None
         # Who may plan and move: the named community even without meetings, else the
         # communities listed.
@@ -208,9 +209,11 @@ def calendar(services: Services, t: Translator, user_id: str, rest: str) -> Repl
     if rest.lower() in calendar_feed.RESET_WORDS:
         return calendar_feed.reset(services, t, user_id)
     with services.db.read() as session:
+        # The agenda goes into DESCRIPTION only where the reader may see it (visibility).
         lines = meetings.upcoming(
-            session, user_id=user_id, query=rest or None, now=services.clock(), limit=500
-        )
+            session, user_id=user_id, query=rest or None, now=services.clock(),
+            admins=services.settings.admins, limit=500,
+        )  # fmt: skip
     name = lines[0].community_name if rest and lines else t("calendar_all")
     events = [
         event_for(line.meeting, line.community_name, description=line.agenda or "")

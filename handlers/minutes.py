@@ -14,8 +14,14 @@ from slack_sdk import WebClient
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
 from bot.runtime import Services
-from bot.services import communities, lessons, minutes
-from bot.services.errors import CommunityNotFound, DomainError, MeetingNotFound, NotAllowed
+from bot.services import lessons, minutes
+from bot.services.errors import (
+    CommunityNotFound,
+    DomainError,
+    MeetingNotFound,
+    NotAllowed,
+    NotInCommunity,
+)
 from bot.services.lessons import AlreadyPublished, NotAnswered, Published, QuestionNotFound
 from bot.services.minutes import MinutesForm, MinutesSaved, NoPastMeetings, Nudge
 from handlers import text_in
@@ -34,7 +40,7 @@ from handlers.blocks import (
 from handlers.errors import domain_message
 from handlers.feature import CommandHandler
 from handlers.meetings import _split_community
-from handlers.render import text_message
+from handlers.render import members_only, text_message
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -49,16 +55,23 @@ MAX_OPTION_TEXT = 75
 # --- Minutes ---------------------------------------------------------------------------
 
 
-def _minutes_refusal(services: Services, t: Translator, query: str) -> Reply:
-    """Not a facilitator: say so kindly, and show the latest minutes, which anyone may read."""
-    with services.db.read() as session:
-        community = communities.resolve(session, query)
-        name, meeting = community.name, minutes.latest_meeting(session, community.id)
+def _minutes_refusal(services: Services, t: Translator, user_id: str, query: str) -> Reply:
+    """Not a facilitator: say so kindly, and show a member the latest minutes; anyone
+    else hears that minutes are for members, and how to join."""
+    try:
+        with services.db.read() as session:
+            latest = minutes.latest_for_reader(
+                session, query=query, user_id=user_id, admins=services.settings.admins
+            )
+    except NotInCommunity as error:
+        refusal = t("minutes_not_allowed", name=escape(error.community))
+        members_only_text = members_only(t, error.community, error.slug, error.part)
+        return Reply(Message(text=refusal, blocks=[section(refusal), section(members_only_text)]))
+    name = latest.community_name
     blocks: list[Block] = [section(t("minutes_not_allowed", name=escape(name)))]
-    if meeting is not None:
-        starts_at, text = meeting
-        blocks.append(section(t("minutes_latest", when=t.datetime(starts_at))))
-        blocks.extend(sections(escape(text)))
+    if latest.starts_at is not None and latest.text is not None:
+        blocks.append(section(t("minutes_latest", when=t.datetime(latest.starts_at))))
+        blocks.extend(sections(escape(latest.text)))
     return Reply(Message(text=t("minutes_not_allowed", name=escape(name)), blocks=fit(blocks)))
 
 
@@ -83,7 +96,7 @@ def minutes_command(services: Services, t: Translator, user_id: str, rest: str) 
                 now=services.clock(), query=rest,
             )  # fmt: skip
     except NotAllowed:
-        return _minutes_refusal(services, t, rest)
+        return _minutes_refusal(services, t, user_id, rest)
     except (NoPastMeetings, MeetingNotFound) as error:
         return Reply(_minutes_error(t, error))
     late = text_message(t("minutes_form_late", slug=escape(form.community_slug)))
@@ -470,20 +483,23 @@ def lessons_message(t: Translator, page: lessons.LessonPage) -> Message:
     return Message(text=escape(title), blocks=blocks)
 
 
-def _lessons_page(services: Services, t: Translator, query: str, number: int) -> Message:
+def _lessons_page(
+    services: Services, t: Translator, user_id: str, query: str, number: int
+) -> Message:
     try:
         with services.db.read() as session:
             page = lessons.page(
-                session, query=query or None, page=number, per_page=LESSONS_PER_PAGE
-            )
-    except CommunityNotFound as error:
+                session, query=query or None, page=number, per_page=LESSONS_PER_PAGE,
+                user_id=user_id, admins=services.settings.admins,
+            )  # fmt: skip
+    except (CommunityNotFound, NotInCommunity) as error:
         return domain_message(t, error)
     return lessons_message(t, page)
 
 
 def lessons_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     """`/cop lessen [community]`: lessons, newest first, for everyone."""
-    return Reply(_lessons_page(services, t, rest, 1))
+    return Reply(_lessons_page(services, t, user_id, rest, 1))
 
 
 def lessons_page_button(
@@ -491,8 +507,9 @@ def lessons_page_button(
 ) -> None:
     ack()
     query, _, number = text_in.from_value(action.get("value")).rpartition("|")
-    t = services.translator(body["user"]["id"])
-    message = _lessons_page(services, t, query, text_in.page_number(number))
+    user_id = body["user"]["id"]
+    t = services.translator(user_id)
+    message = _lessons_page(services, t, user_id, query, text_in.page_number(number))
     respond(text=message.text, blocks=message.blocks, replace_original=True)
 
 

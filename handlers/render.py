@@ -47,6 +47,16 @@ def text_message(text: str) -> Message:
     return Message(text=text, blocks=[section(text)])
 
 
+# Parts (bot.services.visibility.Part) with a members-only message of their own.
+_MEMBERS_ONLY_PARTS = frozenset({"members", "minutes", "rsvps", "meetings"})
+
+
+def members_only(t: Translator, name: str, slug: str, part: str = "") -> str:
+    """What a non-member reads instead of a members-only part, with the join command."""
+    key = f"members_only_{part}" if part in _MEMBERS_ONLY_PARTS else "members_only"
+    return t(key, name=escape(name), slug=escape(slug))
+
+
 def _seats(t: Translator, c: CommunitySummary) -> str:
     if c.capacity is None:
         key = "seats_unlimited_one" if c.member_count == 1 else "seats_unlimited"
@@ -394,21 +404,30 @@ def meeting_list(
         empty = text_message(t("meetings_none_mine" if mine else "meetings_none"))
         return Message(text=empty.text, blocks=[*empty.blocks, *plan_block])
     blocks: list[Block] = [header(t("meetings_title")), *plan_block]
+    outside = {(ln.community_slug, ln.community_name) for ln in lines if not ln.members_view}
+    for slug, name in sorted(outside):
+        # Who comes is for members (bot.services.visibility): say how to become one.
+        blocks.append(context(members_only(t, name, slug, "meetings")))
     for line in lines:
         m = line.meeting
         kind, where = _kind_where(t, m)
         my = {"yes": t("meetings_mine_yes"), "no": t("meetings_mine_no")}.get(
             line.my_answer or "", ""
         )
+        counts = (
+            t("meetings_counts", coming=line.coming, not_coming=line.not_coming)
+            if line.members_view
+            else ""
+        )
         text = t(
             "meetings_line", number=line.number, name=escape(line.community_name),
-            when=t.datetime(m.starts_at), kind=kind, where=where,
-            counts=t("meetings_counts", coming=line.coming, not_coming=line.not_coming),
-            mine=my,
-        )  # fmt: skip
+            when=t.datetime(m.starts_at), kind=kind, where=where, counts=counts, mine=my,
+        ).rstrip("\n")  # fmt: skip
         if m.title:
             text = f"{text}\n_{escape(m.title)}_"
         blocks.append(section(text))
+        if not line.members_view:
+            continue
         rsvp = [
             button(t("button_yes"), f"rsvp_yes-{m.id}", str(m.id), style="primary"),
             button(t("button_no"), f"rsvp_no-{m.id}", str(m.id)),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services import visibility
 from bot.services.communities import meeting_view
 from bot.services.ical import CalendarEvent
 from bot.services.views import MeetingView
+from bot.services.visibility import Audience, Part, can_read
 from storage.models import CalendarFeed, Community, Meeting, Membership
 
 # Meetings this long ago stay in a feed, so that subscribed calendars keep the history
@@ -81,9 +83,12 @@ def community_events(meetings: Iterable[MeetingView], community_name: str) -> li
     return [event_for(m, community_name) for m in meetings if not m.cancelled]
 
 
-def feed_events(session: Session, *, user_id: str, now: dt.datetime) -> list[CalendarEvent]:
+def feed_events(
+    session: Session, *, user_id: str, now: dt.datetime, admins: Collection[str] = ()
+) -> list[CalendarEvent]:
     """The meetings of every community `user_id` is a member of (not waitlisted or
-    pending), from FEED_HISTORY ago on, cancelled ones included as cancelled.
+    pending), from FEED_HISTORY ago on, cancelled ones included as cancelled; the agenda
+    as the description where the visibility rule lets `user_id` read it.
 
     A moved or cancelled meeting keeps its UID and carries its bumped sequence, so a
     subscribed calendar moves or drops the event it already has.
@@ -100,12 +105,14 @@ def feed_events(session: Session, *, user_id: str, now: dt.datetime) -> list[Cal
         .where(Meeting.starts_at >= now - FEED_HISTORY)
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(FEED_LIMIT)
-    )
+    ).all()
+    whole = visibility.members_view(session, user_id, admins, {m.community_id for m, _ in rows})
+
+    def description(meeting: Meeting) -> str:
+        seen = Audience.MEMBERS if meeting.community_id in whole else Audience.PUBLIC
+        return (meeting.agenda or "") if can_read(seen, Part.AGENDA) else ""
+
     return [
-        event_for(
-            meeting_view(meeting),
-            community_name,
-            description=meeting.agenda or "",
-        )
+        event_for(meeting_view(meeting), community_name, description=description(meeting))
         for meeting, community_name in rows
     ]

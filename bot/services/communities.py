@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.errors import CommunityNotFound
 from bot.services.views import CommunityDetail, CommunitySummary, MeetingView
+from bot.services.visibility import Audience, Part, audience, can_read
 from storage.models import Community, Facilitator, Meeting, Membership, UTCDateTime
 
 
@@ -252,8 +253,15 @@ def list_communities(session: Session, *, now: dt.datetime, tz: ZoneInfo) -> lis
 
 
 def detail(
-    session: Session, community: Community, *, now: dt.datetime, tz: ZoneInfo
+    session: Session,
+    community: Community,
+    *,
+    now: dt.datetime,
+    tz: ZoneInfo,
+    audience: Audience = Audience.PUBLIC,
 ) -> CommunityDetail:
+    """The community as `audience` sees it: the public part, and for MEMBERS the link to
+    the latest minutes as well."""
     meetings = session.scalars(
         select(Meeting)
         .where(
@@ -275,13 +283,27 @@ def detail(
         description=community.description,
         facilitators=tuple(facilitators),
         meetings=tuple(meeting_view(m) for m in meetings),
-        latest_minutes=minutes.latest(session, community.id),
+        latest_minutes=(
+            minutes.latest(session, community.id) if can_read(audience, Part.MINUTES) else None
+        ),
     )
 
 
-def info(session: Session, *, query: str, now: dt.datetime, tz: ZoneInfo) -> CommunityDetail:
-    """Start text, facilitators, counts and upcoming meetings. Raises CommunityNotFound."""
-    return detail(session, resolve(session, query), now=now, tz=tz)
+def info(
+    session: Session,
+    *,
+    query: str,
+    now: dt.datetime,
+    tz: ZoneInfo,
+    user_id: str | None = None,
+    admins: Collection[str] = (),
+) -> CommunityDetail:
+    """Start text, facilitators, counts and upcoming meetings; for a member, facilitator
+    or admin `user_id` also the latest minutes (without a reader: the public part).
+    Raises CommunityNotFound."""
+    community = resolve(session, query)
+    seen = Audience.PUBLIC if user_id is None else audience(session, community.id, user_id, admins)
+    return detail(session, community, now=now, tz=tz, audience=seen)
 
 
 def facilitator_ids(session: Session, community_id: int) -> list[str]:

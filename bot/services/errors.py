@@ -17,13 +17,14 @@ class CommunityNotFound(DomainError):
 
 
 class NotInCommunity(DomainError):
-    """Only members (and the community's facilitators and admins) take part: topics,
-    questions and votes."""
+    """Only members (and the community's facilitators and admins) see or take part in
+    `part` (a bot.services.visibility.Part value: topics, questions, minutes, ...)."""
 
-    def __init__(self, community: str, slug: str) -> None:
+    def __init__(self, community: str, slug: str, *, part: str = "") -> None:
         super().__init__(community)
         self.community = community
         self.slug = slug
+        self.part = part
 
 
 class TextTooLong(DomainError):

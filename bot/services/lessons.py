@@ -6,12 +6,12 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
-from bot.services import communities
+from bot.services import communities, visibility
 from bot.services.errors import DomainError, NotAllowed
 from bot.services.membership import can_manage
 from bot.text import markdown as md
@@ -163,11 +163,24 @@ def record_post(session: Session, *, lesson_id: int, ts: str) -> None:
     session.execute(update(Lesson).where(Lesson.id == lesson_id).values(ts=ts))
 
 
-def page(session: Session, *, query: str | None, page: int, per_page: int) -> LessonPage:
-    """Lessons, newest first, of one community or of all; `page` counts from 1.
-    Raises CommunityNotFound."""
+def page(
+    session: Session,
+    *,
+    query: str | None,
+    page: int,
+    per_page: int,
+    user_id: str | None = None,
+    admins: Collection[str] = (),
+) -> LessonPage:
+    """Lessons, newest first, of one community or of all; `page` counts from 1. A lesson
+    is stored when it is published, and published lessons are for everyone (see
+    bot.services.visibility). Raises CommunityNotFound and NotInCommunity."""
     community = communities.resolve(session, query) if query else None
+    if community is not None and user_id is not None:
+        visibility.require(session, community, visibility.Part.LESSONS, user_id, admins)
     where = [Lesson.community_id == community.id] if community is not None else []
+    if not visibility.can_read(visibility.Audience.PUBLIC, visibility.Part.LESSONS):
+        where.append(false())  # the listing of all communities is public
     total = session.scalar(select(func.count()).select_from(Lesson).where(*where)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
@@ -190,7 +203,10 @@ def page(session: Session, *, query: str | None, page: int, per_page: int) -> Le
 
 
 def everything(session: Session) -> list[LessonView]:
-    """Every lesson, by programme, community and date: for the export."""
+    """Every lesson, by programme, community and date: for the export, which is public
+    (bot.services.visibility: published lessons are shared with the whole programme)."""
+    if not visibility.can_read(visibility.Audience.PUBLIC, visibility.Part.LESSONS):
+        return []
     rows = session.execute(
         select(Lesson, Community)
         .join(Community, Community.id == Lesson.community_id)

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services import communities, reminders
+from bot.services import communities, reminders, visibility
 from bot.services.catalog import MEETING_KINDS
-from bot.services.errors import MeetingNotFound, MeetingOver, NotAllowed, NotMember
+from bot.services.errors import MeetingNotFound, MeetingOver, NotAllowed, NotInCommunity
 from bot.services.membership import can_manage
 from bot.services.views import MeetingView
 from storage.models import Community, Meeting, Membership, Rsvp
@@ -61,6 +61,8 @@ class MeetingLine:
     not_coming: int
     my_answer: str | None
     agenda: str | None
+    # False for a reader outside the community (visibility): no counts, answer or agenda.
+    members_view: bool = True
 
 
 @dataclass(frozen=True)
@@ -291,10 +293,18 @@ def _counts(session: Session, meeting_ids: Sequence[int]) -> dict[tuple[int, str
 
 
 def upcoming(
-    session: Session, *, user_id: str, query: str | None, now: dt.datetime, limit: int = 40
+    session: Session,
+    *,
+    user_id: str,
+    query: str | None,
+    now: dt.datetime,
+    admins: Collection[str] = (),
+    limit: int = 40,
 ) -> list[MeetingLine]:
-    """Upcoming meetings of one community, or of all of `user_id`'s communities, with
-    RSVP counts and the user's own answer. Numbers count per community, from 1."""
+    """Upcoming meetings of one community, or of all of `user_id`'s communities. Dates,
+    kinds and places are for everyone; RSVP counts, the user's own answer and the agenda
+    only where `user_id` is a member, facilitator or admin (bot.services.visibility).
+    Numbers count per community, from 1."""
     if query:
         ids = [communities.resolve(session, query).id]
     else:
@@ -306,17 +316,25 @@ def upcoming(
             )
         )
     lines: list[MeetingLine] = []
+    whole = visibility.members_view(session, user_id, admins, ids)
     for community_id in ids:
         community = session.get(Community, community_id)
         assert community is not None
         meetings = _upcoming(session, community_id, now)
-        counts = _counts(session, [m.id for m in meetings])
-        mine = dict(
-            session.execute(
-                select(Rsvp.meeting_id, Rsvp.answer).where(
-                    Rsvp.user_id == user_id, Rsvp.meeting_id.in_([m.id for m in meetings])
-                )
-            ).all()
+        seen = visibility.Audience.MEMBERS if community_id in whole else visibility.Audience.PUBLIC
+        rsvps = visibility.can_read(seen, visibility.Part.RSVPS)
+        agenda = visibility.can_read(seen, visibility.Part.AGENDA)
+        counts = _counts(session, [m.id for m in meetings]) if rsvps else {}
+        mine = (
+            dict(
+                session.execute(
+                    select(Rsvp.meeting_id, Rsvp.answer).where(
+                        Rsvp.user_id == user_id, Rsvp.meeting_id.in_([m.id for m in meetings])
+                    )
+                ).all()
+            )
+            if rsvps
+            else {}
         )
         for number, meeting in enumerate(meetings, start=1):
             lines.append(
@@ -328,7 +346,8 @@ def upcoming(
                     coming=counts.get((meeting.id, Rsvp.YES), 0),
                     not_coming=counts.get((meeting.id, Rsvp.NO), 0),
                     my_answer=mine.get(meeting.id),
-                    agenda=meeting.agenda,
+                    agenda=meeting.agenda if agenda else None,
+                    members_view=rsvps,
                 )
             )
     lines.sort(key=lambda line: line.meeting.starts_at)
@@ -339,23 +358,15 @@ def rsvp(
     session: Session, *, meeting_id: int, user_id: str, coming: bool, now: dt.datetime
 ) -> RsvpResult:
     """Record (or change) whether `user_id` comes. Only members may answer, and only
-    before the meeting begins. Raises MeetingNotFound, NotMember and MeetingOver."""
+    before the meeting begins. Raises MeetingNotFound, NotInCommunity and MeetingOver."""
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise MeetingNotFound("?")
     community = session.get(Community, meeting.community_id)
     assert community is not None
-    is_member = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(
-            Membership.community_id == community.id,
-            Membership.user_id == user_id,
-            Membership.status == Membership.MEMBER,
-        )
-    )
-    if not is_member:
-        raise NotMember(community.name)
+    # Answering is for members proper (facilitators see the counts, members say if they come).
+    if not visibility.is_member(session, community.id, user_id):
+        raise NotInCommunity(community.name, community.slug, part=visibility.Part.RSVPS.value)
     if meeting.status != Meeting.SCHEDULED or meeting.starts_at <= now:
         raise MeetingOver(community.name)
     answer = Rsvp.YES if coming else Rsvp.NO

@@ -26,6 +26,7 @@ from bot.services.views import (
     MyEntry,
     Promotion,
 )
+from bot.services.visibility import Part, can_manage, is_member, require
 from storage.joins import Joined
 from storage.models import Community, Facilitator, Membership
 
@@ -179,11 +180,14 @@ def join(
     )
 
 
-def is_member(session: Session, community_id: int, user_id: str) -> bool:
-    """A member proper: not on the waitlist, not a pending request."""
+def is_member_by_slug(session: Session, *, slug: str, user_id: str) -> bool:
+    """Whether `user_id` is (still) a member proper of the community with `slug`: a
+    welcome queued with a join goes out only then, for it invites into the channel."""
     found = session.scalar(
-        select(Membership.id).where(
-            Membership.community_id == community_id,
+        select(Membership.id)
+        .join(Community, Community.id == Membership.community_id)
+        .where(
+            Community.slug == slug,
             Membership.user_id == user_id,
             Membership.status == Membership.MEMBER,
         )
@@ -195,7 +199,7 @@ def participation(
     session: Session, community_id: int, user_id: str, admins: Collection[str]
 ) -> str | None:
     """How `user_id` takes part in a community's topics and questions: "manager" (its
-    facilitators and admins), "member", or None."""
+    facilitators and admins), "member", or None (see bot.services.visibility)."""
     if can_manage(session, community_id, user_id, admins):
         return "manager"
     return "member" if is_member(session, community_id, user_id) else None
@@ -287,12 +291,22 @@ def leave(
     )
 
 
-def member_list(session: Session, *, query: str, now: dt.datetime, tz: ZoneInfo) -> MemberList:
-    """Members in order of joining, then the waitlist and pending requests in order.
+def member_list(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    admins: Collection[str],
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> MemberList:
+    """Members in order of joining, then the waitlist and pending requests in order: for
+    the community's members, facilitators and admins (member names are personal data).
 
-    Raises CommunityNotFound.
+    Raises CommunityNotFound and NotInCommunity.
     """
     community = communities.resolve(session, query)
+    require(session, community, Part.MEMBERS, user_id, admins)
     rows = session.execute(
         select(Membership.user_id, Membership.status)
         .where(Membership.community_id == community.id)
@@ -325,19 +339,6 @@ def mine(session: Session, *, user_id: str, now: dt.datetime, tz: ZoneInfo) -> l
         )
         for m, summary in zip(memberships, summaries, strict=True)
     ]
-
-
-def can_manage(session: Session, community_id: int, user_id: str, admins: Collection[str]) -> bool:
-    if user_id in admins:
-        return True
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Facilitator)
-            .where(Facilitator.community_id == community_id, Facilitator.user_id == user_id)
-        )
-        or 0
-    ) > 0
 
 
 def decide(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services import communities
+from bot.services import communities, visibility
 from bot.services.errors import DomainError, MeetingNotFound, NotAllowed
 from bot.services.membership import can_manage
 from bot.services.views import MinutesLink
@@ -198,6 +198,26 @@ def latest(session: Session, community_id: int) -> MinutesLink | None:
         .limit(1)
     ).first()
     return MinutesLink(row.starts_at, row.minutes_permalink) if row is not None else None
+
+
+@dataclass(frozen=True)
+class LatestMinutes:
+    community_name: str
+    community_slug: str
+    starts_at: dt.datetime | None  # None: no minutes yet
+    text: str | None
+
+
+def latest_for_reader(
+    session: Session, *, query: str, user_id: str, admins: Collection[str]
+) -> LatestMinutes:
+    """The latest minutes of the community `query` names, for its members, facilitators
+    and admins. Raises CommunityNotFound and NotInCommunity."""
+    community = communities.resolve(session, query)
+    visibility.require(session, community, visibility.Part.MINUTES, user_id, admins)
+    found = latest_meeting(session, community.id)
+    starts_at, text = found if found is not None else (None, None)
+    return LatestMinutes(community.name, community.slug, starts_at, text)
 
 
 def latest_meeting(session: Session, community_id: int) -> tuple[dt.datetime, str] | None:

@@ -10,7 +10,7 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import communities, membership
+from bot.services import communities, membership, visibility
 from bot.services.errors import DomainError, NotAllowed, NotInCommunity, TextTooLong
 from bot.services.membership import can_manage
 from storage.models import Community, Facilitator, Membership, Question, QuestionVote
@@ -393,7 +393,11 @@ def answer(
             .order_by(QuestionVote.id)
         )
     )
-    recipients = tuple(dict.fromkeys([question.asked_by, *voters]))
+    # Only who may still read the community's questions hears the answer (visibility):
+    # an asker or voter who has left since is not told.
+    recipients = visibility.readers(
+        session, question.community_id, dict.fromkeys([question.asked_by, *voters]), admins
+    )
     return Answered(
         question=_view(session, question, votes=len(voters), voted=False),
         recipients=recipients,

@@ -58,7 +58,11 @@ def test_a_join_request_goes_to_every_facilitator_with_approve_and_decline_butto
     # Nothing is given away before a facilitator decides.
     assert standin.calls("conversations.invite") == []
     assert "*Ethiek*: aanmelding wacht op goedkeuring" in texts(slack.command("U1", "mijn").json())
-    assert "Nog geen leden." in texts(slack.command("U1", "leden ethiek").json())
+    # A pending request is not a membership: the member list stays closed to them.
+    assert "De ledenlijst van *Ethiek* is alleen voor leden" in texts(
+        slack.command("U1", "leden ethiek").json()
+    )
+    assert "Nog geen leden." in texts(slack.command("UFAC1", "leden ethiek").json())
 
 
 @pytest.mark.usefixtures("approval_community")
@@ -82,7 +86,7 @@ def test_a_facilitator_approving_makes_the_person_a_member_and_tells_them(
     )
     assert "Afmelden kan altijd met `/cop afmelden ethiek`" in texts(welcome.args)
     assert standin.channel_members("C0ETHIEK") == {"U1"}
-    members = slack.command("U9", "leden ethiek").json()
+    members = slack.command("U1", "leden ethiek").json()
     assert "<@U1>" in texts(members)
     assert "Wachten op goedkeuring" not in texts(members)
 

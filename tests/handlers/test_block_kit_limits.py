@@ -58,7 +58,7 @@ def test_sixty_members_and_a_3500_character_start_text_fit_in_members_and_info(
     members = [f"U{i:08d}" for i in range(60)]
     _add_people(services, clock, "ethiek", [*members, "U0LATE1", "U0LATE2"])
 
-    members_reply = slack.command("U1", "leden ethiek").json()
+    members_reply = slack.command("UADMIN", "leden ethiek").json()
     info_reply = slack.command("U1", "info ethiek").json()
 
     for reply in (members_reply, info_reply):
@@ -114,7 +114,7 @@ def test_a_long_waitlist_is_split_between_lines_never_inside_a_mention(
     people = [f"U{i:010d}" for i in range(300)]
     _add_people(services, clock, "ethiek", people)
 
-    reply = slack.command("U1", "leden ethiek").json()
+    reply = slack.command("UADMIN", "leden ethiek").json()
 
     assert_valid_message(reply)
     for text in _section_texts(reply):
@@ -139,7 +139,7 @@ def test_thousands_of_members_still_make_one_valid_message(
             for i in range(4500)
         )
 
-    reply = slack.command("U1", "leden ethiek").json()
+    reply = slack.command("UADMIN", "leden ethiek").json()
 
     assert_valid_message(reply)
     assert reply["text"] == "Leden van Ethiek (4500)"
@@ -151,7 +151,7 @@ def test_a_very_long_name_full_of_ampersands_is_clipped_in_headers_without_broke
     add_community(services.db, "lang", name="R&D " * 45)  # within the 200-character column
 
     for text in ("info lang", "leden lang"):
-        reply = slack.command("U1", text).json()
+        reply = slack.command("UADMIN", text).json()
         assert_valid_message(reply)
         header = reply["blocks"][0]["text"]["text"]
         assert len(header) <= 150

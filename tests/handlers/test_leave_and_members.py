@@ -85,7 +85,7 @@ def test_members_lists_mentions_then_the_waitlist_in_order(
     add_community(services.db, "ethiek", name="Ethiek", capacity=3)
     _join_all(slack, services, "U0ANNA", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN")
 
-    reply = slack.command("U1", "leden ethiek").json()
+    reply = slack.command("U0ANNA", "leden ethiek").json()
 
     assert reply["text"] == "Leden van Ethiek (3)"
     sections = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
@@ -103,7 +103,7 @@ def test_members_also_lists_requests_waiting_for_approval(
     add_community(services.db, "ethiek", name="Ethiek", approval=True, facilitators=("UFAC1",))
     _join_all(slack, services, "U0ANNA", "U0BOB")
 
-    shown = texts(slack.command("U1", "members ethiek").json())
+    shown = texts(slack.command("UFAC1", "members ethiek").json())
 
     assert "Nog geen leden." in shown
     assert "*Wachten op goedkeuring (2)*\n<@U0ANNA>, <@U0BOB>" in shown

@@ -136,7 +136,10 @@ def test_someone_outside_the_community_cannot_rsvp(
     yes = buttons(listing)[0]
     slack.click("U9", yes["action_id"], yes["value"])
     answer = standin.wait_for("response_url", 1)[-1]
-    assert "geen lid" in answer.args["text"]
+    assert answer.args["text"] == (
+        ":lock: Alleen leden van *Ethiek* geven aan of ze komen. "
+        "Word lid met `/cop aanmelden ethiek`."
+    )
     with services.db.read() as session:
         assert session.scalars(select(Rsvp)).all() == []
 

@@ -79,7 +79,7 @@ def test_saved_minutes_are_posted_in_the_channel_and_linked_from_info(
     saved = _minutes(services, ids["friday"])
     assert (saved.minutes, saved.minutes_by) == ("Besproken: <!channel> & registers.", "UFAC")
     assert saved.minutes_ts and saved.minutes_permalink
-    info = texts(slack.command("U1", "info ethiek").json())
+    info = texts(slack.command("UFAC", "info ethiek").json())
     assert saved.minutes_permalink in info
     assert "vrijdag 20 november 2026" in info
 
@@ -126,6 +126,7 @@ def test_a_member_is_refused_kindly_and_reads_the_latest_minutes(
 ) -> None:
     slack.command("UFAC", "verslag ethiek")
     slack.submit("UFAC", slack.opened_view(), {"minutes_text": "Wat we leerden."})
+    slack.command("U1", "aanmelden ethiek")
     opened = len(standin.calls("views.open"))
     body = texts(slack.command("U1", "verslag ethiek").json())
     assert "kartrekker" in body
@@ -166,7 +167,7 @@ def test_without_a_channel_info_names_the_command_for_the_minutes(
     slack.submit("UFAC", slack.opened_view(), {"minutes_text": "Groene daken."})
     assert services.wait_idle(5)
     assert "opgeslagen" in texts(dms_to(standin, "UFAC")[-1].args)
-    info = texts(slack.command("U1", "info groen").json())
+    info = texts(slack.command("UFAC", "info groen").json())
     assert "verslag van vrijdag 20 november 2026: `/cop verslag groen`" in info
 
 

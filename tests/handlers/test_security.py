@@ -25,7 +25,7 @@ def _nobody_joined(slack: CheckedSlack, services: Services, standin: SlackStandI
     assert services.wait_idle(5)
     assert standin.calls("chat.postMessage") == []
     assert standin.calls("response_url") == []
-    assert "Nog geen leden." in texts(slack.command("U9", "leden ethiek").json())
+    assert "Nog geen leden." in texts(slack.command("UADMIN", "leden ethiek").json())
 
 
 def test_a_request_signed_with_another_secret_gets_401_and_changes_nothing(

@@ -61,7 +61,9 @@ def decide(db: Database, user: str, by: str, *, approve: bool, slug: str = "proe
 
 def listing(db: Database, slug: str = "proef") -> MemberList:
     with db.read() as session:
-        return membership.member_list(session, query=slug, now=NOW, tz=AMS)
+        return membership.member_list(
+            session, query=slug, user_id="UADMIN", admins={"UADMIN"}, now=NOW, tz=AMS
+        )
 
 
 def mine(db: Database, user: str) -> list[MyEntry]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.scheduler import ReminderScheduler
 from bot.services import meetings, reminders
-from bot.services.errors import MeetingOver, NotAllowed, NotMember
+from bot.services.errors import MeetingOver, NotAllowed, NotInCommunity
 from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Delivery, Meeting, Reminder, Rsvp
@@ -406,8 +406,9 @@ def test_only_members_may_rsvp_and_only_before_the_meeting_begins(
     community(db, clock)
     meeting_id = meeting_row(db).id
 
-    with pytest.raises(NotMember), db.write() as session:
+    with pytest.raises(NotInCommunity) as refused, db.write() as session:
         meetings.rsvp(session, meeting_id=meeting_id, user_id="UOUT", coming=True, now=clock())
+    assert (refused.value.slug, refused.value.part) == (SLUG, "rsvps")
     clock.now = STARTS.astimezone(dt.UTC)
     with pytest.raises(MeetingOver), db.write() as session:
         meetings.rsvp(session, meeting_id=meeting_id, user_id="U1", coming=True, now=clock())
@@ -427,8 +428,19 @@ def test_upcoming_meetings_show_the_counts_and_my_own_answer(
     with db.read() as session:
         [mine] = meetings.upcoming(session, user_id="U2", query=None, now=clock())
         [theirs] = meetings.upcoming(session, user_id="UOUT", query=SLUG, now=clock())
+        [admin] = meetings.upcoming(
+            session, user_id="UADMIN", query=SLUG, now=clock(), admins={"UADMIN"}
+        )
         assert meetings.upcoming(session, user_id="UOUT", query=None, now=clock()) == []
 
     assert (mine.number, mine.community_slug, mine.meeting.id) == (1, SLUG, meeting_id)
-    assert (mine.coming, mine.not_coming, mine.my_answer) == (2, 1, Rsvp.NO)
-    assert (theirs.coming, theirs.not_coming, theirs.my_answer) == (2, 1, None)
+    assert (mine.coming, mine.not_coming, mine.my_answer, mine.members_view) == (
+        2,
+        1,
+        Rsvp.NO,
+        True,
+    )
+    # Someone outside the community sees the meeting, not who comes (bot.services.visibility).
+    assert (theirs.meeting.id, theirs.members_view) == (meeting_id, False)
+    assert (theirs.coming, theirs.not_coming, theirs.my_answer) == (0, 0, None)
+    assert (admin.coming, admin.not_coming, admin.members_view) == (2, 1, True)
