@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
 
 from bot.i18n import Translator
@@ -25,6 +25,15 @@ from handlers.blocks import escape
 from handlers.render import text_message
 
 log = logging.getLogger("cop_bot")
+
+# The key that bot/edge.py sets in the Bolt context of a request whose signature it
+# checked. Only such a request (or one over Socket Mode, which Slack itself
+# authenticates) is answered at the response_url it names.
+VERIFIED = "cop_verified"
+
+
+def is_verified(request: BoltRequest) -> bool:
+    return request.mode == "socket_mode" or request.context.get(VERIFIED) is True
 
 
 def domain_message(t: Translator, error: DomainError) -> Message:
@@ -59,13 +68,27 @@ def apology(t: Translator, reference: str) -> Message:
     return text_message(t("apology", ref=reference))
 
 
+def ephemeral_answer(message: Message) -> BoltResponse:
+    """A slash command's answer in the HTTP response itself, seen only by who typed it."""
+    payload = {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
+    return BoltResponse(
+        status=200,
+        body=json.dumps(payload),
+        headers={"content-type": "application/json;charset=utf-8"},
+    )
+
+
 def make_error_handler(translator_for: Any) -> Any:
     """Bolt's global error handler: log the traceback with a reference, apologise briefly."""
 
     def handle_error(
-        error: Exception, body: dict[str, Any], respond: Respond | None
+        error: Exception, body: dict[str, Any], respond: Respond | None, request: BoltRequest
     ) -> BoltResponse:
         reference = error_reference()
+        if not is_verified(request):
+            # Nothing of an unverified body is used: not its user, not its response_url.
+            log.error("unhandled error in an unverified request (ref %s)", reference)
+            return BoltResponse(status=401, body="")
         log.error("unhandled error (ref %s)", reference, exc_info=error)
         user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
         user = user or body.get("user_id")
@@ -75,13 +98,7 @@ def make_error_handler(translator_for: Any) -> Any:
             t = translator_for(None)
         message = apology(t, reference)
         if body.get("command"):
-            # A slash command is answered in the HTTP response itself.
-            payload = {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
-            return BoltResponse(
-                status=200,
-                body=json.dumps(payload),
-                headers={"content-type": "application/json;charset=utf-8"},
-            )
+            return ephemeral_answer(message)
         if respond is not None and body.get("response_url"):
             try:
                 respond(text=message.text, blocks=message.blocks, replace_original=False)

@@ -161,11 +161,12 @@ class Database:
             hook()
 
     @contextmanager
-    def raw_write(self, *, wait: float | None = None) -> Iterator[Any]:
+    def raw_write(self, *, wait: float | None = None, hooks: bool = True) -> Iterator[Any]:
         """A write transaction on the driver's own cursor, for the few writes whose cost
         under the write lock matters (see storage/joins.py); same locking and hooks as
         `write`. Rolled back if the block raises. With `wait`, raises WriteBusy (nothing
-        written) when the lock is not had within that many seconds."""
+        written) when the lock is not had within that many seconds. Without `hooks`, the
+        after-write hooks are not called: for a write that changes nothing anyone caches."""
         if wait is None:
             self._write_lock.__enter__()
         elif isinstance(self._write_lock, _SQLiteWriteLock):
@@ -201,7 +202,7 @@ class Database:
                 connection.close()  # back to the pool
         finally:
             self._write_lock.__exit__(None, None, None)
-        for hook in self.after_write:
+        for hook in self.after_write if hooks else ():
             hook()
 
     def bound_lock_wait(self, cursor: Any, seconds: float) -> None:

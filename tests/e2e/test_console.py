@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,18 +155,27 @@ def test_a_slow_command_shows_the_working_note_then_the_answer_before_the_next_p
     database = tmp_path / "console.db"
 
     def lock_briefly(console: Console) -> None:
-        # Another process (say `cop-bot serve`) is busy writing for half a second.
-        locked = threading.Event()
+        # Another process (say `cop-bot serve`) starts a half-second write just after the
+        # edge has let the request in (so the join, not the edge's replay check, waits).
+        remember = console.edge.seen.remember
 
-        def hold() -> None:
-            with sqlite3.connect(database, isolation_level=None) as conn:
-                conn.execute("BEGIN IMMEDIATE")
-                locked.set()
-                time.sleep(0.5)
-                conn.execute("ROLLBACK")
+        def remember_then_lock(*args: Any, **kwargs: Any) -> bool:
+            fresh = remember(*args, **kwargs)
+            locked = threading.Event()
 
-        threading.Thread(target=hold, daemon=True).start()
-        assert locked.wait(5)
+            def hold() -> None:
+                with sqlite3.connect(database, isolation_level=None) as conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    locked.set()
+                    time.sleep(0.5)
+                    conn.execute("ROLLBACK")
+
+            threading.Thread(target=hold, daemon=True).start()
+            assert locked.wait(5)
+            console.edge.seen.remember = remember  # type: ignore[method-assign]
+            return fresh
+
+        console.edge.seen.remember = remember_then_lock  # type: ignore[method-assign]
 
     out = io.StringIO()
     run_console(

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from sqlalchemy import text
 import handlers.commands
 from bot.runtime import Services
 from bot.standin import SlackStandIn
+from storage.replays import SeenRequests
 from tests.factories import add_community
 from tests.handlers.support import CheckedSlack, texts
 
@@ -37,8 +39,12 @@ def _drop_outbox(services: Services) -> None:
 
 
 @contextmanager
-def _community_locked(services: Services, seconds: float) -> Iterator[None]:
-    """Hold a write lock on the `ethiek` row (all of SQLite) from another connection."""
+def _community_locked(
+    services: Services, seconds: float, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Hold a write lock on the `ethiek` row (all of SQLite) from another connection,
+    from the moment the edge has let the next request in: the listener's write waits,
+    not the edge's replay check (see test_edge.py for a lock the edge meets)."""
     locked = threading.Event()
 
     def hold() -> None:
@@ -48,12 +54,22 @@ def _community_locked(services: Services, seconds: float) -> Iterator[None]:
             time.sleep(seconds)
 
     holder = threading.Thread(target=hold)
-    holder.start()
-    assert locked.wait(5)
+    remember = SeenRequests.remember
+
+    def remember_then_lock(self: SeenRequests, *args: Any, **kwargs: Any) -> bool:
+        fresh = remember(self, *args, **kwargs)
+        if not holder.is_alive() and not locked.is_set():
+            holder.start()
+            assert locked.wait(5)
+        return fresh
+
+    monkeypatch.setattr(SeenRequests, "remember", remember_then_lock)
     try:
         yield
     finally:
-        holder.join()
+        monkeypatch.setattr(SeenRequests, "remember", remember)
+        if holder.is_alive():
+            holder.join()
 
 
 def _logged_with(caplog: pytest.LogCaptureFixture, reference: str) -> logging.LogRecord:
@@ -163,11 +179,11 @@ def test_a_button_click_during_database_trouble_still_gets_an_apology(
 
 
 def test_a_slow_join_is_acknowledged_in_time_and_answered_through_the_response_url(
-    slack: CheckedSlack, services: Services, standin: SlackStandIn
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_community(services.db, "ethiek", name="Ethiek")
 
-    with _community_locked(services, seconds=2.5):
+    with _community_locked(services, seconds=2.5, monkeypatch=monkeypatch):
         started = time.monotonic()
         response = slack.command("U1", "aanmelden ethiek")
         elapsed = time.monotonic() - started
@@ -200,7 +216,7 @@ def test_a_slow_command_that_then_fails_apologises_late_with_a_logged_reference(
     _drop_outbox(services)
 
     with caplog.at_level(logging.ERROR, logger="cop_bot"):
-        with _community_locked(services, seconds=0.5):
+        with _community_locked(services, seconds=0.5, monkeypatch=monkeypatch):
             response = slack.command("U1", "aanmelden ethiek")
         [late] = standin.wait_for("response_url", 1)
         assert services.wait_idle(5)
