@@ -24,6 +24,7 @@ class SeenRequests:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
         def own(sql: str) -> str:  # psycopg's %(name)s; sqlite3's :name
             return re.sub(r"%\((\w+)\)s", r":\1", sql) if db.is_sqlite else sql
 
