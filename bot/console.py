@@ -22,12 +22,12 @@ from typing import Any, TextIO
 
 from dateutil import parser as dateutil_parser
 from slack_bolt import App
-from slack_bolt.request import BoltRequest
 from sqlalchemy import select
 
 from bot.app import build_app, build_services, prepare_database, start_scheduler
 from bot.clock import Clock, ShiftedClock, system_clock
 from bot.config import Settings
+from bot.edge import Edge
 from bot.runtime import Services
 from bot.slack_requests import (
     block_actions_body,
@@ -114,6 +114,7 @@ class Console:
         self.buttons: list[Button] = []
         self.modal: OpenView | None = None
         self.lock = threading.Lock()
+        self.edge = Edge(app, services)
         standin.add_listener(self._on_call)
 
     # Output ---------------------------------------------------------------
@@ -368,8 +369,9 @@ class Console:
 
     # Input ----------------------------------------------------------------
     def dispatch(self, body: str) -> tuple[int, str]:
+        """Sign the request as Slack does and send it through the same edge as HTTP."""
         headers: dict[str, str | Sequence[str]] = dict(signed_headers(self.secret, body))
-        response = self.app.dispatch(BoltRequest(body=body, headers=headers))
+        response = self.edge.handle(body.encode(), headers)
         return response.status, response.body
 
     def command(self, text: str) -> None:

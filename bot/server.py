@@ -9,8 +9,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.edge import Edge
 from bot.runtime import Services
 from handlers.calendar_feed import Feeds
 
@@ -20,9 +20,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi(app: App, services: Services) -> WSGIApp:
-    """POST /slack/events goes to Bolt; GET /healthz answers 200 when the database answers;
-    GET /calendar/<token>.ics is someone's calendar feed."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+    """POST /slack/events goes through the edge (bot/edge.py) to Bolt; GET /healthz answers
+    200 when the database answers; GET /calendar/<token>.ics is someone's calendar feed."""
+    edge = Edge(app, services)
     feeds = Feeds(services)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -38,7 +38,17 @@ def make_wsgi(app: App, services: Services) -> WSGIApp:
             return [body]
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _calendar(feeds, path, environ, start_response)
-        return slack(environ, start_response)
+        if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
+            return edge.wsgi(environ, start_response)
+        not_found = b"Not Found"
+        start_response(
+            "404 Not Found",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(not_found))),
+            ],
+        )
+        return [not_found]
 
     return wsgi
 

@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
 
 from bot.deadline import SlackTooSlow
@@ -27,6 +27,15 @@ from handlers.blocks import escape, fit, section, sections
 from handlers.render import members_only, text_message
 
 log = logging.getLogger("cop_bot")
+
+# The key that bot/edge.py sets in the Bolt context of a request whose signature it
+# checked. Only such a request (or one over Socket Mode, which Slack itself
+# authenticates) is answered at the response_url it names.
+VERIFIED = "cop_verified"
+
+
+def is_verified(request: BoltRequest) -> bool:
+    return request.mode == "socket_mode" or request.context.get(VERIFIED) is True
 
 
 def domain_message(t: Translator, error: DomainError) -> Message:
@@ -74,6 +83,16 @@ def slack_slow(t: Translator) -> Message:
     return text_message(t("slack_slow"))
 
 
+def ephemeral_answer(message: Message) -> BoltResponse:
+    """A slash command's answer in the HTTP response itself, seen only by who typed it."""
+    payload = {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
+    return BoltResponse(
+        status=200,
+        body=json.dumps(payload),
+        headers={"content-type": "application/json;charset=utf-8"},
+    )
+
+
 def make_error_handler(translator_for: Any, in_background: Any) -> Any:
     """Bolt's global error handler: log the traceback with a reference, apologise briefly.
 
@@ -82,10 +101,14 @@ def make_error_handler(translator_for: Any, in_background: Any) -> Any:
     gone (that is a call to the same slow Slack)."""
 
     def handle_error(
-        error: Exception, body: dict[str, Any], respond: Respond | None
+        error: Exception, body: dict[str, Any], respond: Respond | None, request: BoltRequest
     ) -> BoltResponse:
         slow = isinstance(error, SlackTooSlow)
         reference = error_reference()
+        if not is_verified(request):
+            # Nothing of an unverified body is used: not its user, not its response_url.
+            log.error("unhandled error in an unverified request (ref %s)", reference)
+            return BoltResponse(status=401, body="")
         if slow:
             log.warning("Slack too slow for this request (ref %s): %s", reference, error)
         else:
@@ -107,13 +130,7 @@ def make_error_handler(translator_for: Any, in_background: Any) -> Any:
                 )
             return BoltResponse(status=200, body="")
         if body.get("command"):
-            # A slash command is answered in the HTTP response itself.
-            payload = {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
-            return BoltResponse(
-                status=200,
-                body=json.dumps(payload),
-                headers={"content-type": "application/json;charset=utf-8"},
-            )
+            return ephemeral_answer(message)
         if respond is not None and body.get("response_url"):
             try:
                 respond(text=message.text, blocks=message.blocks, replace_original=False)

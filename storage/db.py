@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from storage.errors import WriteBusy
 from storage.joins import JoinQueue, JoinStatements
+from storage.models import SeenRequest
 
 __all__ = ["Database", "WriteBusy", "make_engine", "normalise_url", "null_pool_engine"]
 
@@ -161,11 +162,12 @@ class Database:
             hook()
 
     @contextmanager
-    def raw_write(self, *, wait: float | None = None) -> Iterator[Any]:
+    def raw_write(self, *, wait: float | None = None, hooks: bool = True) -> Iterator[Any]:
         """A write transaction on the driver's own cursor, for the few writes whose cost
         under the write lock matters (see storage/joins.py); same locking and hooks as
         `write`. Rolled back if the block raises. With `wait`, raises WriteBusy (nothing
-        written) when the lock is not had within that many seconds."""
+        written) when the lock is not had within that many seconds. Without `hooks`, the
+        after-write hooks are not called: for a write that changes nothing anyone caches."""
         if wait is None:
             self._write_lock.__enter__()
         elif isinstance(self._write_lock, _SQLiteWriteLock):
@@ -201,7 +203,7 @@ class Database:
                 connection.close()  # back to the pool
         finally:
             self._write_lock.__exit__(None, None, None)
-        for hook in self.after_write:
+        for hook in self.after_write if hooks else ():
             hook()
 
     def bound_lock_wait(self, cursor: Any, seconds: float) -> None:
@@ -231,6 +233,20 @@ class Database:
         """Plain joins of this process, written together (group commit)."""
         return JoinQueue(self)
 
+    @cached_property
+    def seen_requests_db(self) -> Database:
+        """Where the edge keeps the keys of requests served (storage/replays.py), one write
+        for every request. PostgreSQL: this database (the insert takes only its own row's
+        lock). SQLite: a file of its own beside this one (`<file>.seen`), with a write lock
+        of its own, so that no request, a read included, waits at the edge for the one write
+        lock of the database file while another write holds it."""
+        if not self.is_sqlite:
+            return self
+        url = make_url(self.url)
+        sidecar = Database(str(url.set(database=f"{url.database}.seen")), pool_size=2)
+        SeenRequest.metadata.create_all(sidecar.engine, tables=[SeenRequest.__table__])  # type: ignore[list-item]
+        return sidecar
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -243,6 +259,9 @@ class Database:
         self.engine.dispose()
         if "_bounded_engine" in self.__dict__:
             self._bounded_engine.dispose()
+        sidecar = self.__dict__.get("seen_requests_db")
+        if sidecar is not None and sidecar is not self:
+            sidecar.dispose()
 
 
 def null_pool_engine(url: str) -> Engine:

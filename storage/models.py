@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -382,3 +383,13 @@ class OutboxItem(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+class SeenRequest(Base):
+    """A signed Slack request this bot has served, remembered while its signature is
+    still accepted, so the same request sent again has no effect (see bot/edge.py)."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)  # sha256 of the signature
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,215 @@
+"""The HTTP edge of the Slack app: every request is verified here, before Bolt sees it.
+
+In this order, and nothing of a request is parsed, logged, answered or dispatched before
+it passed: the body's size (413, checked before reading it), the signature headers'
+form (401), the timestamp within five minutes (401), the signature (401), the body as
+UTF-8 (400), a replay of a request already served (200, empty, no effect). Only then
+does Bolt parse the body and run a listener, with the request marked as verified in its
+context (handlers/errors.py answers at a response_url only for such a request).
+
+`cop-bot serve` (bot/server.py) and the console (bot/console.py) both come through
+here, so Bolt's own signature check is off (bot/app.py). Socket Mode does not: Slack
+authenticates that connection itself, and Bolt marks its requests as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_sdk.signature import Clock, SignatureVerifier
+
+from bot.runtime import Services, error_reference
+from handlers.errors import VERIFIED, apology, ephemeral_answer
+from storage.errors import WriteBusy
+from storage.replays import SeenRequests
+
+log = logging.getLogger("cop_bot")
+
+# Slack's largest payloads are a view submission or a click in a full modal: 100 blocks
+# of at most 3,000 characters, a few hundred KiB even form-encoded. 1 MiB leaves room
+# for that and bounds what a stranger can make a worker hold (32 threads: 32 MiB).
+MAX_BODY_BYTES = 1024 * 1024
+# Slack's own rule: a request signed more than five minutes before or after now is refused.
+WINDOW_SECONDS = 5 * 60
+# A request stamped up to five minutes ahead is accepted until five minutes after that,
+# so what was seen is kept for twice the window.
+KEEP_SEEN_SECONDS = 2 * WINDOW_SECONDS
+# Expired rows are deleted by the first request after a minute, in its own transaction:
+# one short DELETE a minute per process, and no process needs to own a chore for it.
+FORGET_EVERY_SECONDS = 60.0
+# The replay check waits at most this for the write lock: with the handlers' 2-second ack
+# budget after it, the answer still comes within Slack's 3 seconds.
+REPLAY_WAIT_SECONDS = 0.5
+# When the edge got the request (time.monotonic()), in the Bolt context: Slack's 3 seconds
+# run from there, so a deadline should be counted from it, not from a listener's start.
+RECEIVED_AT = "cop_received_at"
+
+# ASCII digits only: \d and int() also take other scripts' digits, and int() takes "+1",
+# " 1" and "1_0". At most 12 digits, so int() never sees a huge number.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class _Clock(Clock):
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now()
+
+
+class _BytesVerifier(SignatureVerifier):
+    """slack_sdk's verifier (its window and constant-time comparison) over the body's
+    bytes as they came: its own signature decodes the body first, which raises on a body
+    that is not UTF-8, and would make a signed one look unsigned."""
+
+    def generate_signature(self, *, timestamp: str, body: str | bytes) -> str | None:
+        raw = body.encode() if isinstance(body, str) else body
+        base = b"v0:" + timestamp.encode("ascii") + b":" + raw
+        digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        return f"v0={digest}"
+
+
+def _plain(status: int, text: str) -> BoltResponse:
+    return BoltResponse(
+        status=status, body=text, headers={"content-type": "text/plain;charset=utf-8"}
+    )
+
+
+def _header(headers: Mapping[str, str | Sequence[str]], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value if isinstance(value, str) else (value[0] if value else "")
+    return ""
+
+
+class Edge:
+    """The one way into the Bolt app over HTTP; see the module's docstring."""
+
+    def __init__(
+        self,
+        app: App,
+        services: Services,
+        *,
+        now: Callable[[], float] = time.time,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
+        secret = services.settings.slack_signing_secret
+        if not secret:
+            raise ValueError("SLACK_SIGNING_SECRET is needed to verify requests over HTTP")
+        self.app = app
+        self.services = services
+        self.now = now
+        self.max_body = max_body
+        self.verifier = _BytesVerifier(secret, clock=_Clock(now))
+        self.seen = SeenRequests(services.db)
+        self._lock = threading.Lock()
+        self._last_forget = -math.inf
+
+    # The rule ---------------------------------------------------------------
+    def handle(
+        self, body: bytes, headers: Mapping[str, str | Sequence[str]], *, query: str = ""
+    ) -> BoltResponse:
+        """Verify a request as it came over HTTP, then hand it to Bolt; see the module."""
+        received_at = time.monotonic()
+        size = len(body)
+        if size > self.max_body:
+            return self._reject(413, "body over the size limit", size)
+        timestamp = _header(headers, "x-slack-request-timestamp")
+        signature = _header(headers, "x-slack-signature")
+        if not _TIMESTAMP.fullmatch(timestamp):
+            return self._reject(401, "missing or malformed timestamp", size)
+        if not _SIGNATURE.fullmatch(signature):
+            return self._reject(401, "missing or malformed signature", size)
+        if abs(self.now() - int(timestamp)) > WINDOW_SECONDS:
+            return self._reject(401, "timestamp outside the five-minute window", size)
+        if not self.verifier.is_valid(body, timestamp, signature):
+            return self._reject(401, "wrong signature", size)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._reject(400, "body is not UTF-8", size)
+        try:
+            fresh = self._first_time(signature)
+        except Exception as error:
+            return self._unavailable(BoltRequest(body=text, headers=dict(headers)), error)
+        if not fresh:
+            log.info("edge: a replayed request ignored (%d bytes)", size)
+            return BoltResponse(status=200, body="")
+        return self.app.dispatch(
+            BoltRequest(
+                body=text,
+                query=query,
+                headers=dict(headers),
+                context={VERIFIED: True, RECEIVED_AT: received_at},
+            )
+        )
+
+    def _first_time(self, signature: str) -> bool:
+        """Remember this request; False when it was served before (by any process)."""
+        now = self.now()
+        forget_before = None
+        with self._lock:
+            if now - self._last_forget >= FORGET_EVERY_SECONDS:
+                self._last_forget = now
+                forget_before = dt.datetime.fromtimestamp(now - KEEP_SEEN_SECONDS, dt.UTC)
+        return self.seen.remember(
+            hashlib.sha256(signature.encode("ascii")).digest(),
+            now=dt.datetime.fromtimestamp(now, dt.UTC),
+            forget_before=forget_before,
+            wait=REPLAY_WAIT_SECONDS,
+        )
+
+    def _reject(self, status: int, reason: str, size: int) -> BoltResponse:
+        # One line: never the body nor a header's value, which a stranger chose.
+        log.info("edge: refused with %d: %s (%d bytes)", status, reason, size)
+        return _plain(status, {400: "Bad Request", 401: "Unauthorized"}.get(status, "Too Large"))
+
+    def _unavailable(self, request: BoltRequest, error: Exception) -> BoltResponse:
+        """The replay check could not be made: nothing runs (it might be a replay). A slash
+        command gets the apology with a reference; anything else a bare 503."""
+        reference = error_reference()
+        busy = isinstance(error, WriteBusy)
+        log.error("edge: replay check failed (ref %s)", reference, exc_info=None if busy else error)
+        if request.body.get("command"):
+            return ephemeral_answer(apology(self.services.translator(None), reference))
+        return _plain(503, "Service Unavailable")
+
+    # WSGI ---------------------------------------------------------------------
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """POST /slack/events: read at most the limit, then `handle`."""
+        declared = environ.get("CONTENT_LENGTH") or ""
+        stream = environ.get("wsgi.input")
+        if declared.isascii() and declared.isdigit():
+            length = int(declared)
+            if length > self.max_body:
+                # Refused before reading: the server discards the rest.
+                return self._write(
+                    start_response, self._reject(413, "declared over the limit", length)
+                )
+            body = stream.read(length) if stream is not None and length else b""
+        else:
+            # No usable length (e.g. chunked): read one byte past the limit to tell.
+            body = stream.read(self.max_body + 1) if stream is not None else b""
+        request = WsgiHttpRequest(environ)
+        return self._write(
+            start_response, self.handle(body, request.get_headers(), query=request.query_string)
+        )
+
+    @staticmethod
+    def _write(start_response: Callable[..., Any], response: BoltResponse) -> Iterable[bytes]:
+        out = WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
+        start_response(out.status, out.get_headers())
+        return out.get_body()
