@@ -181,7 +181,7 @@ class DeadlineApp(App):
     Socket Mode, the console) goes through dispatch."""
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
-        with deadline.running():
+        with deadline.running(deadline.from_receipt(req.context.get(deadline.RECEIVED_AT))):
             return super().dispatch(req)
 
 

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 # From receipt to the answer leaving: leaves half a second of Slack's 3 for the network.
 REQUEST_BUDGET_SECONDS = 2.5
+# Where the edge (bot/edge.py) puts the moment it got the request (time.monotonic()) in
+# the Bolt context: Slack's 3 seconds run from there, not from a listener's start.
+RECEIVED_AT = "cop_received_at"
 # A call (or retry) is not started with less time than this left: it could not finish.
 MIN_CALL_SECONDS = 0.1
 
@@ -47,6 +50,13 @@ _current: ContextVar[Deadline | None] = ContextVar("cop_request_deadline", defau
 def current() -> Deadline | None:
     """The deadline of the request this thread is answering; None outside a request."""
     return _current.get()
+
+
+def from_receipt(received_at: object) -> Deadline:
+    """The deadline of a request the edge got at `received_at` (time.monotonic()); counted
+    from now when it did not say (Socket Mode)."""
+    start = received_at if isinstance(received_at, float) else time.monotonic()
+    return Deadline(start + REQUEST_BUDGET_SECONDS)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot import deadline
 from bot.runtime import Services, error_reference
 from handlers.errors import VERIFIED, apology, ephemeral_answer
 from storage.errors import WriteBusy
@@ -52,9 +53,6 @@ FORGET_EVERY_SECONDS = 60.0
 # The replay check waits at most this for the write lock: with the handlers' 2-second ack
 # budget after it, the answer still comes within Slack's 3 seconds.
 REPLAY_WAIT_SECONDS = 0.5
-# When the edge got the request (time.monotonic()), in the Bolt context: Slack's 3 seconds
-# run from there, so a deadline should be counted from it, not from a listener's start.
-RECEIVED_AT = "cop_received_at"
 
 # ASCII digits only: \d and int() also take other scripts' digits, and int() takes "+1",
 # " 1" and "1_0". At most 12 digits, so int() never sees a huge number.
@@ -142,20 +140,24 @@ class Edge:
         except UnicodeDecodeError:
             return self._reject(400, "body is not UTF-8", size)
         try:
-            fresh = self._first_time(signature)
-        except Exception as error:
-            return self._unavailable(BoltRequest(body=text, headers=dict(headers)), error)
-        if not fresh:
-            log.info("edge: a replayed request ignored (%d bytes)", size)
-            return BoltResponse(status=200, body="")
-        return self.app.dispatch(
-            BoltRequest(
+            request = BoltRequest(
                 body=text,
                 query=query,
                 headers=dict(headers),
-                context={VERIFIED: True, RECEIVED_AT: received_at},
+                context={VERIFIED: True, deadline.RECEIVED_AT: received_at},
             )
-        )
+        except Exception:  # Bolt's parser on a body Slack would never send
+            return self._reject(400, "body is not a Slack payload", size)
+        if not _well_formed(request):
+            return self._reject(400, "payload without the fields Slack always sends", size)
+        try:
+            fresh = self._first_time(signature)
+        except Exception as error:
+            return self._unavailable(request, error)
+        if not fresh:
+            log.info("edge: a replayed request ignored (%d bytes)", size)
+            return BoltResponse(status=200, body="")
+        return self.app.dispatch(request)
 
     def _first_time(self, signature: str) -> bool:
         """Remember this request; False when it was served before (by any process)."""
@@ -213,3 +215,32 @@ class Edge:
         out = WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
         start_response(out.status, out.get_headers())
         return out.get_body()
+
+
+# What someone does: a slash command, or a click, form or shortcut (sent as `payload`).
+_BY_A_PERSON = frozenset(
+    {"block_actions", "block_suggestion", "view_submission", "view_closed", "shortcut",
+     "message_action", "interactive_message", "dialog_submission"}
+)  # fmt: skip
+
+
+def _well_formed(request: BoltRequest) -> bool:
+    """Whether a verified body has the shape Slack gives it: a form or JSON object, and,
+    for what a person does, who did it. Only Slack can sign a body, so anything else is a
+    bug of Slack's or ours: refused at the edge rather than half-handled by a listener."""
+    body = request.body
+    if not isinstance(body, dict):
+        return False
+    kind = body.get("type")
+    if "command" not in body and kind not in _BY_A_PERSON:
+        return True
+    if not isinstance(request.context.user_id, str) or not request.context.user_id:
+        return False
+    # Bolt reads these before any listener runs: the first action of a click, the view
+    # of a form.
+    if kind == "block_actions":
+        actions = body.get("actions")
+        return isinstance(actions, list) and bool(actions) and isinstance(actions[0], dict)
+    if kind in ("view_submission", "view_closed"):
+        return isinstance(body.get("view"), dict)
+    return True

@@ -211,6 +211,37 @@ def test_a_signed_body_that_is_not_utf8_gets_400(
     assert _questions(services) == 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload=",
+        "payload=%5B%5D",  # []
+        "payload=null",
+        "payload=%7Bnot+json",
+        "command=%2Fcop&text=vraag+ethiek+Wie%3F",  # no user_id
+        'payload={"type":"block_actions","actions":[{"action_id":"x"}]}',  # no user
+        'payload={"type":"block_actions","user":{"id":"U1"},"actions":[]}',
+        'payload={"type":"view_submission","user":{"id":"U1"},"view":"x"}',
+    ],
+)
+@pytest.mark.usefixtures("ethiek")
+def test_a_signed_body_that_is_no_slack_payload_gets_400_and_runs_nothing(
+    slack: CheckedSlack,
+    services: Services,
+    standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+    body: str,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="cop_bot"):
+        response = slack.post(body, signed_headers(SECRET, body))
+
+    assert response.status == 400
+    assert _questions(services) == 0
+    assert standin.calls("response_url") == []
+    [line] = [r for r in caplog.records if r.getMessage().startswith("edge:")]
+    assert "400" in line.getMessage() and line.exc_info is None
+
+
 def test_an_unsigned_body_over_the_limit_gets_413_before_it_is_read(
     slack: CheckedSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
