@@ -164,19 +164,32 @@ class Fuzzer:
                 self.by_key[request.response_key] = f"{request.label}: {request.summary}"
         with self.lock:
             self.last_by_user[request.user] = f"{request.label}: {request.summary}"
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         began = time.perf_counter()
-        try:
-            conn.request("POST", "/slack/events", body=request.body.encode(),
-                         headers=request.headers)  # fmt: skip
-            response = conn.getresponse()
-            status, body = response.status, response.read().decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            self.local.conn = None
-            status, body = 599, f"connection failed: {exc!r}"
+        for attempt in (0, 1):
+            conn = getattr(self.local, "conn", None)
+            reused = conn is not None
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPConnection(
+                    "127.0.0.1", self.port, timeout=30
+                )
+            try:
+                conn.request("POST", "/slack/events", body=request.body.encode(),
+                             headers=request.headers)  # fmt: skip
+                response = conn.getresponse()
+                status, body = response.status, response.read().decode("utf-8", "replace")
+                if response.will_close:
+                    conn.close()
+                    self.local.conn = None
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                self.local.conn = None
+                status, body = 599, f"connection failed: {exc!r}"
+                # A kept-alive connection the server had closed (as it does after refusing
+                # a body unread): the request never arrived, so send it once more, as HTTP
+                # clients do. A fresh connection that fails is a finding.
+                if not reused or attempt:
+                    break
         seconds = time.perf_counter() - began
         findings = kit.check_answer(request, status, body, seconds, allowed_links=self.allowed)
         with self.lock:
