@@ -17,6 +17,7 @@ from bot.services.errors import (
     AlreadyMember,
     CommunityNotFound,
     DomainError,
+    MeetingTooFarAhead,
     NotAllowed,
     NotInCommunity,
     NotMember,
@@ -41,6 +42,8 @@ def is_verified(request: BoltRequest) -> bool:
 def domain_message(t: Translator, error: DomainError) -> Message:
     """The catalogue message that tells the user what happened and what to do."""
     match error:
+        case MeetingTooFarAhead(latest=latest):
+            return text_message(t("meeting_too_far", date=t.date(latest)))
         case CommunityNotFound(query=query, suggestions=suggestions) if suggestions:
             names = t.join_words([f"`{escape(s)}`" for s in suggestions])
             text = t("not_found_suggest", query=escape(query), suggestions=names)

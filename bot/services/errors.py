@@ -77,6 +77,14 @@ class MeetingNotFound(DomainError):
         self.number = number
 
 
+class MeetingTooFarAhead(DomainError):
+    """A meeting may be planned or moved at most PLANNING_HORIZON ahead (meetings.py)."""
+
+    def __init__(self, latest: dt.date) -> None:
+        super().__init__(latest.isoformat())
+        self.latest = latest
+
+
 class MeetingOver(DomainError):
     """The meeting has begun or was cancelled: no more RSVPs or moves."""
 

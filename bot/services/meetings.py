@@ -13,12 +13,21 @@ from sqlalchemy.orm import Session
 
 from bot.services import communities, reminders, visibility
 from bot.services.catalog import MEETING_KINDS
-from bot.services.errors import MeetingNotFound, MeetingOver, NotAllowed, NotInCommunity
+from bot.services.errors import (
+    MeetingNotFound,
+    MeetingOver,
+    MeetingTooFarAhead,
+    NotAllowed,
+    NotInCommunity,
+)
 from bot.services.membership import can_manage
 from bot.services.views import MeetingView
 from storage.models import Community, Meeting, Membership, Rsvp
 
 DEFAULT_LENGTH = dt.timedelta(hours=2)
+# A CoP plans a year or two ahead; five years is room for that and keeps typos such as
+# 2207 (and the calendar arithmetic on them) out.
+PLANNING_HORIZON = dt.timedelta(days=5 * 365)
 
 
 @dataclass(frozen=True)
@@ -138,9 +147,10 @@ def add(
     """A facilitator (or admin) plans a meeting; its reminders are planned with it.
     Without `ends_at` it lasts DEFAULT_LENGTH.
 
-    Raises CommunityNotFound and NotAllowed.
+    Raises CommunityNotFound, NotAllowed and MeetingTooFarAhead.
     """
     community = _managed(session, query, user_id, admins, "add_meeting")
+    _within_horizon(starts_at, now, tz)
     meeting = Meeting(
         community_id=community.id,
         key=f"slack-{uuid.uuid4().hex[:12]}",
@@ -202,6 +212,12 @@ def form(
     )
 
 
+def _within_horizon(starts_at: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> None:
+    latest = now + PLANNING_HORIZON
+    if starts_at > latest:
+        raise MeetingTooFarAhead(latest.astimezone(tz).date())
+
+
 def _replan(
     session: Session,
     community: Community,
@@ -236,9 +252,10 @@ def move(
     pending reminders follow it. Without `ends_at` it keeps its length; `details`, when
     given, replace its kind, place and title.
 
-    Raises CommunityNotFound, NotAllowed and MeetingNotFound.
+    Raises CommunityNotFound, NotAllowed, MeetingNotFound and MeetingTooFarAhead.
     """
     community = _managed(session, query, user_id, admins, "move_meeting")
+    _within_horizon(starts_at, now, tz)
     if meeting_id is not None:
         meeting = _by_id(session, community, meeting_id, now)
     else:

@@ -188,6 +188,8 @@ def test_without_an_end_time_the_meeting_lasts_two_hours(
         ({DATE: "2027-04-20", START: "14:00", END: "14:00"}, "end", "na de begintijd"),
         ({DATE: "2027-03-28", START: "02:30"}, "start", "bestaat niet"),
         ({DATE: "2027-04-20", START: "14:00", LOCATION: "x" * 501}, "location", "500"),
+        # Five years ahead at most: 9999 once made every calendar file fail (year 10000).
+        ({DATE: "9999-12-31", START: "14:00"}, "date", "22 november 2031"),
     ],
 )
 def test_a_past_moment_or_a_bad_end_is_refused_on_its_own_block_and_nothing_is_planned(

@@ -155,3 +155,24 @@ def test_the_calendar_command_uploads_an_ics_file_to_the_dm(
     assert "TZID=Europe/Amsterdam:20270330T140000" in upload.args["content"]
     [done] = standin.calls("files.completeUploadExternal")
     assert done.args["channel_id"] == "DU1"
+
+
+@pytest.mark.usefixtures("ethiek")
+@pytest.mark.parametrize(
+    "command",
+    [
+        "bijeenkomst toevoegen ethiek 30 maart 2032 14:00",
+        "bijeenkomst verplaatsen ethiek 1 2099-01-05 10:00",
+    ],
+)
+def test_a_meeting_more_than_five_years_ahead_is_refused_and_nothing_changes(
+    slack: CheckedSlack, services: Services, command: str
+) -> None:
+    with services.db.read() as session:
+        before = [(m.id, m.starts_at) for m in session.scalars(select(Meeting))]
+
+    reply = texts(slack.command("UFAC", command).json())
+
+    assert "tot en met zaterdag 22 november 2031" in reply
+    with services.db.read() as session:
+        assert [(m.id, m.starts_at) for m in session.scalars(select(Meeting))] == before
