@@ -482,7 +482,7 @@ def cop_command(
     future = services.foreground.submit(
         partial(run_command, services, user_id, text, tried_quick=tried_quick)
     )
-    budget = max(0.05, ACK_BUDGET_SECONDS - (time.monotonic() - started))
+    budget = max(0.05, _answer_budget(started))
     try:
         reply = future.result(timeout=budget)
     except FutureTimeout:
@@ -493,6 +493,15 @@ def cop_command(
         services.when_done("late reply", future, late)
         return
     _ack(ack, services, user_id, reply, open_view)
+
+
+def _answer_budget(started: float) -> float:
+    """Seconds left to answer in the HTTP response itself: ACK_BUDGET_SECONDS from when
+    the edge got the request (its deadline knows), else from `started`."""
+    current = deadline.current()
+    if current is not None:
+        return current.remaining() - (deadline.REQUEST_BUDGET_SECONDS - ACK_BUDGET_SECONDS)
+    return ACK_BUDGET_SECONDS - (time.monotonic() - started)
 
 
 def _ack(ack: Ack, services: Services, user_id: str, reply: Reply, open_view: OpenView) -> None:
