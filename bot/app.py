@@ -23,11 +23,11 @@ from bot.notifier import Message
 from bot.outbox import Courier, OutboxSender
 from bot.runtime import Services
 from bot.scheduler import ReminderScheduler
-from bot.services import catalog, outbox
+from bot.services import audit, catalog, outbox
 from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
 from bot.slack_notifier import DeadlineWebClient, SlackNotifier, make_web_client
-from handlers import actions, calendar_feed, commands, meetings, minutes, render
+from handlers import actions, calendar_feed, commands, meetings, minutes, privacy, render
 from handlers.errors import make_error_handler
 from storage import migrate
 from storage.db import Database
@@ -62,6 +62,7 @@ def prepare_database(
     db = Database(settings.database_url, pool_size=1)
     try:
         with db.write() as session:
+            audit.sync_admins(session, settings.admins, now=dt.datetime.now(dt.UTC))
             if path is None and load_default_catalog and catalog.is_empty(session):
                 path = catalog.DEFAULT_CATALOG
             promoted: tuple[tuple[str, str], ...] = ()
@@ -149,6 +150,7 @@ def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> Remind
         tz=services.settings.timezone,
     )
     scheduler.chores.append(partial(minutes.send_nudges, services))
+    scheduler.chores.append(partial(privacy.retention_chore, services))
     services.scheduler = scheduler
     scheduler.chores.append(make_outbox_sender(services, owner=scheduler.owner).drain)
     courier = services.courier

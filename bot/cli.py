@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -237,6 +238,122 @@ def _export_lessons(settings: Settings, args: argparse.Namespace) -> None:
         print(f"lessons written to {output}", file=sys.stderr)
 
 
+_USER = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+
+
+def _user_arg(value: str) -> str:
+    """A Slack user id, as `cop-bot privacy` takes it (also from a mention <@U123>)."""
+    user = value.strip().removeprefix("<@").removesuffix(">").split("|")[0].lstrip("@")
+    if not _USER.match(user):
+        raise argparse.ArgumentTypeError(f"'{value}' is not a Slack user id such as U0123ABCD")
+    return user
+
+
+def _privacy_export(settings: Settings, args: argparse.Namespace) -> None:
+    """Everything stored about a person, as JSON on stdout."""
+    import json
+
+    from bot.services import privacy
+    from storage import migrate
+    from storage.db import Database
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.read() as session:
+            exported = privacy.export(session, user_id=args.user, now=datetime.now(UTC))
+    finally:
+        db.dispose()
+    sys.stdout.write(json.dumps(exported.data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _privacy_forget(settings: Settings, args: argparse.Namespace) -> None:
+    """Forget a person, as `/cop vergeet mij` does; asks first unless --yes."""
+    from bot.services import audit, privacy
+    from storage import migrate
+    from storage.db import Database
+
+    if not args.yes:
+        print(f"Remove everything stored about {args.user}? This cannot be undone. [y/N] ",
+              end="", flush=True)  # fmt: skip
+        if sys.stdin.readline().strip().lower() not in ("y", "yes", "j", "ja"):
+            print("nothing removed")
+            raise SystemExit(1)
+    migrate.upgrade(settings.database_url)
+    if settings.slack_bot_token:
+        # With Slack at hand, whoever moves up is welcomed and the admins are told.
+        from bot.app import build_services
+        from handlers.privacy import forget_user
+
+        services = build_services(settings, courier=False)
+        try:
+            forgotten = forget_user(services, args.user, actor=audit.BY_CLI)
+            services.wait_idle(60)
+        finally:
+            services.shutdown()
+    else:
+        db = Database(settings.database_url, pool_size=1)
+        try:
+            with db.write() as session:
+                forgotten = privacy.forget(
+                    session, user_id=args.user, now=datetime.now(UTC), tz=settings.timezone,
+                    salt=audit.salt(session, settings.audit_salt), actor=audit.BY_CLI,
+                )  # fmt: skip
+        finally:
+            db.dispose()
+        for promotion in forgotten.promotions:
+            print(f"{promotion.community.summary.slug}: {promotion.user_id} moved up from the "
+                  "waitlist (not told: SLACK_BOT_TOKEN is not set)")  # fmt: skip
+    roles = ", ".join(forgotten.facilitator_of) or "none"
+    print(f"{args.user} forgotten: {forgotten.memberships} memberships left, facilitator "
+          f"roles ended: {roles}; in the audit log as {forgotten.hashed}")  # fmt: skip
+
+
+def _audit_export(settings: Settings, args: argparse.Namespace) -> None:
+    """The whole audit log, oldest first, as JSON or CSV on stdout."""
+    import csv
+    import dataclasses
+    import json
+
+    from bot.services import audit
+    from storage import migrate
+    from storage.db import Database
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.read() as session:
+            rows = [
+                dataclasses.asdict(e) | {"at": e.at.isoformat()} for e in audit.everything(session)
+            ]
+    finally:
+        db.dispose()
+    if args.format == "csv":
+        fields = ["id", "at", "action", "actor", "subject", "community", "detail"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+
+
+def _add_privacy_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    priv = sub.add_parser("privacy", help="personal data (AVG/GDPR)").add_subparsers(
+        dest="privacy", required=True
+    )
+    exp = priv.add_parser("export", help="everything stored about a user, as JSON")
+    exp.add_argument("user", type=_user_arg, help="Slack user id, e.g. U0123ABCD")
+    exp.set_defaults(run=_privacy_export)
+    fgt = priv.add_parser("forget", help="remove everything stored about a user")
+    fgt.add_argument("user", type=_user_arg, help="Slack user id, e.g. U0123ABCD")
+    fgt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    fgt.set_defaults(run=_privacy_forget)
+    aud = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit", required=True)
+    aexp = aud.add_parser("export", help="the whole audit log, oldest first")
+    aexp.add_argument("--format", choices=["json", "csv"], default="json")
+    aexp.set_defaults(run=_audit_export)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cop-bot", description="CoP bot: Communities of Practice in Slack"
@@ -270,6 +387,7 @@ def parser() -> argparse.ArgumentParser:
     lessons.add_argument("--format", choices=["md"], default="md", help="md: Markdown")
     lessons.add_argument("--output", default=None, help="file to write (default: stdout)")
     lessons.set_defaults(run=_export_lessons)
+    _add_privacy_commands(sub)
     return p
 
 

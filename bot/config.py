@@ -65,6 +65,11 @@ class Settings:
     # workers; what `cop-bot serve` does unless told otherwise) or "inline" (each
     # process sends its own, in the background). None: the mode's own choice.
     delivery: str | None = None
+    # The salt of the hashes that stand for forgotten people in the audit log; None: one
+    # is generated once and kept in the database (table app_settings).
+    audit_salt: str | None = None
+    # Days after leaving their last community that a person's remaining data is removed.
+    retention_days: int = 365
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +125,10 @@ class Settings:
             raise ConfigError(
                 f"COP_DELIVERY: '{get('COP_DELIVERY')}' is not one of {', '.join(DELIVERY_MODES)}"
             )
+        retention_text = get("COP_RETENTION_DAYS") or "365"
+        digits = retention_text.isascii() and retention_text.isdigit()
+        if not digits or not 1 <= int(retention_text) <= 36500:
+            raise ConfigError(f"COP_RETENTION_DAYS: '{retention_text}' is not a number of days")
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -139,6 +148,8 @@ class Settings:
             outbox_rate=outbox_rate,
             community_channel=community_channel,
             delivery=delivery,
+            audit_salt=get("COP_AUDIT_SALT"),
+            retention_days=int(retention_text),
         )
 
     def require(self, *names: str) -> None:

@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 
-from bot.texts import agenda, calendar_feed, meeting_form, minutes_lessons, questions, visibility
+from bot.texts import (
+    agenda,
+    calendar_feed,
+    meeting_form,
+    minutes_lessons,
+    privacy,
+    questions,
+    visibility,
+)
 
 DEFAULT_LANGUAGE = "nl"
 
@@ -44,7 +52,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "`/cop bijeenkomsten` komende bijeenkomsten van jouw communities, met wie er komt\n"
         "`/cop kalender ethiek` de bijeenkomsten als agendabestand in je DM\n"
         "`/cop taal en` switch to English (`/cop taal nl` terug naar Nederlands)",
-        "help_admin": "*Voor beheerders:* `/cop kartrekker ethiek @naam` maakt iemand kartrekker.",
+        "help_admin": "*Voor beheerders:* `/cop kartrekker ethiek @naam` maakt iemand kartrekker; "
+        "`/cop audit [community]` toont wie wat wanneer veranderde.",
         "help_facilitator": "*Voor kartrekkers:* `/cop bijeenkomst toevoegen ethiek 30 maart 14:00 online` plant een bijeenkomst; `verplaatsen` en `annuleren` met het nummer uit `/cop bijeenkomsten ethiek`.",
         "help_footer": "Engelse woorden werken ook: `/cop join ethiek`, `/cop leave ethiek`, `/cop list`.",
         # List and info
@@ -199,7 +208,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "`/cop meetings` upcoming meetings of your communities, with who comes\n"
         "`/cop calendar ethiek` the meetings as a calendar file in your DM\n"
         "`/cop language nl` schakel naar Nederlands (`/cop language en` back to English)",
-        "help_admin": "*For admins:* `/cop facilitator ethiek @name` makes someone a facilitator.",
+        "help_admin": "*For admins:* `/cop facilitator ethiek @name` makes someone a facilitator; "
+        "`/cop audit [community]` shows who changed what, when.",
         "help_facilitator": "*For facilitators:* `/cop meeting add ethiek 30 March 14:00 online` plans a meeting; `move` and `cancel` with the number from `/cop meetings ethiek`.",
         "help_footer": "Dutch words work too: `/cop aanmelden ethiek`, `/cop afmelden ethiek`, "
         "`/cop lijst`.",
@@ -334,6 +344,7 @@ _merge(
     meeting_form.MESSAGES,
     calendar_feed.MESSAGES,
     visibility.MESSAGES,
+    privacy.MESSAGES,
 )
 
 

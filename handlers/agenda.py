@@ -39,13 +39,13 @@ from handlers import render, text_in
 from handlers.blocks import (
     Block,
     actions,
+    author,
     button,
     clip,
     context,
     escape,
     fit,
     header,
-    mention,
     section,
     sections,
 )
@@ -115,7 +115,7 @@ def topic_page(t: Translator, page: TopicPage) -> Message:
             "agenda_topic_line",
             votes=topic.votes,
             text=escape(topic.text),
-            who=mention(topic.proposed_by),
+            who=author(t, topic.proposed_by),
             mine=t("agenda_topic_mine") if topic.mine else "",
         )
         vote = button(t("agenda_button_vote"), f"{VOTE_ACTION}-{topic.id}", str(topic.id))
@@ -169,7 +169,7 @@ def agenda_message(t: Translator, view: AgendaView) -> Message:
     if view.agenda:
         blocks.extend(_agenda_blocks(t, view.agenda, view.speakers, view.version))
         if view.by:
-            blocks.append(context(t("agenda_by", who=mention(view.by))))
+            blocks.append(context(t("agenda_by", who=author(t, view.by))))
     else:
         if view.meeting is not None:
             blocks.append(section(t("agenda_none")))
@@ -204,7 +204,7 @@ def agenda_post(t: Translator, published: PublishedAgenda) -> Message:
         *_agenda_blocks(t, published.agenda, published.speakers, published.version),
     ]
     if published.by:
-        blocks.append(context(t("agenda_by", who=mention(published.by))))
+        blocks.append(context(t("agenda_by", who=author(t, published.by))))
     text = f"{escape(title)}: {t.datetime(m.starts_at)}"
     return Message(text=text, blocks=fit(blocks))
 

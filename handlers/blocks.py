@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.i18n import Translator
+from bot.services.privacy import FORMER_MEMBER
+
 Block = dict[str, Any]
 
 MAX_BLOCKS_MESSAGE = 50
@@ -27,6 +30,11 @@ def escape(text: str) -> str:
 def mention(user_id: str) -> str:
     """A user mention, only for well-formed Slack user IDs; anything else is shown escaped."""
     return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
+
+
+def author(t: Translator, user_id: str) -> str:
+    """Who wrote something: a mention, or "een oud-lid" once they were forgotten."""
+    return t("former_member") if user_id == FORMER_MEMBER else mention(user_id)
 
 
 def clip(text: str, limit: int) -> str:

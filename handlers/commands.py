@@ -26,7 +26,7 @@ from bot.services import communities, membership, outbox
 from bot.services import meetings as meeting_service
 from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult, LeaveResult
-from handlers import agenda, meeting_form, minutes, questions, render, text_in
+from handlers import agenda, meeting_form, minutes, privacy, questions, render, text_in
 from handlers import meetings as meeting_commands
 from handlers.errors import apology, domain_message, nul_refusal, slack_slow
 from handlers.feature import CommandHandler
@@ -340,6 +340,8 @@ def _members(services: Services, t: Translator, user_id: str, rest: str) -> Repl
 
 
 def _mine(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
+    if rest.lower() in privacy.DATA_WORDS:  # `/cop mijn gegevens`: the export
+        return privacy.my_data(services, t, user_id, rest)
     with services.db.read() as session:
         entries = membership.mine(
             session, user_id=user_id, now=services.clock(), tz=services.settings.timezone
@@ -368,6 +370,7 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
             user_id=appointee,
             appointed_by=user_id,
             admins=services.settings.admins,
+            now=services.clock(),
         )
     services.profiles.invalidate()
     return Reply(
@@ -391,7 +394,7 @@ COMMANDS: dict[str, CommandHandler] = {
 }
 
 # Features that bring their own subcommands, buttons and modals.
-FEATURES = (agenda, questions, minutes, meeting_form)
+FEATURES = (agenda, questions, minutes, meeting_form, privacy)
 for _feature in FEATURES:
     SUBCOMMANDS.update(_feature.WORDS)
     COMMANDS.update(_feature.COMMANDS)

@@ -62,7 +62,7 @@ def domain_message(t: Translator, error: DomainError) -> Message:
             return text_message(t("not_member", name=escape(name)))
         case RegistrationClosed(community=name, deadline=deadline):
             return text_message(t("registration_closed", name=escape(name), date=t.date(deadline)))
-        case NotAllowed(action="appoint_facilitator"):
+        case NotAllowed(action="appoint_facilitator" | "audit"):
             return text_message(t("not_allowed_admin"))
         case NotAllowed():
             return text_message(t("not_allowed"))

@@ -28,6 +28,7 @@ from handlers import text_in
 from handlers.blocks import (
     Block,
     actions,
+    author,
     button,
     clip,
     context,
@@ -215,9 +216,9 @@ def submit_minutes(
 def minutes_post(t: Translator, saved: MinutesSaved) -> Message:
     """The minutes as posted in the community's channel."""
     by = (
-        t("minutes_post_edited", user=saved.by, when=t.datetime(saved.starts_at))
+        t("minutes_post_edited", user=author(t, saved.by), when=t.datetime(saved.starts_at))
         if saved.edited
-        else t("minutes_post_by", user=saved.by)
+        else t("minutes_post_by", user=author(t, saved.by))
     )
     meeting = t("minutes_post_meeting", when=t.datetime(saved.starts_at))
     if saved.title:
@@ -369,7 +370,8 @@ def lesson_post(t: Translator, published: Published) -> Message:
         blocks.append(section(t("lesson_post_answer")))
     blocks.extend(sections(escape(lesson.text)))
     programme = escape(lesson.programme or lesson.community_name)
-    blocks.append(context(t("lesson_post_by", user=lesson.published_by, programme=programme)))
+    by = author(t, lesson.published_by)
+    blocks.append(context(t("lesson_post_by", user=by, programme=programme)))
     title = t("lesson_post_title", name=escape(lesson.community_name))
     return Message(text=f"{title}: {clip(escape(lesson.title or lesson.text), 200)}", blocks=blocks)
 
@@ -466,7 +468,7 @@ def lessons_message(t: Translator, page: lessons.LessonPage) -> Message:
         date = t.date(lesson.published_at.astimezone(t.tz).date())
         meta = t(
             "lessons_meta", name=escape(lesson.community_name), date=date,
-            user=lesson.published_by,
+            user=author(t, lesson.published_by),
         )  # fmt: skip
         blocks.append(context(meta))
     blocks.append(context(t("lessons_page", page=page.page, pages=page.pages, total=page.total)))

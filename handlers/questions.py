@@ -38,6 +38,7 @@ from handlers import text_in
 from handlers.blocks import (
     Block,
     actions,
+    author,
     button,
     clip,
     context,
@@ -45,7 +46,6 @@ from handlers.blocks import (
     escape,
     fit,
     header,
-    mention,
     section,
     sections,
 )
@@ -104,12 +104,12 @@ def _question_blocks(t: Translator, q: QuestionView, *, manager: bool) -> list[B
         id=q.id,
         status=_status(t, q.status),
         votes=t("questions_votes", count=q.votes),
-        asker=mention(q.asked_by),
+        asker=author(t, q.asked_by),
         source=_source(t, q.permalink),
     )
     blocks = [section(f"{line}\n{escape(q.text)}")]
     if q.answered and q.answer:
-        who = mention(q.answered_by) if q.answered_by else ""
+        who = author(t, q.answered_by) if q.answered_by else ""
         blocks.append(section(t("questions_answer_line", who=who, answer=escape(q.answer))))
     buttons: list[Block] = []
     if not q.answered:
@@ -163,7 +163,7 @@ def question_page(t: Translator, page: QuestionPage) -> Message:
 
 def answered_dm(t: Translator, q: QuestionView, *, asker: bool) -> Message:
     key = "questions_answered_dm_asker" if asker else "questions_answered_dm_voter"
-    who = mention(q.answered_by) if q.answered_by else ""
+    who = author(t, q.answered_by) if q.answered_by else ""
     intro = t(key, id=q.id, name=escape(q.community_name), who=who)
     blocks = [
         section(intro),
@@ -346,7 +346,7 @@ def page_button(
 
 
 def answer_view(t: Translator, q: QuestionView) -> dict[str, Any]:
-    question = t("questions_answer_question", id=q.id, asker=mention(q.asked_by),
+    question = t("questions_answer_question", id=q.id, asker=author(t, q.asked_by),
                  text=escape(q.text))  # fmt: skip
     return {
         "type": "modal",

@@ -393,3 +393,41 @@ class SeenRequest(Base):
 
     key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)  # sha256 of the signature
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what, when, in which community: role changes, decisions on join requests,
+    community edits and forget requests (see bot/services/audit.py). A forgotten person's
+    id is replaced here by a salted hash."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_community", "community", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))  # a user id, "catalog", "cli", a hash
+    subject: Mapped[str | None] = mapped_column(String(64))  # whom it concerns
+    community: Mapped[str | None] = mapped_column(String(64))  # the community's slug
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Departure(Base):
+    """When someone last left a community (or was declined): leaving deletes the
+    membership row, and what else they left behind is removed after the retention
+    period (bot/services/privacy.py)."""
+
+    __tablename__ = "departures"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    left_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AppSetting(Base):
+    """A value the bot keeps for itself: the audit salt when COP_AUDIT_SALT is not set,
+    when retention last ran, the admins it last saw."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import ConfigError, parse_offsets
-from bot.services import communities
+from bot.services import audit, communities
 from bot.text import clean
 from storage.models import Community, Facilitator, Meeting, Membership
 
@@ -267,7 +267,9 @@ def _sync_meetings(
     return created, updated, cancelled
 
 
-def _sync_facilitators(session: Session, community: Community, users: tuple[str, ...]) -> bool:
+def _sync_facilitators(
+    session: Session, community: Community, users: tuple[str, ...], now: dt.datetime
+) -> bool:
     rows = list(
         session.scalars(select(Facilitator).where(Facilitator.community_id == community.id))
     )
@@ -276,11 +278,19 @@ def _sync_facilitators(session: Session, community: Community, users: tuple[str,
     for user in users:
         if user not in present:
             session.add(Facilitator(community_id=community.id, user_id=user, source="catalog"))
+            audit.record(
+                session, action=audit.FACILITATOR_APPOINTED, actor=audit.BY_CATALOG,
+                subject=user, community=community.slug, now=now,
+            )  # fmt: skip
             changed = True
     for row in rows:
         # Facilitators appointed in Slack are not the file's to remove.
         if row.source == "catalog" and row.user_id not in users:
             session.delete(row)
+            audit.record(
+                session, action=audit.FACILITATOR_REMOVED, actor=audit.BY_CATALOG,
+                subject=row.user_id, community=community.slug, now=now,
+            )  # fmt: skip
             changed = True
     return changed
 
@@ -310,7 +320,11 @@ def _fill_free_seats(session: Session, community: Community) -> list[str]:
 
 
 def apply(
-    session: Session, specs: list[CommunitySpec], *, programmes: dict[str, str] | None = None
+    session: Session,
+    specs: list[CommunitySpec],
+    *,
+    programmes: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
 ) -> LoadReport:
     """Create or update communities and meetings by slug; never drops members or user data.
 
@@ -319,6 +333,7 @@ def apply(
     created = updated = unchanged = 0
     m_created = m_updated = m_cancelled = 0
     promoted: list[tuple[str, str]] = []
+    now = now or dt.datetime.now(dt.UTC)
     for spec in specs:
         # Locked like a join (PostgreSQL), so that filling freed seats below
         # cannot race a join or leave of the same community.
@@ -347,8 +362,14 @@ def apply(
             changed = _assign(community, values)
             promoted += [(spec.slug, user) for user in _fill_free_seats(session, community)]
             communities.recount(session, community)
-        changed = _sync_facilitators(session, community, spec.facilitators) or changed
+        changed = _sync_facilitators(session, community, spec.facilitators, now) or changed
         mc, mu, mx = _sync_meetings(session, community, spec.meetings)
+        if is_new or changed or mc or mu or mx:
+            detail = f"meetings: {mc} created, {mu} updated, {mx} cancelled"
+            audit.record(
+                session, action=audit.COMMUNITY_CREATED if is_new else audit.COMMUNITY_UPDATED,
+                actor=audit.BY_CATALOG, community=spec.slug, detail=detail, now=now,
+            )  # fmt: skip
         m_created, m_updated, m_cancelled = m_created + mc, m_updated + mu, m_cancelled + mx
         if is_new:
             created += 1

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.services import communities
+from bot.services import audit, communities
 from bot.services.errors import (
     AlreadyMember,
     NotAllowed,
@@ -28,7 +28,7 @@ from bot.services.views import (
 )
 from bot.services.visibility import Part, can_manage, is_member, require
 from storage.joins import Joined
-from storage.models import Community, Facilitator, Membership
+from storage.models import Community, Departure, Facilitator, Membership
 
 
 def _member_count(session: Session, community_id: int) -> int:
@@ -266,6 +266,20 @@ def _promote_next(
     )
 
 
+def record_departure(session: Session, user_id: str, now: dt.datetime) -> None:
+    """Remember when `user_id` last left a community: leaving deletes the membership, and
+    what they leave behind is removed after the retention period (services/privacy.py)."""
+    row = session.get(Departure, user_id)
+    if row is not None:
+        row.left_at = now
+        return
+    try:
+        with session.begin_nested():
+            session.add(Departure(user_id=user_id, left_at=now))
+    except Exception:  # a simultaneous leave of the same person wrote it: move it on
+        session.execute(update(Departure).where(Departure.user_id == user_id).values(left_at=now))
+
+
 def leave(
     session: Session, *, query: str, user_id: str, now: dt.datetime, tz: ZoneInfo
 ) -> LeaveResult:
@@ -280,6 +294,7 @@ def leave(
     previous = membership.status
     session.delete(membership)
     session.flush()
+    record_departure(session, user_id, now)
     promoted = (
         _promote_next(session, community, now=now, tz=tz) if previous == Membership.MEMBER else None
     )
@@ -368,6 +383,7 @@ def decide(
     position: int | None = None
     if not approve:
         session.execute(delete(Membership).where(Membership.id == membership.id))
+        record_departure(session, user_id, now)
         outcome = "declined"
     elif _is_full(session, community):
         membership.status = Membership.WAITLIST
@@ -379,6 +395,11 @@ def decide(
         outcome = Membership.MEMBER
     session.flush()
     communities.recount(session, community)
+    audit.record(
+        session, action=audit.REQUEST_DECLINED if not approve else audit.REQUEST_APPROVED,
+        actor=decided_by, subject=user_id, community=community.slug, now=now,
+        detail=None if outcome == "declined" else outcome,
+    )  # fmt: skip
     return Decision(
         outcome=outcome,
         user_id=user_id,
@@ -389,7 +410,13 @@ def decide(
 
 
 def appoint_facilitator(
-    session: Session, *, query: str, user_id: str, appointed_by: str, admins: Collection[str]
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    appointed_by: str,
+    admins: Collection[str],
+    now: dt.datetime | None = None,
 ) -> str:
     """An admin makes `user_id` a facilitator of a community; returns its name.
 
@@ -401,4 +428,8 @@ def appoint_facilitator(
     if user_id not in communities.facilitator_ids(session, community.id):
         session.add(Facilitator(community_id=community.id, user_id=user_id, source="admin"))
         session.flush()
+        audit.record(
+            session, action=audit.FACILITATOR_APPOINTED, actor=appointed_by, subject=user_id,
+            community=community.slug, now=now or dt.datetime.now(dt.UTC),
+        )  # fmt: skip
     return community.name
