@@ -42,7 +42,13 @@ MEMBER, OTHER, FACILITATOR, ADMIN = "UMEMBER", "UOTHER", "UFACIL", "UADMIN"
 USERS = (MEMBER, OTHER, FACILITATOR, ADMIN)
 BOT_USER = "UBOT"  # the stand-in's bot user
 # Mentions the bot itself may make: of these ids only (see Checker).
-KNOWN_USERS = frozenset({*USERS, BOT_USER})
+# Users the bot may mention: the test users and the bot, and whoever an admin appointed
+# as a facilitator during a run (any id typed after `/cop kartrekker` becomes one, and the
+# bot then names its facilitators), learnt from the bot's own confirmation.
+KNOWN_USERS: set[str] = {*USERS, BOT_USER}
+_APPOINTED = re.compile(
+    r"<@([UW][A-Z0-9]+)> is (?:nu kartrekker van|now a facilitator of) \*"
+)
 TEAM_URL = "https://copbot-test.slack.com/"  # the stand-in's permalinks
 PUBLIC_URL = "https://cop.example.org"
 DEADLINE_SECONDS = 3.0  # Slack's own: an answer later than this is an error in Slack
@@ -612,6 +618,7 @@ def output_problems(payload: Any, *, allowed_links: tuple[str, ...]) -> list[tup
     an apology or traceback."""
     found: list[tuple[str, str]] = []
     for key, text in _strings(payload):
+        KNOWN_USERS.update(_APPOINTED.findall(text))
         bad = control_chars(text.replace("\r\n", "\n") if key == "content" else text)
         if bad:
             found.append(("control", f"{key}: {', '.join(sorted(set(bad)))} in {text[:120]!r}"))
