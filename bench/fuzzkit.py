@@ -46,9 +46,7 @@ BOT_USER = "UBOT"  # the stand-in's bot user
 # as a facilitator during a run (any id typed after `/cop kartrekker` becomes one, and the
 # bot then names its facilitators), learnt from the bot's own confirmation.
 KNOWN_USERS: set[str] = {*USERS, BOT_USER}
-_APPOINTED = re.compile(
-    r"<@([UW][A-Z0-9]+)> is (?:nu kartrekker van|now a facilitator of) \*"
-)
+_APPOINTED = re.compile(r"<@([UW][A-Z0-9]+)> is (?:nu kartrekker van|now a facilitator of) \*")
 TEAM_URL = "https://copbot-test.slack.com/"  # the stand-in's permalinks
 PUBLIC_URL = "https://cop.example.org"
 DEADLINE_SECONDS = 3.0  # Slack's own: an answer later than this is an error in Slack
