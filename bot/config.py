@@ -39,6 +39,12 @@ def parse_offsets(value: str, *, variable: str = "COP_REMINDER_OFFSETS") -> tupl
     return tuple(sorted(set(offsets), reverse=True))
 
 
+def _port(text: str, variable: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise ConfigError(f"{variable}: '{text}' is not a port number")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
@@ -65,6 +71,12 @@ class Settings:
     # workers; what `cop-bot serve` does unless told otherwise) or "inline" (each
     # process sends its own, in the background). None: the mode's own choice.
     delivery: str | None = None
+    # Observability (see bot/health.py): /readyz fails once the oldest due item of the
+    # backlog has waited longer than this; the port of the health server of Socket Mode
+    # (0: none); the port where `cop-bot deliver` on its own serves /metrics (None: none).
+    ready_backlog_seconds: float = 300.0
+    health_port: int = 8081
+    metrics_port: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +132,18 @@ class Settings:
             raise ConfigError(
                 f"COP_DELIVERY: '{get('COP_DELIVERY')}' is not one of {', '.join(DELIVERY_MODES)}"
             )
+        ready_text = get("COP_READY_BACKLOG_SECONDS") or "300"
+        try:
+            ready_backlog_seconds = float(ready_text)
+        except ValueError:
+            ready_backlog_seconds = -1.0
+        if not 0 < ready_backlog_seconds <= 7 * 86400:
+            raise ConfigError(
+                f"COP_READY_BACKLOG_SECONDS: '{ready_text}' is not a number of seconds"
+            )
+        health_port = _port(get("COP_HEALTH_PORT") or "8081", "COP_HEALTH_PORT")
+        metrics_text = get("COP_METRICS_PORT")
+        metrics_port = _port(metrics_text, "COP_METRICS_PORT") if metrics_text else None
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -139,6 +163,9 @@ class Settings:
             outbox_rate=outbox_rate,
             community_channel=community_channel,
             delivery=delivery,
+            ready_backlog_seconds=ready_backlog_seconds,
+            health_port=health_port,
+            metrics_port=metrics_port,
         )
 
     def require(self, *names: str) -> None:

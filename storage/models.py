@@ -393,3 +393,14 @@ class SeenRequest(Base):
 
     key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)  # sha256 of the signature
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SchedulerHeartbeat(Base):
+    """The scheduler's owner writes here at every sweep: one row, the latest beat, so
+    /readyz can tell that some process sends the reminders (see bot/health.py)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    owner: Mapped[str] = mapped_column(String(64))
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
