@@ -167,14 +167,13 @@ class ReminderScheduler:
         """Take the lock if it is free; on taking it, settle what a dead owner left."""
         if self.is_owner:
             self.is_owner = self.lock.still_held()
-            metrics.SCHEDULER_OWNER.set(1 if self.is_owner else 0)
-            return self.is_owner
-        if self.lock.try_acquire():
+        elif self.lock.try_acquire():
             self.is_owner = True
             metrics.SCHEDULER_OWNER.set(1)
             log.info("this process (%s) now runs the reminder scheduler", self.owner)
             self.recover()
             self._must_plan, self._planned_to = self.offsets is not None, 0
+        metrics.SCHEDULER_OWNER.set(1 if self.is_owner else 0)
         return self.is_owner
 
     def heartbeat(self) -> None:
