@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import deadline
+from bot import deadline, logs, metrics
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.notifier import Message
@@ -28,7 +29,7 @@ from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
 from bot.slack_notifier import DeadlineWebClient, SlackNotifier, make_web_client
 from handlers import actions, calendar_feed, commands, meetings, minutes, privacy, render
-from handlers.errors import make_error_handler
+from handlers.errors import OUTCOME, make_error_handler
 from storage import migrate
 from storage.db import Database
 from storage.models import Community
@@ -183,8 +184,28 @@ class DeadlineApp(App):
     Socket Mode, the console) goes through dispatch."""
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
-        with deadline.running(deadline.from_receipt(req.context.get(deadline.RECEIVED_AT))):
-            return super().dispatch(req)
+        received_at = req.context.get(deadline.RECEIVED_AT)
+        began = received_at if isinstance(received_at, float) else time.monotonic()
+        with (
+            logs.request_scope(),  # HTTP's edge has set one already; Socket Mode has not
+            deadline.running(deadline.from_receipt(received_at)),
+        ):
+            response = super().dispatch(req)
+        _count(req, response, began)
+        return response
+
+
+def _count(req: BoltRequest, response: BoltResponse, began: float) -> None:
+    """A counter and a histogram observation per request: nothing more on the hot path."""
+    kind = metrics.request_kind(req.body)
+    text = req.body.get("text") if kind == "command" else None
+    subcommand = commands.subcommand(text) if isinstance(text, str) else ""
+    status = response.status
+    outcome = req.context.get(OUTCOME) or (
+        "error" if status >= 500 else "unhandled" if status == 404 else "ok"
+    )
+    metrics.count_request(kind, outcome, status, subcommand=subcommand)
+    metrics.ANSWER_SECONDS.labels(kind).observe(max(0.0, time.monotonic() - began))
 
 
 def _request_client(app_client: WebClient) -> Callable[[BoltContext, Callable[[], None]], None]:

@@ -14,8 +14,12 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from bot.runtime import Services
 
 log = logging.getLogger("cop_bot")
 
@@ -49,6 +53,7 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
     services = build_services(settings)
     app = build_app(settings, services)
     start_scheduler(services, sweep_seconds=settings.sweep_seconds)
+    _health_server(services, settings.health_port)
     log.info("starting in Socket Mode")
     SocketModeHandler(app, settings.slack_app_token).start()
 
@@ -109,6 +114,7 @@ class DeliveryProcess:
     def _watch(self) -> None:
         while True:
             code = self.process.wait()
+            _process_gone(self.process.pid)
             time.sleep(self.RESTART_DELAY)
             with self._lock:
                 if self._stopping:
@@ -143,6 +149,8 @@ def _deliver(settings: Settings, args: argparse.Namespace) -> None:
         migrate.upgrade(settings.database_url)
     services = build_services(settings, courier=False)
     courier = make_courier(services)
+    if args.parent is None:  # under `serve` its metrics go to serve's directory instead
+        _health_server(services, settings.metrics_port or 0)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -152,6 +160,33 @@ def _deliver(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         courier.close()
         services.shutdown()
+
+
+def _health_server(services: Services, port: int) -> None:
+    """/healthz, /readyz and /metrics on `port` in a thread, for a mode with no HTTP
+    server of its own (0: none)."""
+    if port:
+        from bot.health import start_server
+
+        start_server(services, port=port)
+
+
+def _process_gone(pid: int) -> None:
+    from bot import multiproc
+
+    multiproc.process_gone(pid)
+
+
+def _observability(args: argparse.Namespace) -> None:
+    """Logging (LOG_LEVEL, LOG_FORMAT=json), and for `serve` the metrics directory that
+    its workers and delivery process share: set before prometheus_client is imported."""
+    from bot import logs
+
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper(), logs.chosen_format())
+    if args.command == "serve":
+        from bot import multiproc
+
+        multiproc.prepare()
 
 
 def _console(settings: Settings, args: argparse.Namespace) -> None:
@@ -393,13 +428,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # APScheduler logs every run of the sweep at INFO: noise, every few seconds.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    _observability(args)
     from bot.services.catalog import CatalogError
 
     try:

@@ -39,6 +39,12 @@ def parse_offsets(value: str, *, variable: str = "COP_REMINDER_OFFSETS") -> tupl
     return tuple(sorted(set(offsets), reverse=True))
 
 
+def _port(text: str, variable: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise ConfigError(f"{variable}: '{text}' is not a port number")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
@@ -70,6 +76,12 @@ class Settings:
     audit_salt: str | None = None
     # Days after leaving their last community that a person's remaining data is removed.
     retention_days: int = 365
+    # Observability (see bot/health.py): /readyz fails once the oldest due item of the
+    # backlog has waited longer than this; the port of the health server of Socket Mode
+    # (0: none); the port where `cop-bot deliver` on its own serves /metrics (None: none).
+    ready_backlog_seconds: float = 300.0
+    health_port: int = 8081
+    metrics_port: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +141,18 @@ class Settings:
         digits = retention_text.isascii() and retention_text.isdigit()
         if not digits or not 1 <= int(retention_text) <= 36500:
             raise ConfigError(f"COP_RETENTION_DAYS: '{retention_text}' is not a number of days")
+        ready_text = get("COP_READY_BACKLOG_SECONDS") or "300"
+        try:
+            ready_backlog_seconds = float(ready_text)
+        except ValueError:
+            ready_backlog_seconds = -1.0
+        if not 0 < ready_backlog_seconds <= 7 * 86400:
+            raise ConfigError(
+                f"COP_READY_BACKLOG_SECONDS: '{ready_text}' is not a number of seconds"
+            )
+        health_port = _port(get("COP_HEALTH_PORT") or "8081", "COP_HEALTH_PORT")
+        metrics_text = get("COP_METRICS_PORT")
+        metrics_port = _port(metrics_text, "COP_METRICS_PORT") if metrics_text else None
         catalog = get("COP_CATALOG")
         admins = frozenset(a.strip() for a in (get("COP_ADMINS") or "").split(",") if a.strip())
         return cls(
@@ -150,6 +174,9 @@ class Settings:
             delivery=delivery,
             audit_salt=get("COP_AUDIT_SALT"),
             retention_days=int(retention_text),
+            ready_backlog_seconds=ready_backlog_seconds,
+            health_port=health_port,
+            metrics_port=metrics_port,
         )
 
     def require(self, *names: str) -> None:

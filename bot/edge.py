@@ -30,7 +30,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot import deadline
+from bot import deadline, logs, metrics
 from bot.runtime import Services, error_reference
 from handlers.errors import VERIFIED, apology, ephemeral_answer
 from storage.errors import WriteBusy
@@ -121,7 +121,14 @@ class Edge:
     def handle(
         self, body: bytes, headers: Mapping[str, str | Sequence[str]], *, query: str = ""
     ) -> BoltResponse:
-        """Verify a request as it came over HTTP, then hand it to Bolt; see the module."""
+        """Verify a request as it came over HTTP, then hand it to Bolt; see the module.
+        Every log line of the request, from here on, carries one request id."""
+        with logs.request_scope():
+            return self._handle(body, headers, query=query)
+
+    def _handle(
+        self, body: bytes, headers: Mapping[str, str | Sequence[str]], *, query: str
+    ) -> BoltResponse:
         received_at = time.monotonic()
         size = len(body)
         if size > self.max_body:
@@ -154,9 +161,12 @@ class Edge:
         try:
             fresh = self._first_time(signature)
         except Exception as error:
-            return self._unavailable(request, error)
+            answer = self._unavailable(request, error)
+            metrics.count_request(metrics.request_kind(request.body), "unavailable", answer.status)
+            return answer
         if not fresh:
             log.info("edge: a replayed request ignored (%d bytes)", size)
+            metrics.count_request(metrics.request_kind(request.body), "replay", 200)
             return BoltResponse(status=200, body="")
         return self.app.dispatch(request)
 
@@ -178,6 +188,7 @@ class Edge:
     def _reject(self, status: int, reason: str, size: int) -> BoltResponse:
         # One line: never the body nor a header's value, which a stranger chose.
         log.info("edge: refused with %d: %s (%d bytes)", status, reason, size)
+        metrics.count_request("unknown", "refused", status)
         return _plain(status, {400: "Bad Request", 401: "Unauthorized"}.get(status, "Too Large"))
 
     def _unavailable(self, request: BoltRequest, error: Exception) -> BoltResponse:

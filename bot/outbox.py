@@ -18,11 +18,13 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
+from bot import metrics
 from bot.clock import Clock, system_clock
 from bot.notifier import DeliveryError
 from bot.services import outbox
@@ -42,6 +44,8 @@ class _Outcome:
     """What became of a batch: written back in one transaction."""
 
     done: list[int] = field(default_factory=list)
+    # The kind of each item done (appends are safe from the courier's threads).
+    done_kinds: list[str] = field(default_factory=list)
     failed: list[tuple[outbox.Item, str]] = field(default_factory=list)
     retry: list[tuple[outbox.Item, str]] = field(default_factory=list)
 
@@ -82,6 +86,7 @@ class _Lanes:
             outcome.retry.append((item, repr(exc)))
         else:
             outcome.done.append(item.id)
+            outcome.done_kinds.append(item.kind)
 
     def _record(self, outcome: _Outcome) -> None:
         now = self.clock()
@@ -91,6 +96,12 @@ class _Lanes:
                 outbox.mark_failed(session, item.id, error=error, now=now)
             for item, error in outcome.retry:
                 outbox.mark_retry(session, item, error=error, now=now)
+        for kind, times in Counter(outcome.done_kinds).items():
+            metrics.count_delivery(kind, "sent", times)
+        for item, _ in outcome.failed:
+            metrics.count_delivery(item.kind, "failed")
+        for item, _ in outcome.retry:
+            metrics.count_delivery(item.kind, "retry")
 
 
 class OutboxSender(_Lanes):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from bot import logs
 from bot.cache import ReadCache
 from bot.clock import Clock, system_clock
 from bot.config import Settings
@@ -30,6 +31,13 @@ log = logging.getLogger("cop_bot")
 CACHE_TTL = 2.0
 # A language choice changes rarely, and in this process `set_language` drops it at once.
 LANGUAGE_TTL = 60.0
+
+
+class RequestPool(ThreadPoolExecutor):
+    """A thread pool whose tasks log with the request id of whoever submitted them."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(logs.carry(fn), *args, **kwargs)
 
 
 def error_reference() -> str:
@@ -51,11 +59,11 @@ class Services:
     # Work that follows an answer (welcome DMs, invites) runs here so that the
     # answer itself goes back to Slack at once.
     background: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="cop-bg")
+        default_factory=lambda: RequestPool(max_workers=8, thread_name_prefix="cop-bg")
     )
     # Requests run here so that a slow database cannot hold Slack's 3-second ack.
     foreground: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="cop-req")
+        default_factory=lambda: RequestPool(max_workers=32, thread_name_prefix="cop-req")
     )
 
     # Reads that every request would repeat. Writes in this process drop `reads` at once

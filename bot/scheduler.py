@@ -30,10 +30,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
+from bot import metrics
 from bot.clock import Clock, system_clock
 from bot.notifier import DeliveryError, Message, Notifier
 from bot.services import reminders
 from bot.services.reminders import Claimed
+from storage import health
 from storage.db import Database
 
 log = logging.getLogger("cop_bot.scheduler")
@@ -165,13 +167,22 @@ class ReminderScheduler:
         """Take the lock if it is free; on taking it, settle what a dead owner left."""
         if self.is_owner:
             self.is_owner = self.lock.still_held()
-            return self.is_owner
-        if self.lock.try_acquire():
+        elif self.lock.try_acquire():
             self.is_owner = True
+            metrics.SCHEDULER_OWNER.set(1)
             log.info("this process (%s) now runs the reminder scheduler", self.owner)
             self.recover()
             self._must_plan, self._planned_to = self.offsets is not None, 0
+        metrics.SCHEDULER_OWNER.set(1 if self.is_owner else 0)
         return self.is_owner
+
+    def heartbeat(self) -> None:
+        """Tell /readyz that the owner sweeps: the wall clock's time, whatever `clock` says
+        (the console moves that one)."""
+        try:
+            health.beat(self.db, owner=self.owner, at=dt.datetime.now(dt.UTC))
+        except Exception:
+            log.warning("could not record the scheduler's heartbeat", exc_info=True)
 
     def recover(self, *, stuck_only: bool = False) -> int:
         """Settle deliveries left "sending": by another process (gone, since we hold the
@@ -262,6 +273,14 @@ class ReminderScheduler:
         )
 
     def _send(self, claimed: Claimed) -> str:
+        outcome = self._deliver(claimed)
+        metrics.count_delivery(f"reminder_{claimed.kind}", outcome)
+        if outcome == "sent" and claimed.due_at is not None:
+            lag = (self.clock() - claimed.due_at).total_seconds()
+            metrics.REMINDER_LAG_SECONDS.observe(max(0.0, lag))
+        return outcome
+
+    def _deliver(self, claimed: Claimed) -> str:
         message = self.render(claimed)
         message = replace(
             message,
@@ -323,9 +342,11 @@ class ReminderScheduler:
         try:
             if not self.become_owner():
                 return
+            self.heartbeat()
             self.recover(stuck_only=True)
             self.tick()
             while self.plan_if_new_owner(budget=PLAN_BUDGET_SECONDS):
+                self.heartbeat()
                 self.tick()  # what falls due while a new owner plans goes out in between
             self._arm()
             for chore in self.chores:
@@ -383,3 +404,4 @@ class ReminderScheduler:
         self._pool.shutdown(wait=True)
         self.lock.release()
         self.is_owner = False
+        metrics.SCHEDULER_OWNER.set(0)

@@ -1,15 +1,17 @@
-"""HTTP mode: the Bolt app as a WSGI app under gunicorn, with /healthz and calendar feeds."""
+"""HTTP mode: the Bolt app as a WSGI app under gunicorn, with /healthz, /readyz, /metrics
+and calendar feeds."""
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 
+from bot import health, logs, multiproc
 from bot.edge import Edge
 from bot.runtime import Services
 from handlers.calendar_feed import Feeds
@@ -20,22 +22,18 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi(app: App, services: Services) -> WSGIApp:
-    """POST /slack/events goes through the edge (bot/edge.py) to Bolt; GET /healthz answers
-    200 when the database answers; GET /calendar/<token>.ics is someone's calendar feed."""
+    """POST /slack/events goes through the edge (bot/edge.py) to Bolt; GET /healthz,
+    /readyz and /metrics are bot/health.py's; GET /calendar/<token>.ics is someone's
+    calendar feed."""
     edge = Edge(app, services)
     feeds = Feeds(services)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or ""
-        if path == "/healthz":
-            healthy = services.db.ping()
-            body = json.dumps({"ok": healthy, "database": "up" if healthy else "down"}).encode()
-            status = "200 OK" if healthy else "503 Service Unavailable"
-            start_response(
-                status,
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
+        if path in ("/healthz", "/readyz", "/metrics"):
+            found = health.answer(services, path)
+            assert found is not None
+            return health.write(start_response, found)
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _calendar(feeds, path, environ, start_response)
         if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
@@ -108,10 +106,18 @@ def serve(
     threads: int = 16,
 ) -> None:
     """Serve until stopped. The app is built in the worker, after the fork, so no
-    database connection or thread pool is shared between processes."""
+    database connection or thread pool is shared between processes. With
+    PROMETHEUS_MULTIPROC_DIR (bot/multiproc.py), a worker that exits leaves the
+    scheduler-owner gauge; with LOG_FORMAT=json gunicorn's own lines are JSON too."""
+    extra: dict[str, Any] = {}
+    if os.environ.get(multiproc.VARIABLE):
+        extra["child_exit"] = multiproc.child_exit
+    if logs.chosen_format() == "json":
+        extra["logger_class"] = logs.gunicorn_logger_class("json")
     GunicornServer(
         factory,
         {
+            **extra,
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,

@@ -30,7 +30,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
 
-from bot import deadline
+from bot import deadline, metrics
 from bot.deadline import MIN_CALL_SECONDS, SlackTooSlow
 from bot.notifier import DeliveryError, Message
 
@@ -97,6 +97,18 @@ class DeadlineServerErrorRetryHandler(WithinDeadline, ServerErrorRetryHandler):
 
 
 class DeadlineRateLimitErrorRetryHandler(WithinDeadline, RateLimitErrorRetryHandler):
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics.count_rate_limited(request.url)
+        return super().can_retry(state=state, request=request, response=response, error=error)
+
     def wait(self, state: RetryState, response: HttpResponse | None) -> float:
         value: Any = None
         for name, values in (response.headers if response is not None else {}).items():
@@ -276,6 +288,8 @@ class KeepAliveWebClient(DeadlineWebClient):
                 continue
             if response.will_close:
                 conn.close()
+            if response.status == 429:
+                metrics.count_rate_limited(api_method)
             if response.status == 429 and rate_limited < RATE_LIMIT_RETRIES:
                 rate_limited += 1
                 wait(_retry_after(response.headers.get("Retry-After")))

@@ -69,6 +69,12 @@ def _subcommand(text: str) -> str:
     return SUBCOMMANDS.get(word.lower(), "unknown") if word else "help"
 
 
+def subcommand(text: str) -> str:
+    """The canonical name of `/cop <text>`'s subcommand (`unknown` for any other word):
+    one of a fixed few, so the metrics can count by it."""
+    return _subcommand(text)
+
+
 def run_command(services: Services, user_id: str, text: str, *, tried_quick: bool = False) -> Reply:
     """Everything `/cop <text>` does for `user_id`, as one reply. `tried_quick`: the
     two-statement join already found that this is not the plain case."""

@@ -33,6 +33,9 @@ log = logging.getLogger("cop_bot")
 # checked. Only such a request (or one over Socket Mode, which Slack itself
 # authenticates) is answered at the response_url it names.
 VERIFIED = "cop_verified"
+# The key under which the error handler leaves what became of a request, for its count
+# in the metrics (bot/app.py DeadlineApp): "error", or "slack_slow" when Slack was.
+OUTCOME = "cop_outcome"
 
 
 def is_verified(request: BoltRequest) -> bool:
@@ -108,6 +111,7 @@ def make_error_handler(translator_for: Any, in_background: Any) -> Any:
     ) -> BoltResponse:
         slow = isinstance(error, SlackTooSlow)
         reference = error_reference()
+        request.context[OUTCOME] = "slack_slow" if slow else "error"
         if not is_verified(request):
             # Nothing of an unverified body is used: not its user, not its response_url.
             log.error("unhandled error in an unverified request (ref %s)", reference)

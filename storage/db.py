@@ -244,7 +244,10 @@ class Database:
             return self
         url = make_url(self.url)
         sidecar = Database(str(url.set(database=f"{url.database}.seen")), pool_size=2)
-        SeenRequest.metadata.create_all(sidecar.engine, tables=[SeenRequest.__table__])  # type: ignore[list-item]
+        # Under the sidecar's write lock: workers booting at once would otherwise both
+        # look for the table and both create it, and one fails with "database is locked".
+        with sidecar._write_lock:
+            SeenRequest.metadata.create_all(sidecar.engine, tables=[SeenRequest.__table__])  # type: ignore[list-item]
         return sidecar
 
     def ping(self) -> bool:

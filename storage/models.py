@@ -431,3 +431,14 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SchedulerHeartbeat(Base):
+    """The scheduler's owner writes here at every sweep: one row, the latest beat, so
+    /readyz can tell that some process sends the reminders (see bot/health.py)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    owner: Mapped[str] = mapped_column(String(64))
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -344,6 +344,8 @@ class Claimed:
     agenda: str | None
     agenda_speakers: str | None = None
     claimed_at: dt.datetime | None = None
+    # When the reminder fell due: its lag until sent is measured from here.
+    due_at: dt.datetime | None = None
 
 
 # A delivery with what its message needs: reminder, meeting and community.
@@ -371,6 +373,7 @@ def _claimed(
         agenda=meeting.agenda,
         agenda_speakers=meeting.agenda_speakers,
         claimed_at=delivery.claimed_at,
+        due_at=reminder.due_at,
     )
 
 
