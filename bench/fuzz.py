@@ -284,11 +284,14 @@ def _ids(database_url: str) -> dict[str, list[int]]:
     from sqlalchemy import select
 
     from storage.db import Database
-    from storage.models import Meeting, Question, Topic
+    from storage.models import Facilitator, Meeting, Question, Topic
 
     db = Database(database_url, pool_size=1)
     try:
         with db.read() as session:
+            # Facilitators appointed before (a database used for an earlier run): the
+            # bot names them, which is no markup from user text.
+            kit.KNOWN_USERS.update(session.scalars(select(Facilitator.user_id)))
             return {
                 "topic": list(session.scalars(select(Topic.id))),
                 "question": list(session.scalars(select(Question.id))),

@@ -14,6 +14,7 @@ from sqlalchemy import Column, Text, delete, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.services import audit, membership
+from bot.services.errors import NotMember
 from bot.services.views import Promotion
 from storage.models import (
     AppSetting,
@@ -182,7 +183,10 @@ def forget(
     ).all()
     promotions = []
     for slug in slugs:
-        left = membership.leave(session, query=slug, user_id=user_id, now=now, tz=tz)
+        try:
+            left = membership.leave(session, query=slug, user_id=user_id, now=now, tz=tz)
+        except NotMember:
+            continue  # left in the meantime (a leave committed since the query above)
         if left.promoted is not None:
             promotions.append(left.promoted)
     leads = session.execute(
