@@ -71,7 +71,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     announce_promotions(settings, prepare_database(settings))
     port = args.port or settings.port
-    inline = (settings.delivery or "process") == "inline"
+    delivery = settings.delivery or "process"
+    inline = delivery == "inline"
 
     def factory():  # type: ignore[no-untyped-def]
         services = build_services(settings, courier=inline)
@@ -81,7 +82,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
     # Welcome DMs go out from a process of their own, so that sending them takes nothing
     # from the web workers' answers (a Python process computes on one core at a time).
-    courier = None if inline else DeliveryProcess()
+    # With "worker" that process is the platform's to run (the Procfile's `worker`).
+    courier = DeliveryProcess() if delivery == "process" else None
     log.info("serving HTTP on port %s (POST /slack/events, GET /healthz)", port)
     try:
         serve(factory, port=port, host=args.host, workers=args.workers, threads=args.threads)
@@ -401,7 +403,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     s.add_argument("--threads", type=int, default=8)
     s.set_defaults(run=_serve)
-    d = sub.add_parser("deliver", help="send the outbox's welcome DMs (serve starts this itself)")
+    d = sub.add_parser(
+        "deliver",
+        help="send the outbox's welcome DMs (serve starts one unless COP_DELIVERY=worker)",
+    )
     d.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
     d.set_defaults(run=_deliver)
     c = sub.add_parser("console", help="try the bot in this terminal, no Slack needed")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///cop-bot.db"
 LANGUAGES = ("nl", "en")
-DELIVERY_MODES = ("process", "inline")
+DELIVERY_MODES = ("process", "inline", "worker")
 
 
 class ConfigError(Exception):
@@ -68,8 +68,10 @@ class Settings:
     # Where lessons go when the catalogue names no channel for the community's programme.
     community_channel: str | None = None
     # Who sends the outbox's welcome DMs: "process" (a delivery process next to the web
-    # workers; what `cop-bot serve` does unless told otherwise) or "inline" (each
-    # process sends its own, in the background). None: the mode's own choice.
+    # workers; what `cop-bot serve` does unless told otherwise), "inline" (each
+    # process sends its own, in the background) or "worker" (a `cop-bot deliver` that
+    # the platform runs and restarts, e.g. the Procfile's worker; serve starts none).
+    # None: the mode's own choice.
     delivery: str | None = None
     # The salt of the hashes that stand for forgotten people in the audit log; None: one
     # is generated once and kept in the database (table app_settings).
