@@ -38,17 +38,18 @@ def make_wsgi(app: App, services: Services) -> WSGIApp:
             return _calendar(feeds, path, environ, start_response)
         if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
             return edge.wsgi(environ, start_response)
-        not_found = b"Not Found"
-        start_response(
-            "404 Not Found",
-            [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(not_found))),
-            ],
-        )
-        return [not_found]
+        return _not_found(start_response)
 
     return wsgi
+
+
+def _not_found(start_response: Callable[..., Any]) -> Iterable[bytes]:
+    not_found = b"Not Found"
+    start_response(
+        "404 Not Found",
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(not_found)))],
+    )
+    return [not_found]
 
 
 def _calendar(
@@ -58,15 +59,7 @@ def _calendar(
     guessed token from a revoked one. The token never goes into a log line."""
     body = feeds.body(path)
     if body is None:
-        not_found = b"Not Found"
-        start_response(
-            "404 Not Found",
-            [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(not_found))),
-            ],
-        )
-        return [not_found]
+        return _not_found(start_response)
     start_response(
         "200 OK",
         [
