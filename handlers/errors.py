@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
@@ -12,7 +13,7 @@ from slack_bolt.context.respond import Respond
 from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
 from bot.notifier import Message
-from bot.runtime import error_reference
+from bot.runtime import Services, error_reference
 from bot.services.errors import (
     AlreadyMember,
     CommunityNotFound,
@@ -78,6 +79,38 @@ def nul_refusal(t: Translator, text: str) -> Message:
     """Text with a NUL is refused; the rest of it comes back, so nothing typed is lost."""
     intro = t("text_nul")
     return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
+
+
+def answer_after_ack(
+    services: Services,
+    respond: Respond,
+    user_id: str,
+    what: str,
+    work: Callable[[Translator], Message],
+    *,
+    refusal: Callable[[Translator, DomainError], Message] | None = None,
+    replace_original: bool = False,
+) -> None:
+    """The guard for a click's work after the ack: `work` runs in the background and its
+    message goes to the clicker through `respond`; a domain error gets its message
+    (`refusal`, by default `domain_message`), a bug an apology with a logged reference."""
+
+    def run() -> None:
+        t = services.translator(None)  # the default language, needing no database
+        try:
+            # Inside the try: when the database is what fails, the user still hears of it.
+            t = services.translator(user_id)
+            message = work(t)
+        except DomainError as error:
+            message = (refusal or domain_message)(t, error)
+        except Exception:
+            reference = error_reference()
+            log.exception("%s failed (ref %s)", what, reference)
+            message = apology(t, reference)
+        respond(text=message.text, blocks=message.blocks, replace_original=replace_original,
+                response_type="ephemeral")  # fmt: skip
+
+    services.in_background(what, run)
 
 
 def apology(t: Translator, reference: str) -> Message:

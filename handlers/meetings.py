@@ -29,7 +29,7 @@ from bot.services.when import (
 from bot.text import looks_like_number, parse_number
 from handlers import calendar_feed, render, text_in
 from handlers.blocks import escape
-from handlers.errors import apology, domain_message
+from handlers.errors import answer_after_ack, domain_message
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -239,28 +239,18 @@ def rsvp_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
     user_id = body["user"]["id"]
     coming = str(action.get("action_id", "")).startswith("rsvp_yes")
 
-    def work() -> None:
-        t = Translator(services.settings.language, services.settings.timezone)
-        try:
-            t = services.translator(user_id)
-            with services.db.write() as session:
-                result = meetings.rsvp(
-                    session, meeting_id=text_in.id_value(action.get("value")), user_id=user_id,
-                    coming=coming, now=services.clock(),
-                )  # fmt: skip
-            message = render.rsvp_reply(t, result)
-        except DomainError as error:
-            message = meeting_error(t, error, slug="")
-        except Exception:
-            from bot.runtime import error_reference
+    def work(t: Translator) -> render.Message:
+        with services.db.write() as session:
+            result = meetings.rsvp(
+                session, meeting_id=text_in.id_value(action.get("value")), user_id=user_id,
+                coming=coming, now=services.clock(),
+            )  # fmt: skip
+        return render.rsvp_reply(t, result)
 
-            reference = error_reference()
-            log.exception("RSVP failed (ref %s)", reference)
-            message = apology(t, reference)
-        respond(text=message.text, blocks=message.blocks, replace_original=False,
-                response_type="ephemeral")  # fmt: skip
-
-    services.in_background("rsvp", work)
+    answer_after_ack(
+        services, respond, user_id, "RSVP", work,
+        refusal=lambda t, error: meeting_error(t, error, slug=""),
+    )  # fmt: skip
 
 
 def register(app: App, services: Services) -> None:

@@ -13,9 +13,8 @@ from slack_bolt import Ack, App, Respond
 
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
-from bot.runtime import Services, error_reference
+from bot.runtime import Services
 from bot.services import audit, privacy
-from bot.services.errors import DomainError
 from bot.text import looks_like_number, parse_number
 from handlers import text_in
 from handlers.blocks import (
@@ -29,7 +28,7 @@ from handlers.blocks import (
     mention,
     section,
 )
-from handlers.errors import apology, domain_message
+from handlers.errors import answer_after_ack
 from handlers.feature import CommandHandler
 from handlers.reply import Reply
 
@@ -161,19 +160,12 @@ def forget_button(
     ack()
     user_id = body["user"]["id"]
 
-    def work() -> None:
-        t = services.translator(None)
-        try:
-            t = services.translator(user_id)  # read before the language is forgotten
-            forgotten = forget_user(services, user_id)
-            message = _text(t("privacy_forgotten", memberships=forgotten.memberships))
-        except Exception:
-            reference = error_reference()
-            log.exception("forget failed (ref %s)", reference)
-            message = apology(t, reference)
-        respond(text=message.text, blocks=message.blocks, replace_original=True)
+    def work(t: Translator) -> Message:
+        # `t` was read before the language is forgotten with the rest.
+        forgotten = forget_user(services, user_id)
+        return _text(t("privacy_forgotten", memberships=forgotten.memberships))
 
-    services.in_background("forget me", work)
+    answer_after_ack(services, respond, user_id, "forget me", work, replace_original=True)
 
 
 # -- the audit log ----------------------------------------------------------------------
@@ -233,21 +225,10 @@ def audit_page_button(
     user_id = body["user"]["id"]
     query, _, number = text_in.from_value(action.get("value")).partition("|")
 
-    def work() -> None:
-        t = services.translator(None)
-        try:
-            t = services.translator(user_id)
-            message = _audit_page(services, user_id, query, parse_number(number) or 1)
-        except DomainError as error:
-            message = domain_message(t, error)
-        except Exception:
-            reference = error_reference()
-            log.exception("audit page failed (ref %s)", reference)
-            message = apology(t, reference)
-        respond(text=message.text, blocks=message.blocks, replace_original=False,
-                response_type="ephemeral")  # fmt: skip
+    def work(t: Translator) -> Message:
+        return _audit_page(services, user_id, query, parse_number(number) or 1)
 
-    services.in_background("audit page", work)
+    answer_after_ack(services, respond, user_id, "audit page", work)
 
 
 # -- retention --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
-from bot.runtime import Services, error_reference
+from bot.runtime import Services
 from bot.services import questions
 from bot.services.errors import (
     CommunityNotFound,
@@ -49,7 +49,7 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import apology, domain_message
+from handlers.errors import answer_after_ack, domain_message
 from handlers.feature import CommandHandler
 from handlers.render import text_message
 from handlers.reply import Reply
@@ -267,21 +267,7 @@ def _in_background(
     work: Callable[[Translator], Message],
 ) -> None:
     """Run button work after the ack; a refusal gets its message, a bug an apology."""
-
-    def run() -> None:
-        t = services.translator(None)  # the default language, needing no database
-        try:
-            t = services.translator(user_id)
-            message = work(t)
-        except DomainError as error:
-            message = error_message(t, error)
-        except Exception:
-            reference = error_reference()
-            log.exception("%s failed (ref %s)", what, reference)
-            message = apology(t, reference)
-        _say(respond, message)
-
-    services.in_background(what, run)
+    answer_after_ack(services, respond, user_id, what, work, refusal=error_message)
 
 
 def _question_id(action: dict[str, Any]) -> int:
