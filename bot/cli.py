@@ -32,6 +32,14 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
+def _check_slack(settings: Settings) -> None:
+    """Before anything starts: Slack must accept the token (else one line, exit 2);
+    missing scopes are warned about (bot/startup.py)."""
+    from bot.startup import check_slack
+
+    check_slack(settings)
+
+
 def _socket(settings: Settings, args: argparse.Namespace) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -44,6 +52,7 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
     )
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    _check_slack(settings)
     announce_promotions(settings, prepare_database(settings))
     services = build_services(settings)
     app = build_app(settings, services)
@@ -63,6 +72,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from bot.server import make_wsgi, serve
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    _check_slack(settings)
     announce_promotions(settings, prepare_database(settings))
     port = args.port or settings.port
     inline = (settings.delivery or "process") == "inline"
@@ -138,7 +148,8 @@ def _deliver(settings: Settings, args: argparse.Namespace) -> None:
     from storage import migrate
 
     settings.require("SLACK_BOT_TOKEN")
-    if args.parent is None:  # on its own; `serve` has brought the schema up to date
+    if args.parent is None:  # on its own; `serve` has checked Slack and the schema
+        _check_slack(settings)
         migrate.upgrade(settings.database_url)
     services = build_services(settings, courier=False)
     courier = make_courier(services)
