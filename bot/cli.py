@@ -13,13 +13,18 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings
 
+if TYPE_CHECKING:
+    from bot.runtime import Services
+
 log = logging.getLogger("cop_bot")
 
-# How long the delivery process may take, when stopped, to send what is due.
-DELIVERY_STOP_SECONDS = 20.0
+# How long the delivery process may take, when stopped, to send what is due: serve is
+# gone within 10 s of SIGTERM (the web workers have as long, gunicorn's graceful_timeout).
+DELIVERY_STOP_SECONDS = 9.0
 
 
 def _settings() -> Settings:
@@ -77,8 +82,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     port = args.port or settings.port
     inline = (settings.delivery or "process") == "inline"
 
+    # What a web worker built; only in that worker (it is built after the fork).
+    built: list[Services] = []
+
     def factory():  # type: ignore[no-untyped-def]
         services = build_services(settings, courier=inline)
+        built.append(services)
         # Every worker runs a scheduler; the lock lets one of them send at a time.
         start_scheduler(services, sweep_seconds=settings.sweep_seconds)
         return make_wsgi(build_app(settings, services), services)
@@ -88,8 +97,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     courier = None if inline else DeliveryProcess()
     log.info("serving HTTP on port %s (POST /slack/events, GET /healthz)", port)
     try:
-        serve(factory, port=port, host=args.host, workers=args.workers, threads=args.threads)
+        serve(
+            factory, port=port, host=args.host, workers=args.workers, threads=args.threads,
+            # On SIGTERM the delivery process stops while the workers finish their requests.
+            on_stop=courier.begin_stop if courier is not None else None,
+        )  # fmt: skip
     finally:
+        # A web worker gets here once gunicorn let it finish its requests: it stops its
+        # scheduler (releasing the lock) and its pools before the process exits.
+        for services in built:
+            services.shutdown()
         if courier is not None:
             courier.stop()
 
@@ -103,6 +120,7 @@ class DeliveryProcess:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stopping = False
+        self._stop_by: float | None = None
         # gunicorn forks its workers inside `serve`, so a worker that exits runs the
         # `finally` of `_serve` too: only this process may stop the delivery process.
         self._owner = os.getpid()
@@ -125,17 +143,28 @@ class DeliveryProcess:
                 log.warning("the delivery process exited (status %s); starting it again", code)
                 self.process = self._start()
 
-    def stop(self) -> None:
-        """Ask it to stop; it sends what is due first, within DELIVERY_STOP_SECONDS."""
+    def begin_stop(self) -> None:
+        """Ask it to stop (SIGTERM), without waiting; it sends what is due first."""
         if os.getpid() != self._owner:
             return  # a forked web worker on its way out: not its child, not its business
         with self._lock:
+            if self._stop_by is None:
+                self._stop_by = time.monotonic() + DELIVERY_STOP_SECONDS
             self._stopping = True
             process = self.process
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """Stop it: it may take until DELIVERY_STOP_SECONDS after it was first asked."""
+        if os.getpid() != self._owner:
+            return
+        self.begin_stop()
+        with self._lock:
+            process, stop_by = self.process, self._stop_by
+        assert stop_by is not None
         try:
-            process.wait(timeout=DELIVERY_STOP_SECONDS)
+            process.wait(timeout=max(0.0, stop_by - time.monotonic()))
         except subprocess.TimeoutExpired:
             log.warning("the delivery process did not stop in time; killed")
             process.kill()
@@ -162,6 +191,7 @@ def _deliver(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         courier.close()
         services.shutdown()
+    log.info("the delivery process stopped")
 
 
 def _console(settings: Settings, args: argparse.Namespace) -> None:
