@@ -207,6 +207,35 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
     print(f"database at revision {migrate.current(settings.database_url)}")
 
 
+def _db_backup(settings: Settings, args: argparse.Namespace) -> None:
+    """A copy of the SQLite database, safe while the bot runs (storage/backup.py)."""
+    from storage import backup
+
+    try:
+        revision = backup.backup(settings.database_url, Path(args.file))
+    except backup.BackupError as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"database backed up to {args.file} (schema revision {revision})")
+
+
+def _db_restore(settings: Settings, args: argparse.Namespace) -> None:
+    """A backup into a fresh SQLite database, migrated to this version's schema."""
+    from storage import backup
+
+    try:
+        restored = backup.restore(Path(args.file), settings.database_url)
+    except backup.BackupError as exc:
+        raise ConfigError(str(exc)) from None
+    upgraded = (
+        f", upgraded from {restored.from_revision}"
+        if restored.from_revision != restored.revision
+        else ""
+    )
+    print(
+        f"{args.file} restored into {restored.path} (schema revision {restored.revision}{upgraded})"
+    )
+
+
 def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
     from bot.app import load_catalog
     from bot.services import meetings
@@ -298,6 +327,12 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(run=_console)
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+    db_backup = db.add_parser("backup", help="copy the SQLite database, also while it runs")
+    db_backup.add_argument("file", help="the backup file to write (must not exist yet)")
+    db_backup.set_defaults(run=_db_backup)
+    db_restore = db.add_parser("restore", help="a backup into a new, empty SQLite database")
+    db_restore.add_argument("file", help="the backup file to read")
+    db_restore.set_defaults(run=_db_restore)
     cat = sub.add_parser("catalog", help="catalogue commands").add_subparsers(
         dest="cat", required=True
     )
