@@ -57,13 +57,15 @@ def backup(url: str, target: Path) -> str | None:
         raise BackupError(f"{target} already exists; give a new file name for the backup")
     partial = target.with_name(target.name + ".partial")
     try:
-        with contextlib.closing(sqlite3.connect(source)) as src:
-            with contextlib.closing(sqlite3.connect(partial)) as dst:
-                src.backup(dst)
-                # One self-contained file: no write-ahead log beside it.
-                dst.execute("PRAGMA journal_mode=DELETE")
-                _check(dst, partial)
-                revision = _revision(dst)
+        with (
+            contextlib.closing(sqlite3.connect(source)) as src,
+            contextlib.closing(sqlite3.connect(partial)) as dst,
+        ):
+            src.backup(dst)
+            # One self-contained file: no write-ahead log beside it.
+            dst.execute("PRAGMA journal_mode=DELETE")
+            _check(dst, partial)
+            revision = _revision(dst)
         os.replace(partial, target)
     except sqlite3.Error as exc:
         raise BackupError(f"could not back up {source}: {exc}") from None
