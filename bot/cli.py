@@ -106,7 +106,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # A web worker gets here once gunicorn let it finish its requests: it stops its
         # scheduler (releasing the lock) and its pools before the process exits.
         for services in built:
-            services.shutdown()
+            try:
+                services.shutdown()
+            except Exception:  # the process exits anyway; its lock goes with it
+                log.exception("stopping this worker's services failed")
         if courier is not None:
             courier.stop()
 
