@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cop_bot")
 
-# How long the delivery process may take, when stopped, to send what is due.
-DELIVERY_STOP_SECONDS = 20.0
+# How long the delivery process may take, when stopped, to send what is due: serve is
+# gone within 10 s of SIGTERM (the web workers have as long, gunicorn's graceful_timeout).
+DELIVERY_STOP_SECONDS = 9.0
 
 
 def _settings() -> Settings:
@@ -35,6 +36,14 @@ def _settings() -> Settings:
     except ImportError:  # pragma: no cover - python-dotenv is a dependency
         pass
     return Settings.from_env()
+
+
+def _check_slack(settings: Settings) -> None:
+    """Before anything starts: Slack must accept the token (else one line, exit 2);
+    missing scopes are warned about (bot/startup.py)."""
+    from bot.startup import check_slack
+
+    check_slack(settings)
 
 
 def _socket(settings: Settings, args: argparse.Namespace) -> None:
@@ -49,6 +58,7 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
     )
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    _check_slack(settings)
     announce_promotions(settings, prepare_database(settings))
     services = build_services(settings)
     app = build_app(settings, services)
@@ -69,13 +79,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from bot.server import make_wsgi, serve
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    _check_slack(settings)
     announce_promotions(settings, prepare_database(settings))
     port = args.port or settings.port
     delivery = settings.delivery or "process"
     inline = delivery == "inline"
 
+    # What a web worker built; only in that worker (it is built after the fork).
+    built: list[Services] = []
+
     def factory():  # type: ignore[no-untyped-def]
         services = build_services(settings, courier=inline)
+        built.append(services)
         # Every worker runs a scheduler; the lock lets one of them send at a time.
         start_scheduler(services, sweep_seconds=settings.sweep_seconds)
         return make_wsgi(build_app(settings, services), services)
@@ -86,8 +101,19 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     courier = DeliveryProcess() if delivery == "process" else None
     log.info("serving HTTP on port %s (POST /slack/events, GET /healthz)", port)
     try:
-        serve(factory, port=port, host=args.host, workers=args.workers, threads=args.threads)
+        serve(
+            factory, port=port, host=args.host, workers=args.workers, threads=args.threads,
+            # On SIGTERM the delivery process stops while the workers finish their requests.
+            on_stop=courier.begin_stop if courier is not None else None,
+        )  # fmt: skip
     finally:
+        # A web worker gets here once gunicorn let it finish its requests: it stops its
+        # scheduler (releasing the lock) and its pools before the process exits.
+        for services in built:
+            try:
+                services.shutdown()
+            except Exception:  # the process exits anyway; its lock goes with it
+                log.exception("stopping this worker's services failed")
         if courier is not None:
             courier.stop()
 
@@ -101,6 +127,7 @@ class DeliveryProcess:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stopping = False
+        self._stop_by: float | None = None
         # gunicorn forks its workers inside `serve`, so a worker that exits runs the
         # `finally` of `_serve` too: only this process may stop the delivery process.
         self._owner = os.getpid()
@@ -124,17 +151,28 @@ class DeliveryProcess:
                 log.warning("the delivery process exited (status %s); starting it again", code)
                 self.process = self._start()
 
-    def stop(self) -> None:
-        """Ask it to stop; it sends what is due first, within DELIVERY_STOP_SECONDS."""
+    def begin_stop(self) -> None:
+        """Ask it to stop (SIGTERM), without waiting; it sends what is due first."""
         if os.getpid() != self._owner:
             return  # a forked web worker on its way out: not its child, not its business
         with self._lock:
+            if self._stop_by is None:
+                self._stop_by = time.monotonic() + DELIVERY_STOP_SECONDS
             self._stopping = True
             process = self.process
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """Stop it: it may take until DELIVERY_STOP_SECONDS after it was first asked."""
+        if os.getpid() != self._owner:
+            return
+        self.begin_stop()
+        with self._lock:
+            process, stop_by = self.process, self._stop_by
+        assert stop_by is not None
         try:
-            process.wait(timeout=DELIVERY_STOP_SECONDS)
+            process.wait(timeout=max(0.0, stop_by - time.monotonic()))
         except subprocess.TimeoutExpired:
             log.warning("the delivery process did not stop in time; killed")
             process.kill()
@@ -147,7 +185,8 @@ def _deliver(settings: Settings, args: argparse.Namespace) -> None:
     from storage import migrate
 
     settings.require("SLACK_BOT_TOKEN")
-    if args.parent is None:  # on its own; `serve` has brought the schema up to date
+    if args.parent is None:  # on its own; `serve` has checked Slack and the schema
+        _check_slack(settings)
         migrate.upgrade(settings.database_url)
     services = build_services(settings, courier=False)
     courier = make_courier(services)
@@ -162,6 +201,7 @@ def _deliver(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         courier.close()
         services.shutdown()
+    log.info("the delivery process stopped")
 
 
 def _health_server(services: Services, port: int) -> None:
@@ -202,6 +242,35 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
 
     migrate.upgrade(settings.database_url)
     print(f"database at revision {migrate.current(settings.database_url)}")
+
+
+def _db_backup(settings: Settings, args: argparse.Namespace) -> None:
+    """A copy of the SQLite database, safe while the bot runs (storage/backup.py)."""
+    from storage import backup
+
+    try:
+        revision = backup.backup(settings.database_url, Path(args.file))
+    except backup.BackupError as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"database backed up to {args.file} (schema revision {revision})")
+
+
+def _db_restore(settings: Settings, args: argparse.Namespace) -> None:
+    """A backup into a fresh SQLite database, migrated to this version's schema."""
+    from storage import backup
+
+    try:
+        restored = backup.restore(Path(args.file), settings.database_url)
+    except backup.BackupError as exc:
+        raise ConfigError(str(exc)) from None
+    upgraded = (
+        f", upgraded from {restored.from_revision}"
+        if restored.from_revision != restored.revision
+        else ""
+    )
+    print(
+        f"{args.file} restored into {restored.path} (schema revision {restored.revision}{upgraded})"
+    )
 
 
 def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
@@ -414,6 +483,12 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(run=_console)
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+    db_backup = db.add_parser("backup", help="copy the SQLite database, also while it runs")
+    db_backup.add_argument("file", help="the backup file to write (must not exist yet)")
+    db_backup.set_defaults(run=_db_backup)
+    db_restore = db.add_parser("restore", help="a backup into a new, empty SQLite database")
+    db_restore.add_argument("file", help="the backup file to read")
+    db_restore.set_defaults(run=_db_restore)
     cat = sub.add_parser("catalog", help="catalogue commands").add_subparsers(
         dest="cat", required=True
     )

@@ -152,6 +152,7 @@ class ReminderScheduler:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
         self._aps: BackgroundScheduler | None = None
         self._tick_lock = threading.Lock()
+        self._stopping = threading.Event()
         # With offsets and a time zone, a new owner plans every upcoming meeting's
         # reminders (in batches, after its first tick) before it settles into sweeping.
         self.offsets, self.tz, self.plan_batch = offsets, tz, plan_batch
@@ -255,7 +256,7 @@ class ReminderScheduler:
         while True:
             room = self.workers * 2 - len(inflight)
             batch: list[Claimed] = []
-            if room > 0:
+            if room > 0 and not self._stopping.is_set():
                 with self.db.write() as session:
                     batch = reminders.claim(session, owner=self.owner, now=self.clock(), limit=room)
             inflight.update(self._pool.submit(self._send, claimed) for claimed in batch)
@@ -340,14 +341,18 @@ class ReminderScheduler:
 
     def _sweep(self) -> None:
         try:
-            if not self.become_owner():
+            if self._stopping.is_set() or not self.become_owner():
                 return
             self.heartbeat()
             self.recover(stuck_only=True)
             self.tick()
-            while self.plan_if_new_owner(budget=PLAN_BUDGET_SECONDS):
+            while not self._stopping.is_set() and self.plan_if_new_owner(
+                budget=PLAN_BUDGET_SECONDS
+            ):
                 self.heartbeat()
                 self.tick()  # what falls due while a new owner plans goes out in between
+            if self._stopping.is_set():
+                return
             self._arm()
             for chore in self.chores:
                 chore()
@@ -366,7 +371,7 @@ class ReminderScheduler:
         try:
             assert self.offsets is not None and self.tz is not None
             began, seen = time.monotonic(), 0
-            while self.is_owner:
+            while self.is_owner and not self._stopping.is_set():
                 with self.db.write() as session:
                     batch = reminders.plan_batch(
                         session, offsets=self.offsets, now=self.clock(), tz=self.tz,
@@ -398,10 +403,16 @@ class ReminderScheduler:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self._aps is not None:
-            self._aps.shutdown(wait=False)
-            self._aps = None
+        """Stop sweeping: a sweep under way claims nothing more, finishes the sends it
+        began, and only then is the lock released, so the next owner takes over cleanly."""
+        self._stopping.set()
+        aps, self._aps = self._aps, None
+        if aps is not None:
+            aps.shutdown(wait=True)  # waits for a running sweep
         self._pool.shutdown(wait=True)
+        was_owner = self.is_owner
         self.lock.release()
         self.is_owner = False
         metrics.SCHEDULER_OWNER.set(0)
+        if aps is not None:
+            log.info("the reminder scheduler stopped%s", " (lock released)" if was_owner else "")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from slack_bolt import App
 
 from bot import health, logs, multiproc
@@ -74,13 +76,41 @@ def _calendar(
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
+class _Arbiter(Arbiter):
+    """gunicorn's master, which also tells `on_stop` when it begins to stop its workers
+    (SIGTERM, SIGINT, SIGQUIT), so that companions stop at the same time, not after."""
+
+    def __init__(self, app: BaseApplication, on_stop: Callable[[], None] | None) -> None:
+        self._on_stop = on_stop
+        super().__init__(app)
+
+    def stop(self, graceful: bool = True) -> None:
+        on_stop, self._on_stop = self._on_stop, None
+        if on_stop is not None:
+            on_stop()
+        super().stop(graceful)
+
+
 class GunicornServer(BaseApplication):
     """gunicorn started from Python, so `cop-bot serve` needs no separate config file."""
 
-    def __init__(self, factory: Callable[[], WSGIApp], options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], WSGIApp],
+        options: dict[str, Any],
+        on_stop: Callable[[], None] | None = None,
+    ) -> None:
         self.factory = factory
         self.options = options
+        self.on_stop = on_stop
         super().__init__()
+
+    def run(self) -> None:
+        try:
+            _Arbiter(self, self.on_stop).run()
+        except RuntimeError as exc:  # as BaseApplication.run
+            print(f"\nError: {exc}\n", file=sys.stderr, flush=True)
+            sys.exit(1)
 
     def load_config(self) -> None:
         for key, value in self.options.items():
@@ -97,9 +127,12 @@ def serve(
     host: str = "0.0.0.0",
     workers: int = 1,
     threads: int = 16,
+    on_stop: Callable[[], None] | None = None,
 ) -> None:
     """Serve until stopped. The app is built in the worker, after the fork, so no
-    database connection or thread pool is shared between processes. With
+    database connection or thread pool is shared between processes. `on_stop` runs in
+    this (the master) process when it begins to stop: at once on SIGTERM, while the
+    workers finish their requests (within graceful_timeout). With
     PROMETHEUS_MULTIPROC_DIR (bot/multiproc.py), a worker that exits leaves the
     scheduler-owner gauge; with LOG_FORMAT=json gunicorn's own lines are JSON too."""
     extra: dict[str, Any] = {}
@@ -122,4 +155,5 @@ def serve(
             "errorlog": "-",
             "loglevel": "info",
         },
+        on_stop,
     ).run()

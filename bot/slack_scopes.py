@@ -95,7 +95,10 @@ class Use:
 
 
 PRODUCT_CALLS: dict[str, Use] = {
-    "auth.test": Use("Bolt learns the bot's own user id on the first request"),
+    "auth.test": Use(
+        "the start-up check (is the token accepted, which scopes has it); Bolt learns the "
+        "bot's own user id on the first request"
+    ),
     "chat.postMessage": Use(
         "replies, welcome DMs, approval requests, reminders in DMs and community channels"
     ),

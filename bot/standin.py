@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import slack_scopes
 
-__all__ = ["Call", "SlackStandIn", "main"]
+__all__ = ["Call", "Hold", "SlackStandIn", "main"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -216,6 +216,24 @@ class _Failure:
         except ValueError:
             phrase = "Error"
         return _text_answer(self.error or phrase, self.status, headers)
+
+
+class Hold:
+    """The next call of one method, kept waiting unanswered until `release()`: a Slack
+    call caught in flight. `arrived` is set once it is waiting."""
+
+    def __init__(self, method: str, timeout: float) -> None:
+        self.method = method
+        self.timeout = timeout
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait(self) -> None:
+        self.arrived.set()
+        self._released.wait(self.timeout)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 @dataclass
@@ -576,6 +594,14 @@ class SlackStandIn:
             else:
                 self._method_delays[method] = seconds
 
+    def hold(self, method: str, *, timeout: float = 30.0) -> Hold:
+        """Keep the next call of `method` waiting until the returned hold is released (at
+        most `timeout` seconds); its `arrived` event tells when the call came in."""
+        hold = Hold(method, timeout)
+        with self._lock:
+            self._holds[method] = hold
+        return hold
+
     def backdate(self, seconds: float) -> None:
         """Make every message posted so far `seconds` older, as if days went by since:
         conversations.history then dates them (and filters on `oldest`) accordingly."""
@@ -619,6 +645,12 @@ class SlackStandIn:
             else:
                 self._token_scopes[token] = granted
 
+    def revoke(self, token: str, *, error: str = "token_revoked") -> None:
+        """From now on (until ``reset``) every call with `token` is refused with `error`,
+        as Slack answers a revoked token (or with e.g. "account_inactive", "invalid_auth")."""
+        with self._lock:
+            self._revoked[token] = error
+
     def scopes_for(self, token: str) -> frozenset[str]:
         """The scopes a token has here."""
         with self._lock:
@@ -660,6 +692,10 @@ class SlackStandIn:
     def _reset_state(self) -> None:
         self._default_scopes = self._initial_scopes
         self._token_scopes: dict[str, frozenset[str]] = {}
+        self._revoked: dict[str, str] = {}
+        for hold in getattr(self, "_holds", {}).values():
+            hold.release()
+        self._holds: dict[str, Hold] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._channels: dict[str, _Channel] = {}
@@ -723,6 +759,8 @@ class SlackStandIn:
             return _err("not_authed")
         if not token.startswith(_TOKEN_PREFIXES):
             return _err("invalid_auth")
+        if token in self._revoked:
+            return _err(self._revoked[token])
         granted = self._token_scopes.get(token, self._default_scopes)
         provided = ",".join(sorted(granted))
         # Slack tells every caller what its token has, and what the method takes.
@@ -802,6 +840,10 @@ class SlackStandIn:
         at: float,
         compute: Callable[[], _Answer],
     ) -> _Answer:
+        with self._lock:
+            hold = self._holds.pop(method, None)
+        if hold is not None:
+            hold.wait()
         delay = self._method_delays.get(method, self._delay)
         if delay > 0:
             time.sleep(delay)

@@ -25,7 +25,8 @@ PRODUCT_DIRS = ("bot", "handlers")
 # The stand-in Slack and the console that drives it are helpers for tests and demos, not
 # the product talking to Slack; the table itself names every method.
 NOT_PRODUCT = {"bot/standin.py", "bot/console.py", "bot/slack_scopes.py"}
-# Called by slack_bolt itself, not by our code: auth.test, on the first request.
+# Called by slack_bolt itself (auth.test, on the first request); our start-up check
+# (bot/startup.py) calls it too.
 CALLED_BY_BOLT = {"auth.test"}
 # What manifest.yaml granted before the scopes were made exact.
 OLD_MANIFEST_SCOPES = frozenset(
@@ -119,7 +120,7 @@ def test_every_web_api_method_the_product_calls_is_in_the_scope_table_and_no_oth
     )
     missing = {m: sorted(w) for m, w in called.items() if m not in PRODUCT_CALLS}
     assert not missing, f"called but not in bot/slack_scopes.PRODUCT_CALLS: {missing}"
-    assert set(PRODUCT_CALLS) - CALLED_BY_BOLT == set(called), "listed but never called"
+    assert set(PRODUCT_CALLS) == set(called) | CALLED_BY_BOLT, "listed but never called"
 
 
 def test_bolt_calls_auth_test_on_the_first_request(slack: SlackHTTP, standin: SlackStandIn) -> None:

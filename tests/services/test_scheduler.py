@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from bot.clock import FrozenClock
-from bot.scheduler import ReminderScheduler
+from bot.scheduler import ReminderScheduler, SchedulerLock
 from bot.services import reminders
 from bot.slack_notifier import SlackNotifier, make_web_client
 from bot.standin import SlackStandIn
@@ -429,3 +429,47 @@ def test_a_fan_out_to_two_thousand_members_sends_two_thousand_dms_in_one_tick(
     assert len({key_of(call) for call in calls}) == 2000
     assert Counter(d.state for d in deliveries(db)) == {Delivery.SENT: 2000}
     assert reminder(db, DAY).state == Reminder.PENDING
+
+
+def test_stopping_during_a_sweep_finishes_the_sends_under_way_claims_no_more_then_frees_the_lock(
+    db: Database,
+    other_db: Database,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+    make_scheduler: MakeScheduler,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What SIGTERM to `cop-bot serve` does to the worker that owns the scheduler."""
+    community(db, clock, members=tuple(f"U{i}" for i in range(10)))
+    make_scheduler()  # only for the private lock key and the clean-up
+    scheduler = ReminderScheduler(
+        db=db,
+        notifier=SlackNotifier(make_web_client("xoxb-test", standin.api_url)),
+        render=render,
+        clock=clock,
+        workers=1,  # claims two at a time: one being sent, one waiting
+        sweep_seconds=3600,
+    )
+    clock.now = DUE_WEEK
+    held = standin.hold("chat.postMessage")
+    scheduler.start()  # the first sweep runs at once
+    assert held.arrived.wait(10)
+    stopping = threading.Thread(target=scheduler.stop)
+    stopping.start()
+    stopping.join(0.5)
+
+    # While the send is under way, the lock stays with the sweep that claimed it.
+    assert stopping.is_alive()
+    assert not SchedulerLock(other_db).try_acquire()
+    held.release()
+    stopping.join(20)
+
+    assert not stopping.is_alive()
+    states = Counter(d.state for d in deliveries(db))
+    assert states[Delivery.SENDING] == 0  # nothing claimed and left unsent
+    assert states[Delivery.SENT] == len(posts(standin)) == 2
+    assert states[Delivery.PENDING] == 11 - 2  # the next owner sends these
+    assert "reminder sweep failed" not in caplog.text
+    lock = SchedulerLock(other_db)
+    assert lock.try_acquire()
+    lock.release()

@@ -1,0 +1,103 @@
+"""SIGTERM to `cop-bot serve` (a real process): the request in flight still gets its
+answer, the scheduler stops and gives up its lock, and serve is gone within 10 s."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.scheduler import SchedulerLock
+from bot.standin import SlackStandIn
+from storage.db import Database
+from tests.conftest import SECRET, SlackHTTP
+from tests.e2e.support import start_serve
+from tests.handlers.support import buttons
+
+CATALOGUE = """
+[[community]]
+slug = "snel"
+name = "Snel"
+facilitators = ["UFAC"]
+
+[[community.meeting]]
+id = "later"
+starts = 2030-03-30T14:00:00
+kind = "online"
+"""
+
+# The issue's own bound: a platform stopping the bot waits about this long before it kills.
+STOP_SECONDS = 10
+
+
+def _wait_for_line(log: Path, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{log.read_text()}"
+        time.sleep(0.05)
+
+
+def _lock_is_free(db_url: str) -> bool:
+    database = Database(db_url)
+    lock = SchedulerLock(database)
+    try:
+        got = lock.try_acquire()
+        if got:
+            lock.release()
+        return got
+    finally:
+        database.dispose()
+
+
+def test_sigterm_answers_the_request_in_flight_stops_the_scheduler_and_frees_its_lock(
+    db_url: str, standin: SlackStandIn, tmp_path: Path
+) -> None:
+    catalogue = tmp_path / "catalogue.toml"
+    catalogue.write_text(CATALOGUE, encoding="utf-8")
+    process, log = start_serve(db_url, standin, tmp_path, catalogue, "serve")
+    try:
+        slack = SlackHTTP(f"http://127.0.0.1:{_port(process)}", standin, SECRET)
+        _wait_for_line(log, "now runs the reminder scheduler")
+        _wait_for_line(log, "delivering the outbox's welcomes")  # the delivery process is up
+        assert not _lock_is_free(db_url)  # serve's worker holds it
+        info = slack.command("UFAC", "info snel").json()
+        [plan] = [b for b in buttons(info) if b["action_id"].startswith("meeting_form_plan")]
+
+        # The click opens a modal; Slack keeps that call waiting: a request in flight.
+        held = standin.hold("views.open")
+        answer: dict[str, Any] = {}
+        clicking = threading.Thread(
+            target=lambda: answer.update(
+                response=slack.click("UFAC", plan["action_id"], plan["value"])
+            )
+        )
+        clicking.start()
+        assert held.arrived.wait(10)
+        process.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        _wait_for_line(log, "Handling signal: term")
+        # The delivery process stops meanwhile, not after the workers: the 10 s are shared.
+        _wait_for_line(log, "the delivery process stopped")
+        assert not answer
+        held.release()
+
+        clicking.join(STOP_SECONDS)
+        assert answer["response"].status == 200
+        [opened] = standin.calls("views.open")
+        assert opened.response["ok"] is True
+        assert process.wait(timeout=STOP_SECONDS - (time.monotonic() - stopped_at)) == 0
+        assert _lock_is_free(db_url)
+        output = log.read_text()
+        assert "Traceback" not in output
+        assert "the reminder scheduler stopped" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _port(process: Any) -> int:
+    args = process.args
+    return int(args[args.index("--port") + 1])
