@@ -146,5 +146,5 @@ def _rows_in(path: Path) -> str:
         for table in tables:
             (count,) = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()
             if count:
-                found.append(f"{count} rows in {table}")
+                found.append(f"{count} {'row' if count == 1 else 'rows'} in {table}")
     return ", ".join(found)

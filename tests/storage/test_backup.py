@@ -19,7 +19,10 @@ from tests.e2e.test_serve import COP_BOT, _env
 from tests.factories import add_community, meeting
 from tests.services.reminder_support import join
 
-HEAD = "0007"
+# The newest migration: a new one makes these tests say so, on purpose.
+HEAD = "0009"
+# An older schema that the factories can still fill (the audit log came with 0008).
+OLDER = "0008"
 
 
 def _cop_bot(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -144,7 +147,9 @@ def test_restore_refuses_a_database_that_already_holds_data_and_leaves_it_alone(
 
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"cop-bot: the database at {busy} already holds data (1 rows in communities); "
+        # Loading a community writes its audit entry too.
+        f"cop-bot: the database at {busy} already holds data (1 row in audit_log, 1 row in "
+        "communities); "
         "restore into a new, empty database (point DATABASE_URL at a new file) or move it "
         "aside first"
     ]
@@ -153,7 +158,7 @@ def test_restore_refuses_a_database_that_already_holds_data_and_leaves_it_alone(
 
 def test_a_backup_of_an_older_schema_is_migrated_after_the_restore(tmp_path: Path) -> None:
     old = tmp_path / "old.db"
-    migrate.upgrade(f"sqlite:///{old}", "0006")
+    migrate.upgrade(f"sqlite:///{old}", OLDER)
     db = Database(f"sqlite:///{old}")
     add_community(db, "ethiek")
     db.dispose()
@@ -164,7 +169,7 @@ def test_a_backup_of_an_older_schema_is_migrated_after_the_restore(tmp_path: Pat
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        f"old-backup.db restored into {fresh} (schema revision {HEAD}, upgraded from 0006)\n"
+        f"old-backup.db restored into {fresh} (schema revision {HEAD}, upgraded from {OLDER})\n"
     )
     assert migrate.current(f"sqlite:///{fresh}") == HEAD
     assert [row[1] for row in _rows(fresh)["communities"]] == ["ethiek"]
