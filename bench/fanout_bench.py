@@ -54,7 +54,7 @@ def main() -> int:
             slug="groot", name="Groot", programme="Bench", description="", capacity=None,
             registration_deadline=None, approval=False, channel=None, facilitators=(),
             reminders="1h", meetings=(MeetingSpec("m", starts, None, "online", None, None),),
-        )])  # fmt: skip
+        )], now=now)  # fmt: skip
         community = session.query(Community).filter_by(slug="groot").one()
         session.execute(
             insert(Membership),

@@ -315,9 +315,9 @@ def add_past_meeting(database_url: str, *, now: dt.datetime | None = None) -> No
     db = Database(database_url, pool_size=1)
     try:
         with db.write() as session:
-            load_catalog(session, kit.CATALOG, ZoneInfo("Europe/Amsterdam"))
-            community_id = session.scalar(select(Community.id).where(Community.slug == "ethiek"))
             now = now or dt.datetime.now(dt.UTC)
+            load_catalog(session, kit.CATALOG, ZoneInfo("Europe/Amsterdam"), now=now)
+            community_id = session.scalar(select(Community.id).where(Community.slug == "ethiek"))
             starts = now.replace(microsecond=0) - dt.timedelta(days=2)
             session.add(Meeting(community_id=community_id, key=f"fuzz-{starts:%Y%m%d%H%M%S}",
                                 title="Terugblik", starts_at=starts,

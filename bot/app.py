@@ -38,7 +38,7 @@ log = logging.getLogger("cop_bot")
 
 
 def load_catalog(
-    session: Session, path: Path, tz: ZoneInfo
+    session: Session, path: Path, tz: ZoneInfo, *, now: dt.datetime
 ) -> tuple[catalog.LoadReport, list[int]]:
     """Load a catalogue file; returns the report and the ids of its communities, whose
     reminders the caller plans. Raises CatalogError."""
@@ -47,15 +47,16 @@ def load_catalog(
     except OSError as exc:
         raise catalog.CatalogError(f"{path}: cannot read ({exc.strerror})") from exc
     specs = catalog.parse(text, tz, source=str(path))
-    report = catalog.apply(session, specs)
+    report = catalog.apply(session, specs, now=now)
     ids = session.scalars(select(Community.id).where(Community.slug.in_([s.slug for s in specs])))
     return report, list(ids)
 
 
 def prepare_database(
-    settings: Settings, *, load_default_catalog: bool = False
+    settings: Settings, *, load_default_catalog: bool = False, clock: Clock = system_clock
 ) -> tuple[tuple[str, str], ...]:
-    """Migrate the schema, then load COP_CATALOG (or the shipped one into an empty database).
+    """Migrate the schema, then load COP_CATALOG (or the shipped one into an empty database),
+    planning its reminders from `clock`'s "now" (the console's moved clock, say).
 
     Returns the (community slug, user) pairs that a reload moved off a waitlist."""
     migrate.upgrade(settings.database_url)
@@ -63,13 +64,13 @@ def prepare_database(
     db = Database(settings.database_url, pool_size=1)
     try:
         with db.write() as session:
-            audit.sync_admins(session, settings.admins, now=dt.datetime.now(dt.UTC))
+            audit.sync_admins(session, settings.admins, now=clock())
             if path is None and load_default_catalog and catalog.is_empty(session):
                 path = catalog.DEFAULT_CATALOG
             promoted: tuple[tuple[str, str], ...] = ()
             if path is None:
                 return promoted
-            report, community_ids = load_catalog(session, path, settings.timezone)
+            report, community_ids = load_catalog(session, path, settings.timezone, now=clock())
             log.info("catalogue %s loaded: %s", path, report)
             # The catalogue's meetings and offsets may have changed: plan its communities
             # anew now. Every other meeting is planned by whichever process takes the
@@ -77,7 +78,7 @@ def prepare_database(
             meetings_service.sync_reminders(
                 session,
                 offsets=settings.reminder_offsets,
-                now=dt.datetime.now(dt.UTC),
+                now=clock(),
                 tz=settings.timezone,
                 community_ids=community_ids,
             )

@@ -12,10 +12,10 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.clock import system_clock
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -282,13 +282,16 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
     migrate.upgrade(settings.database_url)
     db = Database(settings.database_url, pool_size=1)
     try:
+        now = system_clock()  # a command run by hand: its "now" is the wall clock's
         with db.write() as session:
-            report, community_ids = load_catalog(session, Path(args.file), settings.timezone)
+            report, community_ids = load_catalog(
+                session, Path(args.file), settings.timezone, now=now
+            )
             # The running bot's scheduler picks these up at its next sweep.
             meetings.sync_reminders(
                 session,
                 offsets=settings.reminder_offsets,
-                now=datetime.now(UTC),
+                now=now,
                 tz=settings.timezone,
                 community_ids=community_ids,
             )
@@ -367,7 +370,7 @@ def _privacy_export(settings: Settings, args: argparse.Namespace) -> None:
     db = Database(settings.database_url, pool_size=1)
     try:
         with db.read() as session:
-            exported = privacy.export(session, user_id=args.user, now=datetime.now(UTC))
+            exported = privacy.export(session, user_id=args.user, now=system_clock())
     finally:
         db.dispose()
     sys.stdout.write(json.dumps(exported.data, ensure_ascii=False, indent=2) + "\n")
@@ -402,7 +405,7 @@ def _privacy_forget(settings: Settings, args: argparse.Namespace) -> None:
         try:
             with db.write() as session:
                 forgotten = privacy.forget(
-                    session, user_id=args.user, now=datetime.now(UTC), tz=settings.timezone,
+                    session, user_id=args.user, now=system_clock(), tz=settings.timezone,
                     salt=audit.salt(session, settings.audit_salt), actor=audit.BY_CLI,
                 )  # fmt: skip
         finally:

@@ -531,9 +531,10 @@ def run_console(
         # In the console you are the admin unless COP_ADMINS says otherwise.
         admins=settings.admins or frozenset({user}),
     )
-    promoted = prepare_database(settings, load_default_catalog=True)
+    shifted = ShiftedClock(clock)  # what :tijd moves
+    promoted = prepare_database(settings, load_default_catalog=True, clock=shifted)
     settings = _demo_channels(settings)
-    services = build_services(settings, clock=ShiftedClock(clock))
+    services = build_services(settings, clock=shifted)
     app = build_app(settings, services)
     start_scheduler(services, sweep_seconds=settings.sweep_seconds)
     console = Console(app, services, standin, secret, user, out)

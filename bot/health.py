@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -25,6 +24,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot import metrics
+from bot.clock import system_clock
 from bot.runtime import Services
 from storage import health
 
@@ -63,7 +63,8 @@ def readiness(services: Services) -> tuple[bool, dict[str, Any]]:
     if beat is None:
         scheduler: dict[str, Any] = {"ok": False, "heartbeat": "none yet", "limit_seconds": limit}
     else:
-        age = max(0.0, (dt.datetime.now(dt.UTC) - beat.at).total_seconds())
+        # The heartbeat is written on the wall clock (ReminderScheduler.heartbeat).
+        age = max(0.0, (system_clock() - beat.at).total_seconds())
         scheduler = {"ok": age <= limit, "heartbeat_age_seconds": round(age, 1),
                      "limit_seconds": limit}  # fmt: skip
     ages = {

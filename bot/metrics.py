@@ -33,6 +33,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from bot.clock import system_clock
 from storage import health
 
 log = logging.getLogger("cop_bot")
@@ -173,7 +174,8 @@ class DatabaseCollector:
                 "cop_scheduler_heartbeat_age_seconds",
                 "Seconds since the scheduler's owner last swept (wall clock)",
             )
-            age = (dt.datetime.now(dt.UTC) - beat.at).total_seconds()
+            # The heartbeat is written on the wall clock (ReminderScheduler.heartbeat).
+            age = (system_clock() - beat.at).total_seconds()
             heartbeat.add_metric([], max(0.0, age))
             yield heartbeat
 

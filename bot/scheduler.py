@@ -181,7 +181,7 @@ class ReminderScheduler:
         """Tell /readyz that the owner sweeps: the wall clock's time, whatever `clock` says
         (the console moves that one)."""
         try:
-            health.beat(self.db, owner=self.owner, at=dt.datetime.now(dt.UTC))
+            health.beat(self.db, owner=self.owner, at=system_clock())
         except Exception:
             log.warning("could not record the scheduler's heartbeat", exc_info=True)
 
@@ -326,7 +326,8 @@ class ReminderScheduler:
         self._aps = BackgroundScheduler(timezone=dt.UTC)
         self._aps.add_job(
             self._sweep, "interval", seconds=self.sweep_seconds, id="sweep",
-            next_run_time=dt.datetime.now(dt.UTC), max_instances=1, coalesce=True,
+            # APScheduler runs on the wall clock, not on our injected one.
+            next_run_time=system_clock(), max_instances=1, coalesce=True,
         )  # fmt: skip
         self._aps.start()
 
@@ -396,7 +397,11 @@ class ReminderScheduler:
             due = reminders.next_due(session)
         if due is None:
             return
-        run_at = max(due, dt.datetime.now(dt.UTC))
+        # `due` is on our clock, APScheduler's run_date on the wall clock: wake when our
+        # clock reaches `due` (at once if it already has). A clock moved ahead (the
+        # console's :tijd, a FrozenClock) keeps the wait, not the moment.
+        wait = max(due - self.clock(), dt.timedelta(0))
+        run_at = system_clock() + wait
         self._aps.add_job(
             self._sweep, "date", run_date=run_at, id="wake", replace_existing=True,
             misfire_grace_time=None,

@@ -17,7 +17,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +25,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import slack_scopes
+from bot.clock import system_clock
 
 __all__ = ["Call", "Hold", "SlackStandIn", "main"]
 
@@ -132,7 +132,8 @@ def _tz_details(tz_name: str) -> tuple[int, str]:
         zone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         return 3600, "Central European Time"
-    now = datetime.now(zone)
+    # Slack gives the offset of its own (real) moment, whatever the bot's clock says.
+    now = system_clock().astimezone(zone)
     offset = now.utcoffset()
     seconds = int(offset.total_seconds()) if offset is not None else 0
     # Slack labels Amsterdam as "Central European (Summer) Time", not the "CET" abbreviation.

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot.clock import system_clock
+
 # Named constraints keep Alembic migrations portable between SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,7 +56,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    # Only for rows whose writer gives no time (services pass their clock's `now` where
+    # it matters): the wall clock of the write.
+    return system_clock()
 
 
 class Base(DeclarativeBase):

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot.services import catalog
 from bot.services.catalog import CommunitySpec, MeetingSpec
 from storage.db import Database
+from tests.conftest import NOW
 
 
 def meeting(
@@ -46,6 +47,7 @@ def add_community(
     channel: str | None = None,
     facilitators: tuple[str, ...] = (),
     meetings: tuple[MeetingSpec, ...] = (),
+    now: dt.datetime = NOW,
 ) -> None:
     spec = CommunitySpec(
         slug=slug,
@@ -61,14 +63,14 @@ def add_community(
         meetings=meetings,
     )
     with db.write() as session:
-        catalog.apply(session, [spec])
+        catalog.apply(session, [spec], now=now)
 
 
-def load_shipped_catalog(db: Database) -> None:
+def load_shipped_catalog(db: Database, *, now: dt.datetime = NOW) -> None:
     from zoneinfo import ZoneInfo
 
     with db.write() as session:
-        catalog.load_file(session, catalog.DEFAULT_CATALOG, ZoneInfo("Europe/Amsterdam"))
+        catalog.load_file(session, catalog.DEFAULT_CATALOG, ZoneInfo("Europe/Amsterdam"), now=now)
 
 
 @contextmanager

@@ -324,7 +324,7 @@ def apply(
     specs: list[CommunitySpec],
     *,
     programmes: dict[str, str] | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> LoadReport:
     """Create or update communities and meetings by slug; never drops members or user data.
 
@@ -333,7 +333,6 @@ def apply(
     created = updated = unchanged = 0
     m_created = m_updated = m_cancelled = 0
     promoted: list[tuple[str, str]] = []
-    now = now or dt.datetime.now(dt.UTC)
     for spec in specs:
         # Locked like a join (PostgreSQL), so that filling freed seats below
         # cannot race a join or leave of the same community.
@@ -383,14 +382,14 @@ def apply(
     )
 
 
-def load_file(session: Session, path: Path, tz: ZoneInfo) -> LoadReport:
+def load_file(session: Session, path: Path, tz: ZoneInfo, *, now: dt.datetime) -> LoadReport:
     """Parse and apply the catalogue at `path`. Raises CatalogError."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read ({exc.strerror})") from exc
     specs = parse(text, tz, source=str(path))
-    return apply(session, specs, programmes=parse_programmes(text, source=str(path)))
+    return apply(session, specs, programmes=parse_programmes(text, source=str(path)), now=now)
 
 
 def is_empty(session: Session) -> bool:

@@ -416,7 +416,7 @@ def appoint_facilitator(
     user_id: str,
     appointed_by: str,
     admins: Collection[str],
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> str:
     """An admin makes `user_id` a facilitator of a community; returns its name.
 
@@ -430,6 +430,6 @@ def appoint_facilitator(
         session.flush()
         audit.record(
             session, action=audit.FACILITATOR_APPOINTED, actor=appointed_by, subject=user_id,
-            community=community.slug, now=now or dt.datetime.now(dt.UTC),
+            community=community.slug, now=now,
         )  # fmt: skip
     return community.name

@@ -52,7 +52,7 @@ def _facilitators(db: Database, slug: str) -> list[tuple[str, str]]:
 
 def _load(db: Database, path: Path) -> LoadReport:
     with db.write() as session:
-        return catalog.load_file(session, path, AMS)
+        return catalog.load_file(session, path, AMS, now=NOW)
 
 
 def _write(tmp_path: Path, text: str, name: str = "edited.toml") -> Path:
@@ -356,7 +356,7 @@ def test_reloading_without_new_seats_promotes_nobody(db: Database, loaded: Path)
 def test_facilitators_appointed_in_slack_survive_a_reload(db: Database, loaded: Path) -> None:
     with db.write() as session:
         membership.appoint_facilitator(
-            session, query="proef", user_id="USLACK", appointed_by="UADMIN", admins=ADMINS
+            session, query="proef", user_id="USLACK", appointed_by="UADMIN", admins=ADMINS, now=NOW
         )
     _load(db, loaded)
     _load(db, _write(loaded.parent, BASE.replace('["UFACIL1", "UFACIL2"]', "[]")))

@@ -264,7 +264,7 @@ def test_a_catalogue_reload_raising_capacity_amid_joins_fills_exactly_the_new_se
         reminders=None,
     )
     tasks: list[Callable[..., object]] = [joining(f"UNEW{i:02d}") for i in range(20)]
-    tasks.insert(10, in_write(lambda session: catalog.apply(session, [raised])))
+    tasks.insert(10, in_write(lambda session: catalog.apply(session, [raised], now=NOW)))
 
     results, errors = run_at_once(writers, tasks, own_transaction=True)
 

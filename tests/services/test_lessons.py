@@ -43,7 +43,9 @@ programme = "Groene Stad Challenge"
 
 def _load(db: Database, text: str = CATALOGUE) -> None:
     with db.write() as session:
-        catalog.apply(session, catalog.parse(text, AMS), programmes=catalog.parse_programmes(text))
+        catalog.apply(
+            session, catalog.parse(text, AMS), programmes=catalog.parse_programmes(text), now=NOW
+        )
 
 
 def _question(db: Database, *, status: str = Question.ANSWERED, slug: str = "ethiek") -> int:

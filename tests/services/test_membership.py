@@ -417,7 +417,7 @@ def test_appoint_facilitator_by_a_non_admin_raises_not_allowed(db: Database) -> 
     add_community(db, "proef")
     with pytest.raises(NotAllowed) as caught, db.write() as session:
         membership.appoint_facilitator(
-            session, query="proef", user_id="U1", appointed_by="UFAC1", admins=ADMINS
+            session, query="proef", user_id="U1", appointed_by="UFAC1", admins=ADMINS, now=NOW
         )
     assert caught.value.action == "appoint_facilitator"
     with db.read() as session:
@@ -429,7 +429,12 @@ def test_appointed_facilitator_is_listed_once_and_may_decide(db: Database) -> No
     for _ in range(2):
         with db.write() as session:
             name = membership.appoint_facilitator(
-                session, query="proef", user_id="UNEW", appointed_by="UADMIN1", admins=ADMINS
+                session,
+                query="proef",
+                user_id="UNEW",
+                appointed_by="UADMIN1",
+                admins=ADMINS,
+                now=NOW,
             )
     assert name == "Proef"
     join(db, "U1")
@@ -443,6 +448,6 @@ def test_new_requests_go_to_appointed_facilitators_too(db: Database) -> None:
     add_community(db, "proef", approval=True)
     with db.write() as session:
         membership.appoint_facilitator(
-            session, query="proef", user_id="UNEW", appointed_by="UADMIN1", admins=ADMINS
+            session, query="proef", user_id="UNEW", appointed_by="UADMIN1", admins=ADMINS, now=NOW
         )
     assert join(db, "U1").approvers == ("UNEW",)

@@ -54,6 +54,7 @@ def communities(db: Database) -> None:
                     reminders="3d", meetings=spread(4, start=2),
                 )
             ],
+            now=NOW,
         )  # fmt: skip
         # One meeting already over: planning leaves it alone.
         ethiek = session.scalars(select(Community).where(Community.slug == "ethiek")).one()

@@ -46,6 +46,7 @@ DUE_WEEK = utc(2027, 3, 23, 13)  # 14:00 local, still winter time
 DUE_DAY = utc(2027, 3, 29, 12)
 MEMBERS = ("U1", "U2", "U3")
 CHANNEL = "CDATA"
+HOUR = dt.timedelta(hours=1)
 
 MakeScheduler = Callable[..., ReminderScheduler]
 
@@ -473,3 +474,41 @@ def test_stopping_during_a_sweep_finishes_the_sends_under_way_claims_no_more_the
     lock = SchedulerLock(other_db)
     assert lock.try_acquire()
     lock.release()
+
+
+@pytest.mark.parametrize(
+    "starts",
+    [
+        # Our clock far ahead of the wall clock (the console after `:tijd 2099-...`).
+        local(2099, 3, 30, 14),
+        # Our clock far behind it (a simulation of 2020).
+        local(2020, 3, 30, 14),
+    ],
+    ids=["clock-ahead", "clock-behind"],
+)
+def test_the_wake_up_is_armed_when_the_injected_clock_reaches_the_next_reminder(
+    db: Database, clock: FrozenClock, make_scheduler: MakeScheduler, starts: dt.datetime
+) -> None:
+    """APScheduler keeps the wall clock, the database our clock: the date job waits as
+    long as our clock has to go to the week reminder (an hour), not until the wall clock
+    reaches that moment (decades off), nor at once (that moment has long passed)."""
+    clock.now = starts - WEEK - 2 * HOUR
+    add_community(db, "data-cop", channel=CHANNEL, meetings=(meeting(starts),))
+    join(db, "data-cop", MEMBERS, clock())
+    plan(db, clock())
+    clock.now += HOUR  # an hour before the week reminder
+    scheduler = make_scheduler()
+    before = dt.datetime.now(dt.UTC)
+    scheduler.start()  # the first sweep runs at once and arms the wake-up
+    wake = None
+    for _ in range(500):
+        assert scheduler._aps is not None
+        wake = scheduler._aps.get_job("wake")
+        if wake is not None:
+            break
+        threading.Event().wait(0.01)
+    after = dt.datetime.now(dt.UTC)
+
+    assert wake is not None, "the first sweep armed no wake-up"
+    assert before + HOUR <= wake.next_run_time <= after + HOUR
+    assert reminder(db, WEEK).state == Reminder.PENDING  # nothing went out early
