@@ -92,3 +92,116 @@ def test_and_list_names_all(language: str, one: str, two: str, three: str) -> No
 def test_or_list_names_alternatives(language: str, two: str, three: str) -> None:
     t = Translator(language, AMS)
     assert [t.or_list(["a", "b"]), t.or_list(iter(["a", "b", "c"]))] == [two, three]
+
+
+# Every entry with plural forms, with what 1 and what 0 or 2 read like ({n} is the count).
+PLURALS: dict[str, dict[str, tuple[str, str]]] = {
+    "list_more": {
+        "nl": ("En nog {n} community.", "En nog {n} communities."),
+        "en": ("And {n} more community.", "And {n} more communities."),
+    },
+    "seats_unlimited": {"nl": ("{n} lid", "{n} leden"), "en": ("{n} member", "{n} members")},
+    "joined_waitlist": {
+        "nl": ("is vol ({n} lid).", "is vol ({n} leden)."),
+        "en": ("is full ({n} member).", "is full ({n} members)."),
+    },
+    "reminder_in_days": {
+        "nl": ("over {n} dag", "over {n} dagen"),
+        "en": ("in {n} day", "in {n} days"),
+    },
+    "meetings_counts": {
+        "nl": ("{n} komt, X niet", "{n} komen, X niet"),
+        "en": ("{n} coming, X not", "{n} coming, X not"),
+    },
+    "agenda_topics_footer": {
+        "nl": ("· {n} open onderwerp ·", "· {n} open onderwerpen ·"),
+        "en": ("· {n} open topic ·", "· {n} open topics ·"),
+    },
+    "agenda_vote_cast": {
+        "nl": ("heeft nu {n} stem.", "heeft nu {n} stemmen."),
+        "en": ("now has {n} vote.", "now has {n} votes."),
+    },
+    "agenda_vote_taken_back": {
+        "nl": ("heeft nu {n} stem.", "heeft nu {n} stemmen."),
+        "en": ("now has {n} vote.", "now has {n} votes."),
+    },
+    "questions_page": {
+        "nl": ("· {n} vraag", "· {n} vragen"),
+        "en": ("· {n} question", "· {n} questions"),
+    },
+    "questions_voted": {
+        "nl": ("heeft nu {n} stem.", "heeft nu {n} stemmen."),
+        "en": ("now has {n} vote.", "now has {n} votes."),
+    },
+    "questions_unvoted": {
+        "nl": ("heeft nu {n} stem.", "heeft nu {n} stemmen."),
+        "en": ("now has {n} vote.", "now has {n} votes."),
+    },
+    "questions_answered_confirm": {
+        "nl": ("naar {n} lid dat de vraag stelde", "naar {n} leden die de vraag stelden"),
+        "en": ("to {n} member who asked", "to {n} members who asked"),
+    },
+    "lessons_page": {
+        "nl": ("({n} les)", "({n} lessen)"),
+        "en": ("({n} lesson)", "({n} lessons)"),
+    },
+    "meeting_form_end_hint": {
+        "nl": ("duurt {n} uur.", "duurt {n} uur."),
+        "en": ("lasts {n} hour.", "lasts {n} hours."),
+    },
+    "privacy_count_rsvps": {
+        "nl": ("{n} aanmelding voor een bijeenkomst", "{n} aanmeldingen voor bijeenkomsten"),
+        "en": ("{n} meeting answer", "{n} meeting answers"),
+    },
+    "privacy_count_votes": {"nl": ("{n} stem", "{n} stemmen"), "en": ("{n} vote", "{n} votes")},
+    "privacy_count_questions": {
+        "nl": ("{n} vraag", "{n} vragen"),
+        "en": ("{n} question", "{n} questions"),
+    },
+    "privacy_count_topics": {
+        "nl": ("{n} onderwerp", "{n} onderwerpen"),
+        "en": ("{n} topic", "{n} topics"),
+    },
+    "privacy_count_lessons": {
+        "nl": ("{n} les", "{n} lessen"),
+        "en": ("{n} lesson", "{n} lessons"),
+    },
+    "privacy_count_deliveries": {
+        "nl": ("{n} herinnering", "{n} herinneringen"),
+        "en": ("{n} reminder", "{n} reminders"),
+    },
+    "privacy_count_outbox": {
+        "nl": ("{n} welkomstbericht", "{n} welkomstberichten"),
+        "en": ("{n} welcome message", "{n} welcome messages"),
+    },
+    "privacy_export_left": {
+        "nl": ("wordt {n} dag daarna gewist", "wordt {n} dagen daarna gewist"),
+        "en": ("removed {n} day later", "removed {n} days later"),
+    },
+    "privacy_forgotten": {
+        "nl": ("({n} community verlaten)", "({n} communities verlaten)"),
+        "en": ("({n} community left)", "({n} communities left)"),
+    },
+    "audit_page": {
+        "nl": ("({n} regel)", "({n} regels)"),
+        "en": ("({n} entry)", "({n} entries)"),
+    },
+}
+
+
+def test_every_entry_with_plural_forms_is_in_the_table_below() -> None:
+    plural = {k for lang in ("nl", "en") for k, e in MESSAGES[lang].items() if isinstance(e, dict)}
+    assert plural == PLURALS.keys()
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("key", sorted(PLURALS))
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_each_plural_entry_reads_right_for_0_1_and_2(key: str, language: str, n: int) -> None:
+    t = Translator(language, AMS)
+    fields = {name: "X" for name in _fields(MESSAGES[language][key]) if name != "count"}
+    text = t(key, count=n, **fields)
+    one, other = PLURALS[key][language]
+    assert (one if n == 1 else other).format(n=n) in text
+    if n == 1 and one != other:
+        assert other.format(n=n) not in text
