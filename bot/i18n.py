@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.core import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.lists import format_list
 
 from bot.texts import (
+    Entry,
     agenda,
     calendar_feed,
     meeting_form,
@@ -19,8 +23,10 @@ from bot.texts import (
 )
 
 DEFAULT_LANGUAGE = "nl"
+# Lists follow the catalogue's British English ("programme"): "a, b and c", no serial comma.
+_LIST_LOCALES = {"en": "en_GB"}
 
-MESSAGES: dict[str, dict[str, str]] = {
+MESSAGES: dict[str, dict[str, Entry]] = {
     "nl": {
         # General
         "apology": ":warning: Sorry, er ging iets mis aan onze kant. Er is niets verloren gegaan; "
@@ -60,12 +66,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "list_title": "Communities of Practice",
         "list_empty": "Er zijn nog geen communities. Een beheerder laadt ze met "
         "`cop-bot catalog load`.",
-        "list_more": "En nog {count} communities. Typ `/cop info <naam>` voor de details.",
+        "list_more": {
+            "one": "En nog {count} community. Typ `/cop info <naam>` voor de details.",
+            "other": "En nog {count} communities. Typ `/cop info <naam>` voor de details.",
+        },
         "programme_other": "Overige communities",
         "seats_limited": "{members}/{capacity} leden, {free} vrij",
         "seats_full": "{members}/{capacity} leden, vol ({waitlist} op de wachtlijst)",
-        "seats_unlimited": "{members} leden",
-        "seats_unlimited_one": "1 lid",
+        "seats_unlimited": {"one": "{count} lid", "other": "{count} leden"},
         "deadline_open": "aanmelden t/m {date}",
         "deadline_closed": "aanmelding gesloten sinds {date}",
         "next_meeting": "volgende bijeenkomst: {when}",
@@ -84,8 +92,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         # Joining
         "joined": ":tada: Je bent lid van *{name}*. Je krijgt een welkomstbericht met de starttekst "
         "en de bijeenkomsten.",
-        "joined_waitlist": ":hourglass: *{name}* is vol ({capacity} leden). Je staat op de "
-        "wachtlijst op plek {position}. Komt er een plek vrij, dan hoor je het van mij.",
+        "joined_waitlist": {
+            "one": ":hourglass: *{name}* is vol ({count} lid). Je staat op de wachtlijst op plek "
+            "{position}. Komt er een plek vrij, dan hoor je het van mij.",
+            "other": ":hourglass: *{name}* is vol ({count} leden). Je staat op de wachtlijst op "
+            "plek {position}. Komt er een plek vrij, dan hoor je het van mij.",
+        },
         "joined_pending": ":raised_hand: Je aanmelding voor *{name}* is doorgestuurd naar de "
         "kartrekkers. Je hoort het zodra zij hebben besloten.",
         "joined_pending_nobody": ":raised_hand: Je aanmelding voor *{name}* staat klaar, maar er is "
@@ -144,15 +156,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         # Meetings and reminders
         "reminder_title": "Herinnering: {name}",
         "reminder_when": "*{title}* {when}",
-        "reminder_in_days": "over {days} dagen",
+        "reminder_in_days": {"one": "over {count} dag", "other": "over {count} dagen"},
         "reminder_tomorrow": "morgen",
         "reminder_soon": "binnenkort",
         "reminder_agenda": "*Agenda*\n{agenda}",
         "reminder_question": "Kom je?",
         "button_yes": "Ik kom",
         "button_no": "Ik kom niet",
-        "rsvp_yes": ":white_check_mark: Genoteerd: je komt naar de bijeenkomst van *{name}* op {when}. ({coming} komen, {not_coming} niet.) Je kunt je antwoord altijd wijzigen.",
-        "rsvp_no": "Genoteerd: je komt niet naar de bijeenkomst van *{name}* op {when}. ({coming} komen, {not_coming} niet.) Je kunt je antwoord altijd wijzigen.",
+        "rsvp_yes": ":white_check_mark: Genoteerd: je komt naar de bijeenkomst van *{name}* op {when}. ({counts}.) Je kunt je antwoord altijd wijzigen.",
+        "rsvp_no": "Genoteerd: je komt niet naar de bijeenkomst van *{name}* op {when}. ({counts}.) Je kunt je antwoord altijd wijzigen.",
         "meeting_over": "De bijeenkomst van *{name}* is al begonnen of afgelast.",
         "meeting_too_far": "Zo ver vooruit plan ik niet: een bijeenkomst kan tot en met {date}. Klopt het jaartal?",
         "meeting_not_found": "*{name}* heeft geen komende bijeenkomst met nummer {number}. Typ `/cop bijeenkomsten {slug}` voor de nummers.",
@@ -160,7 +172,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "meetings_none": "Er zijn geen komende bijeenkomsten.",
         "meetings_none_mine": "Je bent nog geen lid van een community met bijeenkomsten. Typ `/cop lijst`.",
         "meetings_line": "*{number}. {name}*: {when} · {kind}{where}\n{counts}{mine}",
-        "meetings_counts": "{coming} komen, {not_coming} niet",
+        "meetings_counts": {
+            "one": "{count} komt, {not_coming} niet",
+            "other": "{count} komen, {not_coming} niet",
+        },
         "meetings_mine_yes": " · jij komt",
         "meetings_mine_no": " · jij komt niet",
         "meeting_usage": "Gebruik:\n`/cop bijeenkomst toevoegen <community> <wanneer> [online|fysiek|werkbezoek] [plaats]`\n`/cop bijeenkomst verplaatsen <community> <nummer> <wanneer>`\n`/cop bijeenkomst annuleren <community> <nummer>`\nBijvoorbeeld: `/cop bijeenkomst toevoegen ethiek 30 maart 14:00 online https://meet.example/ethiek`. De nummers staan in `/cop bijeenkomsten <community>`.",
@@ -175,7 +190,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "calendar_comment": "De bijeenkomsten van {name} voor je agenda (Outlook, Google, Apple).",
         "calendar_all": "je communities",
         # Shared
-        "and": "en",
         "date_time": "{date} om {time}",
     },
     "en": {
@@ -216,12 +230,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "list_title": "Communities of Practice",
         "list_empty": "There are no communities yet. An admin loads them with "
         "`cop-bot catalog load`.",
-        "list_more": "And {count} more communities. Type `/cop info <name>` for details.",
+        "list_more": {
+            "one": "And {count} more community. Type `/cop info <name>` for details.",
+            "other": "And {count} more communities. Type `/cop info <name>` for details.",
+        },
         "programme_other": "Other communities",
         "seats_limited": "{members}/{capacity} members, {free} free",
         "seats_full": "{members}/{capacity} members, full ({waitlist} on the waitlist)",
-        "seats_unlimited": "{members} members",
-        "seats_unlimited_one": "1 member",
+        "seats_unlimited": {"one": "{count} member", "other": "{count} members"},
         "deadline_open": "join until {date}",
         "deadline_closed": "registration closed since {date}",
         "next_meeting": "next meeting: {when}",
@@ -239,8 +255,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "meeting_line": "{when} · {kind}{where}",
         "joined": ":tada: You are a member of *{name}*. A welcome message with the start text and "
         "the meetings is on its way.",
-        "joined_waitlist": ":hourglass: *{name}* is full ({capacity} members). You are on the "
-        "waitlist at place {position}. I'll tell you when a seat opens up.",
+        "joined_waitlist": {
+            "one": ":hourglass: *{name}* is full ({count} member). You are on the waitlist at "
+            "place {position}. I'll tell you when a seat opens up.",
+            "other": ":hourglass: *{name}* is full ({count} members). You are on the waitlist at "
+            "place {position}. I'll tell you when a seat opens up.",
+        },
         "joined_pending": ":raised_hand: Your request to join *{name}* went to the facilitators. "
         "You'll hear as soon as they decide.",
         "joined_pending_nobody": ":raised_hand: Your request to join *{name}* is waiting, but there "
@@ -291,15 +311,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language_usage": "Choose `/cop language en` (English) or `/cop language nl` (Nederlands).",
         "reminder_title": "Reminder: {name}",
         "reminder_when": "*{title}* {when}",
-        "reminder_in_days": "in {days} days",
+        "reminder_in_days": {"one": "in {count} day", "other": "in {count} days"},
         "reminder_tomorrow": "tomorrow",
         "reminder_soon": "soon",
         "reminder_agenda": "*Agenda*\n{agenda}",
         "reminder_question": "Will you come?",
         "button_yes": "I'll come",
         "button_no": "I can't come",
-        "rsvp_yes": ":white_check_mark: Noted: you come to the *{name}* meeting on {when}. ({coming} coming, {not_coming} not.) You can change your answer any time.",
-        "rsvp_no": "Noted: you won't come to the *{name}* meeting on {when}. ({coming} coming, {not_coming} not.) You can change your answer any time.",
+        "rsvp_yes": ":white_check_mark: Noted: you come to the *{name}* meeting on {when}. ({counts}.) You can change your answer any time.",
+        "rsvp_no": "Noted: you won't come to the *{name}* meeting on {when}. ({counts}.) You can change your answer any time.",
         "meeting_over": "The *{name}* meeting has begun already or was cancelled.",
         "meeting_too_far": "That is further ahead than I plan: a meeting can be on {date} at the latest. Is the year right?",
         "meeting_not_found": "*{name}* has no upcoming meeting number {number}. Type `/cop meetings {slug}` for the numbers.",
@@ -307,7 +327,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "meetings_none": "There are no upcoming meetings.",
         "meetings_none_mine": "You are not in a community with meetings yet. Type `/cop list`.",
         "meetings_line": "*{number}. {name}*: {when} · {kind}{where}\n{counts}{mine}",
-        "meetings_counts": "{coming} coming, {not_coming} not",
+        "meetings_counts": "{count} coming, {not_coming} not",
         "meetings_mine_yes": " · you come",
         "meetings_mine_no": " · you don't come",
         "meeting_usage": "Usage:\n`/cop meeting add <community> <when> [online|fysiek|werkbezoek] [place]`\n`/cop meeting move <community> <number> <when>`\n`/cop meeting cancel <community> <number>`\nFor example: `/cop meeting add ethiek 30 March 14:00 online https://meet.example/ethiek`. The numbers are in `/cop meetings <community>`.",
@@ -321,13 +341,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "when_past": "\u201c{text}\u201d is in the past (I read: {reading}). Pick a moment in the future.",
         "calendar_comment": "The meetings of {name} for your calendar (Outlook, Google, Apple).",
         "calendar_all": "your communities",
-        "and": "and",
         "date_time": "{date} at {time}",
     },
 }
 
 
-def _merge(*catalogues: dict[str, dict[str, str]]) -> None:
+def _merge(*catalogues: Mapping[str, Mapping[str, Entry]]) -> None:
     """Add the features' catalogues to MESSAGES; a key defined twice is a bug."""
     for catalogue in catalogues:
         for language, entries in catalogue.items():
@@ -354,10 +373,18 @@ class Translator:
     def __init__(self, language: str, tz: ZoneInfo) -> None:
         self.language = language if language in MESSAGES else DEFAULT_LANGUAGE
         self.tz = tz
+        self._plural_form = Locale(self.language).plural_form
+        self._list_locale = _LIST_LOCALES.get(self.language, self.language)
 
     def __call__(self, key: str, **fields: Any) -> str:
-        template = MESSAGES[self.language].get(key) or MESSAGES[DEFAULT_LANGUAGE][key]
-        return template.format(**fields)
+        """The text of `key` with `fields` filled in. An entry with plural forms
+        ({"one": ..., "other": ...}) picks the form for `count` by the language's CLDR
+        plural rules: Dutch and English say "1 lid", "0 leden", "2 leden"."""
+        entry = MESSAGES[self.language].get(key) or MESSAGES[DEFAULT_LANGUAGE][key]
+        if isinstance(entry, str):
+            return entry.format(**fields)
+        form = self._plural_form(fields["count"])
+        return entry.get(form, entry["other"]).format(**fields)
 
     def date(self, value: dt.date) -> str:
         """'maandag 30 maart 2027' / 'Monday 30 March 2027'."""
@@ -376,7 +403,10 @@ class Translator:
         """'di 30 mrt 2027 14:00': for lists where space is tight."""
         return format_datetime(value.astimezone(self.tz), "EEE d MMM y HH:mm", locale=self.language)
 
-    def join_words(self, items: list[str]) -> str:
-        if len(items) <= 1:
-            return "".join(items)
-        return ", ".join(items[:-1]) + f" {self('and')} " + items[-1]
+    def and_list(self, items: Iterable[str]) -> str:
+        """'a, b en c' / 'a, b and c': all of them."""
+        return format_list(list(items), style="standard", locale=self._list_locale)
+
+    def or_list(self, items: Iterable[str]) -> str:
+        """'a, b of c' / 'a, b or c': one of them (alternatives, suggestions)."""
+        return format_list(list(items), style="or", locale=self._list_locale)

@@ -123,7 +123,7 @@ def topic_page(t: Translator, page: TopicPage) -> Message:
         blocks.append(
             {**section(line, accessory=vote), "block_id": f"topic-{topic.id}-p{page.page}"}
         )
-    footer = t("agenda_topics_footer", page=page.page, pages=page.pages, total=page.total)
+    footer = t("agenda_topics_footer", page=page.page, pages=page.pages, count=page.total)
     blocks.append(context(footer))
     nav: list[Block] = []
     if page.page > 1:
@@ -387,7 +387,7 @@ def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
             )  # fmt: skip
         if shown is None:  # clicked under a new topic, not in a list
             key = "agenda_vote_cast" if vote.voted else "agenda_vote_taken_back"
-            _answer(respond, render.text_message(t(key, votes=vote.votes)))
+            _answer(respond, render.text_message(t(key, count=vote.votes)))
             return
         with services.db.read() as session:
             page = agenda.topics(

@@ -49,7 +49,7 @@ def domain_message(t: Translator, error: DomainError) -> Message:
         case MeetingTooFarAhead(latest=latest):
             return text_message(t("meeting_too_far", date=t.date(latest)))
         case CommunityNotFound(query=query, suggestions=suggestions) if suggestions:
-            names = t.join_words([f"`{escape(s)}`" for s in suggestions])
+            names = t.or_list([f"`{escape(s)}`" for s in suggestions])
             text = t("not_found_suggest", query=escape(query), suggestions=names)
             return text_message(f"{text}\n{t('not_found_hint')}")
         case CommunityNotFound(query=query):

@@ -118,7 +118,7 @@ def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
                 t("meeting_form_end"),
                 end,
                 optional=True,
-                hint=t("meeting_form_end_hint", hours=hours),
+                hint=t("meeting_form_end_hint", count=hours),
             ),
             _input(
                 KIND,

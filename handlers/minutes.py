@@ -471,7 +471,7 @@ def lessons_message(t: Translator, page: lessons.LessonPage) -> Message:
             user=author(t, lesson.published_by),
         )  # fmt: skip
         blocks.append(context(meta))
-    blocks.append(context(t("lessons_page", page=page.page, pages=page.pages, total=page.total)))
+    blocks.append(context(t("lessons_page", page=page.page, pages=page.pages, count=page.total)))
     nav: list[Block] = []
     where = page.community_slug or ""
     if page.page > 1:

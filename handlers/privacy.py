@@ -51,7 +51,7 @@ def summary_message(t: Translator, summary: privacy.Summary, *, retention_days: 
     """The readable part of an export, sent in the DM before the file."""
     lines = []
     if summary.memberships:
-        items = t.join_words(
+        items = t.and_list(
             [t(f"privacy_status_{status}", name=escape(name)) for name, status in
              summary.memberships]
         )  # fmt: skip
@@ -59,15 +59,16 @@ def summary_message(t: Translator, summary: privacy.Summary, *, retention_days: 
     else:
         lines.append(t("privacy_export_no_memberships"))
     if summary.facilitator_of:
-        names = t.join_words([escape(n) for n in summary.facilitator_of])
+        names = t.and_list([escape(n) for n in summary.facilitator_of])
         lines.append(t("privacy_export_facilitator", names=names))
     c = summary.counts
-    lines.append(t(
-        "privacy_export_counts", rsvps=c["rsvps"],
-        votes=c["topic_votes"] + c["question_votes"], questions=c["questions"],
-        topics=c["topics"], lessons=c["lessons"], deliveries=c["deliveries"],
-        outbox=c["outbox"],
-    ))  # fmt: skip
+    counts = {
+        "rsvps": c["rsvps"], "votes": c["topic_votes"] + c["question_votes"],
+        "questions": c["questions"], "topics": c["topics"], "lessons": c["lessons"],
+        "deliveries": c["deliveries"], "outbox": c["outbox"],
+    }  # fmt: skip
+    items = t.and_list(t(f"privacy_count_{what}", count=n) for what, n in counts.items())
+    lines.append(t("privacy_export_counts", items=items))
     lines.append(
         t("privacy_export_language", language=summary.language)
         if summary.language
@@ -76,7 +77,7 @@ def summary_message(t: Translator, summary: privacy.Summary, *, retention_days: 
     lines.append(t("privacy_export_feed" if summary.has_feed else "privacy_export_no_feed"))
     if summary.left_at is not None:
         date = t.date(summary.left_at.astimezone(t.tz).date())
-        lines.append(t("privacy_export_left", date=date, days=retention_days))
+        lines.append(t("privacy_export_left", date=date, count=retention_days))
     blocks: list[Block] = [
         header(t("privacy_export_title")),
         section("\n".join(lines)),
@@ -145,7 +146,7 @@ def forget_user(services: Services, user_id: str, *, actor: str | None = None) -
     if forgotten.facilitator_of:
         for admin in sorted(services.settings.admins):
             ta = services.translator(admin)
-            names = ta.join_words([escape(n) for n in forgotten.facilitator_of])
+            names = ta.and_list([escape(n) for n in forgotten.facilitator_of])
             try:
                 services.notifier.send_dm(admin, _text(ta("privacy_forget_admin_dm", names=names)))
             except DeliveryError as exc:
@@ -163,7 +164,7 @@ def forget_button(
     def work(t: Translator) -> Message:
         # `t` was read before the language is forgotten with the rest.
         forgotten = forget_user(services, user_id)
-        return _text(t("privacy_forgotten", memberships=forgotten.memberships))
+        return _text(t("privacy_forgotten", count=forgotten.memberships))
 
     answer_after_ack(services, respond, user_id, "forget me", work, replace_original=True)
 
@@ -192,7 +193,7 @@ def audit_message(t: Translator, page: audit.AuditPage) -> Message:
         ))  # fmt: skip
     blocks: list[Block] = [header(title)]
     blocks += [section("\n".join(lines[i : i + 5])) for i in range(0, len(lines), 5)]
-    blocks.append(context(t("audit_page", page=page.page, pages=page.pages, total=page.total)))
+    blocks.append(context(t("audit_page", page=page.page, pages=page.pages, count=page.total)))
     if page.page < page.pages:
         value = f"{page.community or ''}|{page.page + 1}"
         blocks.append(actions(button(t("audit_more"), AUDIT_PAGE_ACTION, value)))

@@ -152,7 +152,7 @@ def question_page(t: Translator, page: QuestionPage) -> Message:
         if index:
             blocks.append(divider())
         blocks.extend(_question_blocks(t, q, manager=page.can_manage))
-    blocks.append(context(t("questions_page", page=page.page, pages=page.pages, total=page.total)))
+    blocks.append(context(t("questions_page", page=page.page, pages=page.pages, count=page.total)))
     if page.page < page.pages:
         more = button(
             t("questions_more"), "question_page", f"{page.community_slug}|{page.page + 1}"
@@ -288,7 +288,7 @@ def vote_button(
                 session, question_id=question_id, user_id=user_id, admins=services.settings.admins
             )
         key = "questions_voted" if result.voted else "questions_unvoted"
-        return text_message(t(key, id=result.question_id, votes=result.votes))
+        return text_message(t(key, id=result.question_id, count=result.votes))
 
     _in_background(services, respond, user_id, "question vote", work)
 

@@ -59,8 +59,7 @@ def members_only(t: Translator, name: str, slug: str, part: str = "") -> str:
 
 def _seats(t: Translator, c: CommunitySummary) -> str:
     if c.capacity is None:
-        key = "seats_unlimited_one" if c.member_count == 1 else "seats_unlimited"
-        return t(key, members=c.member_count)
+        return t("seats_unlimited", count=c.member_count)
     if c.member_count >= c.capacity:
         return t(
             "seats_full", members=c.member_count, capacity=c.capacity, waitlist=c.waitlist_count
@@ -164,7 +163,7 @@ def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -
     blocks.extend(sections(escape(d.description)) if d.description else [])
     facts = _facts(t, c)
     blocks.append(divider())
-    people = t.join_words([mention(u) for u in d.facilitators])
+    people = t.and_list([mention(u) for u in d.facilitators])
     who = t("info_facilitators", people=people) if d.facilitators else t("info_no_facilitators")
     detail_lines = [who, " · ".join(facts)]
     if c.channel_id:
@@ -198,9 +197,7 @@ def join_reply(t: Translator, r: JoinResult) -> Message:
     if r.outcome == "member":
         return text_message(t("joined", name=name))
     if r.outcome == "waitlist":
-        return text_message(
-            t("joined_waitlist", name=name, capacity=c.capacity, position=r.position)
-        )
+        return text_message(t("joined_waitlist", name=name, count=c.capacity, position=r.position))
     key = "joined_pending" if r.approvers else "joined_pending_nobody"
     return text_message(t(key, name=name))
 
@@ -215,7 +212,7 @@ def welcome(t: Translator, d: CommunityDetail, *, invited_channel: bool) -> Mess
     if invited_channel and c.channel_id:
         blocks.append(section(t("welcome_channel", channel=c.channel_id)))
     if d.facilitators:
-        people = t.join_words([mention(u) for u in d.facilitators])
+        people = t.and_list([mention(u) for u in d.facilitators])
         blocks.append(context(t("info_facilitators", people=people)))
     blocks.append(context(t("welcome_footer", slug=escape(c.slug))))
     return Message(text=title, blocks=fit(blocks))
@@ -343,7 +340,7 @@ def reminder(t: Translator, c: Claimed) -> Message:
     name = escape(c.community_name)
     days = c.offset_seconds // 86400
     if days > 1:
-        soon = t("reminder_in_days", days=days)
+        soon = t("reminder_in_days", count=days)
     elif days == 1:
         soon = t("reminder_tomorrow")
     else:
@@ -379,7 +376,7 @@ def rsvp_reply(t: Translator, r: RsvpResult) -> Message:
     key = "rsvp_yes" if r.answer == "yes" else "rsvp_no"
     return text_message(
         t(key, name=escape(r.community_name), when=t.datetime(r.meeting.starts_at),
-          coming=r.coming, not_coming=r.not_coming)
+          counts=t("meetings_counts", count=r.coming, not_coming=r.not_coming))
     )  # fmt: skip
 
 
@@ -415,7 +412,7 @@ def meeting_list(
             line.my_answer or "", ""
         )
         counts = (
-            t("meetings_counts", coming=line.coming, not_coming=line.not_coming)
+            t("meetings_counts", count=line.coming, not_coming=line.not_coming)
             if line.members_view
             else ""
         )

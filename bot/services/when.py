@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, get_day_names, get_month_names
 from dateutil import tz as dateutil_tz
 from dateutil.parser import isoparse
 from dateutil.relativedelta import relativedelta
@@ -68,31 +68,27 @@ class ParsedWhen:
     ends_at: dt.datetime | None = None  # aware, UTC: "14:00-16:00" gives the end
 
 
-# Our own names: dateutil's parser only knows English and guesses too freely
-# ("7 December 10.30" becomes the year 2010), so we read the words ourselves.
-_MONTHS: dict[str, int] = {
-    **dict.fromkeys(["januari", "january", "jan"], 1),
-    **dict.fromkeys(["februari", "february", "feb", "febr"], 2),
-    **dict.fromkeys(["maart", "march", "mrt", "mar"], 3),
-    **dict.fromkeys(["april", "apr"], 4),
-    **dict.fromkeys(["mei", "may"], 5),
-    **dict.fromkeys(["juni", "june", "jun"], 6),
-    **dict.fromkeys(["juli", "july", "jul"], 7),
-    **dict.fromkeys(["augustus", "august", "aug"], 8),
-    **dict.fromkeys(["september", "sep", "sept"], 9),
-    **dict.fromkeys(["oktober", "october", "okt", "oct"], 10),
-    **dict.fromkeys(["november", "nov"], 11),
-    **dict.fromkeys(["december", "dec"], 12),
-}
-_WEEKDAYS: dict[str, int] = {
-    **dict.fromkeys(["maandag", "ma", "monday", "mon"], 0),
-    **dict.fromkeys(["dinsdag", "di", "tuesday", "tue", "tues"], 1),
-    **dict.fromkeys(["woensdag", "wo", "wednesday", "wed"], 2),
-    **dict.fromkeys(["donderdag", "do", "thursday", "thu", "thur", "thurs"], 3),
-    **dict.fromkeys(["vrijdag", "vr", "friday", "fri"], 4),
-    **dict.fromkeys(["zaterdag", "za", "saturday", "sat"], 5),
-    **dict.fromkeys(["zondag", "zo", "sunday", "sun"], 6),
-}
+# Our own reading: dateutil's parser only knows English and guesses too freely
+# ("7 December 10.30" becomes the year 2010), so we read the words ourselves. The names
+# come from Babel's locale data (CLDR), wide and abbreviated, for every language we speak.
+_LANGUAGES = ("nl", "en")
+# Spellings people write that CLDR does not list (its abbreviations are one per language):
+# "febr" and "sept" are common Dutch abbreviations; "tues", "thur" and "thurs" common English.
+_EXTRA_MONTHS = {"febr": 2, "sept": 9}
+_EXTRA_WEEKDAYS = {"tues": 1, "thur": 3, "thurs": 3}
+
+
+def _names(table: Callable[..., Mapping[int, str]], extra: dict[str, int]) -> dict[str, int]:
+    """Every wide and abbreviated name in our languages, normalised as tokens are, to its number."""
+    names = {
+        _normalise(name): number
+        for language in _LANGUAGES
+        for width in ("wide", "abbreviated")
+        for number, name in table(width, locale=language).items()
+    }
+    return names | extra
+
+
 _RELATIVE_DAYS = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2}
 _NEXT = {"volgende", "next", "komende", "aanstaande"}
 _AFTER_WEEKDAY = {"a.s", "as", "aanstaande"}  # "dinsdag a.s.": the coming Tuesday
@@ -162,6 +158,10 @@ def _normalise(token: str) -> str:
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     plain = plain.replace("\u2019", "'").replace("\u2018", "'")
     return plain.strip(',;!?()[]{}"').rstrip(".:")
+
+
+_MONTHS: dict[str, int] = _names(get_month_names, _EXTRA_MONTHS)  # 1 = January
+_WEEKDAYS: dict[str, int] = _names(get_day_names, _EXTRA_WEEKDAYS)  # 0 = Monday, as Babel
 
 
 def _meridiem(word: str) -> str | None:

@@ -1,7 +1,9 @@
 """Texts of: Agenda topics and agendas."""
 # ruff: noqa: E501  (message texts read better unwrapped, as in bot/i18n.py)
 
-MESSAGES: dict[str, dict[str, str]] = {
+from bot.texts import Entry
+
+MESSAGES: dict[str, dict[str, Entry]] = {
     "nl": {
         # Help
         "agenda_help": "`/cop onderwerp ethiek <onderwerp>` stel een onderwerp voor de volgende "
@@ -27,13 +29,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "`/cop onderwerp {slug} <onderwerp>`.",
         "agenda_topic_line": "*{votes}* :+1:  {text}\n_voorgesteld door {who}_{mine}",
         "agenda_topic_mine": " · _jij stemde hierop_",
-        "agenda_topics_footer": "Pagina {page} van {pages} · {total} open onderwerpen · nog eens op "
-        "*Stem* klikken neemt je stem terug",
+        "agenda_topics_footer": {
+            "one": "Pagina {page} van {pages} · {count} open onderwerp · nog eens op *Stem* "
+            "klikken neemt je stem terug",
+            "other": "Pagina {page} van {pages} · {count} open onderwerpen · nog eens op *Stem* "
+            "klikken neemt je stem terug",
+        },
         "agenda_button_vote": "👍 Stem",
         "agenda_button_more": "Meer",
         "agenda_button_back": "Terug",
-        "agenda_vote_cast": ":+1: Je stem is geteld. Dit onderwerp heeft nu {votes} stem(men).",
-        "agenda_vote_taken_back": "Je stem is teruggenomen. Dit onderwerp heeft nu {votes} stem(men).",
+        "agenda_vote_cast": {
+            "one": ":+1: Je stem is geteld. Dit onderwerp heeft nu {count} stem.",
+            "other": ":+1: Je stem is geteld. Dit onderwerp heeft nu {count} stemmen.",
+        },
+        "agenda_vote_taken_back": {
+            "one": "Je stem is teruggenomen. Dit onderwerp heeft nu {count} stem.",
+            "other": "Je stem is teruggenomen. Dit onderwerp heeft nu {count} stemmen.",
+        },
         # The agenda
         "agenda_title": "Agenda {name}",
         "agenda_meeting": "*Volgende bijeenkomst:* {when} · {kind}{where}",
@@ -106,13 +118,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "`/cop topic {slug} <topic>`.",
         "agenda_topic_line": "*{votes}* :+1:  {text}\n_proposed by {who}_{mine}",
         "agenda_topic_mine": " · _you voted for this_",
-        "agenda_topics_footer": "Page {page} of {pages} · {total} open topics · click *Vote* again "
-        "to take your vote back",
+        "agenda_topics_footer": {
+            "one": "Page {page} of {pages} · {count} open topic · click *Vote* again to take your "
+            "vote back",
+            "other": "Page {page} of {pages} · {count} open topics · click *Vote* again to take "
+            "your vote back",
+        },
         "agenda_button_vote": "👍 Vote",
         "agenda_button_more": "More",
         "agenda_button_back": "Back",
-        "agenda_vote_cast": ":+1: Your vote counts. This topic now has {votes} vote(s).",
-        "agenda_vote_taken_back": "Your vote is taken back. This topic now has {votes} vote(s).",
+        "agenda_vote_cast": {
+            "one": ":+1: Your vote counts. This topic now has {count} vote.",
+            "other": ":+1: Your vote counts. This topic now has {count} votes.",
+        },
+        "agenda_vote_taken_back": {
+            "one": "Your vote is taken back. This topic now has {count} vote.",
+            "other": "Your vote is taken back. This topic now has {count} votes.",
+        },
         # The agenda
         "agenda_title": "Agenda {name}",
         "agenda_meeting": "*Next meeting:* {when} · {kind}{where}",

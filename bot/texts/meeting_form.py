@@ -1,6 +1,8 @@
 """Texts of: The meeting form (modal with date and time pickers), and time ranges."""
 
-MESSAGES: dict[str, dict[str, str]] = {
+from bot.texts import Entry
+
+MESSAGES: dict[str, dict[str, Entry]] = {
     "nl": {
         "meeting_form_help_facilitator": "De knop *Bijeenkomst plannen* in `/cop info ethiek` en "
         "`/cop bijeenkomsten ethiek` opent een formulier met datum- en tijdkiezers; *Verplaatsen* "
@@ -20,7 +22,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "meeting_form_date": "Datum",
         "meeting_form_start": "Begintijd",
         "meeting_form_end": "Eindtijd",
-        "meeting_form_end_hint": "Leeg: de bijeenkomst duurt {hours} uur.",
+        "meeting_form_end_hint": "Leeg: de bijeenkomst duurt {count} uur.",
         "meeting_form_kind": "Soort bijeenkomst",
         "meeting_form_location": "Adres of videolink",
         "meeting_form_location_hint": "Waar het is, of de link naar de videovergadering "
@@ -60,7 +62,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "meeting_form_date": "Date",
         "meeting_form_start": "Start time",
         "meeting_form_end": "End time",
-        "meeting_form_end_hint": "Empty: the meeting lasts {hours} hours.",
+        "meeting_form_end_hint": {
+            "one": "Empty: the meeting lasts {count} hour.",
+            "other": "Empty: the meeting lasts {count} hours.",
+        },
         "meeting_form_kind": "Kind of meeting",
         "meeting_form_location": "Address or video link",
         "meeting_form_location_hint": "Where it is, or the link to the video call (at most "

@@ -1,6 +1,8 @@
 """Texts of: Minutes, the day-after nudge and lessons."""
 
-MESSAGES: dict[str, dict[str, str]] = {
+from bot.texts import Entry
+
+MESSAGES: dict[str, dict[str, Entry]] = {
     "nl": {
         # Minutes
         "minutes_help": "`/cop verslag ethiek` schrijf of bewerk het gespreksverslag van een "
@@ -77,7 +79,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "lessons_none": "Er zijn nog geen lessen gedeeld.",
         "lessons_none_community": "*{name}* heeft nog geen lessen gedeeld.",
         "lessons_meta": "*{name}* · {date} · {user}",
-        "lessons_page": "Pagina {page} van {pages} ({total} lessen)",
+        "lessons_page": {
+            "one": "Pagina {page} van {pages} ({count} les)",
+            "other": "Pagina {page} van {pages} ({count} lessen)",
+        },
         "lessons_next": "Volgende",
         "lessons_previous": "Vorige",
         "lessons_md_title": "Lessen uit de Communities of Practice",
@@ -158,7 +163,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "lessons_none": "No lessons have been shared yet.",
         "lessons_none_community": "*{name}* has not shared any lessons yet.",
         "lessons_meta": "*{name}* · {date} · {user}",
-        "lessons_page": "Page {page} of {pages} ({total} lessons)",
+        "lessons_page": {
+            "one": "Page {page} of {pages} ({count} lesson)",
+            "other": "Page {page} of {pages} ({count} lessons)",
+        },
         "lessons_next": "Next",
         "lessons_previous": "Previous",
         "lessons_md_title": "Lessons from the Communities of Practice",

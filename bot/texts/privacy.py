@@ -1,6 +1,8 @@
 """Texts of: personal data (my data, forget me), the audit log."""
 
-MESSAGES: dict[str, dict[str, str]] = {
+from bot.texts import Entry
+
+MESSAGES: dict[str, dict[str, Entry]] = {
     "nl": {
         "former_member": "een oud-lid",
         "privacy_help": "`/cop mijn gegevens` alles wat ik over jou bewaar, als bestand in je DM\n"
@@ -15,15 +17,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         "privacy_status_waitlist": "{name} (wachtlijst)",
         "privacy_status_pending": "{name} (aanvraag)",
         "privacy_export_facilitator": "*Kartrekker van:* {names}",
-        "privacy_export_counts": "*Verder:* {rsvps} aanmeldingen voor bijeenkomsten, "
-        "{votes} stemmen, {questions} vragen, {topics} onderwerpen, {lessons} lessen, "
-        "{deliveries} herinneringen en {outbox} welkomstberichten.",
+        "privacy_export_counts": "*Verder:* {items}.",
+        "privacy_count_rsvps": {
+            "one": "{count} aanmelding voor een bijeenkomst",
+            "other": "{count} aanmeldingen voor bijeenkomsten",
+        },
+        "privacy_count_votes": {"one": "{count} stem", "other": "{count} stemmen"},
+        "privacy_count_questions": {"one": "{count} vraag", "other": "{count} vragen"},
+        "privacy_count_topics": {"one": "{count} onderwerp", "other": "{count} onderwerpen"},
+        "privacy_count_lessons": {"one": "{count} les", "other": "{count} lessen"},
+        "privacy_count_deliveries": {
+            "one": "{count} herinnering",
+            "other": "{count} herinneringen",
+        },
+        "privacy_count_outbox": {
+            "one": "{count} welkomstbericht",
+            "other": "{count} welkomstberichten",
+        },
         "privacy_export_language": "*Taal:* {language}",
         "privacy_export_language_default": "*Taal:* niet gekozen (standaard)",
         "privacy_export_feed": "*Agenda-link:* ja (`/cop kalender nieuw` vervangt hem)",
         "privacy_export_no_feed": "*Agenda-link:* nee",
-        "privacy_export_left": "*Laatst afgemeld:* {date}; wat je achterliet wordt {days} "
-        "dagen daarna gewist als je niet terugkomt.",
+        "privacy_export_left": {
+            "one": "*Laatst afgemeld:* {date}; wat je achterliet wordt {count} dag daarna "
+            "gewist als je niet terugkomt.",
+            "other": "*Laatst afgemeld:* {date}; wat je achterliet wordt {count} dagen daarna "
+            "gewist als je niet terugkomt.",
+        },
         "privacy_export_footer": "Alles laten wissen? Typ `/cop vergeet mij`. Lees meer in de "
         "README onder *Privacy*.",
         "privacy_forget_ask": ":warning: *Alles over jou wissen?* Je wordt afgemeld bij al je "
@@ -35,8 +55,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "privacy_forget_confirm_text": "Dit kan niet ongedaan worden gemaakt.",
         "privacy_forget_confirm_yes": "Ja, wis alles",
         "privacy_forget_confirm_no": "Nee",
-        "privacy_forgotten": ":white_check_mark: Klaar: ik heb alles over jou gewist "
-        "({memberships} communities verlaten). Wat je schreef staat er nog, zonder je naam.",
+        "privacy_forgotten": {
+            "one": ":white_check_mark: Klaar: ik heb alles over jou gewist ({count} community "
+            "verlaten). Wat je schreef staat er nog, zonder je naam.",
+            "other": ":white_check_mark: Klaar: ik heb alles over jou gewist ({count} communities "
+            "verlaten). Wat je schreef staat er nog, zonder je naam.",
+        },
         "privacy_forget_admin_dm": ":information_source: Een kartrekker heeft gevraagd alles "
         "over zich te wissen; die rol is gestopt in: {names}. Benoem zo nodig een nieuwe met "
         "`/cop kartrekker`.",
@@ -46,7 +70,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "audit_line": "{when} · {action} · door {actor}{subject}{community}{detail}",
         "audit_subject": " · over {who}",
         "audit_community": " · {slug}",
-        "audit_page": "Pagina {page} van {pages} ({total} regels)",
+        "audit_page": {
+            "one": "Pagina {page} van {pages} ({count} regel)",
+            "other": "Pagina {page} van {pages} ({count} regels)",
+        },
         "audit_more": "Meer",
         "audit_forgotten_person": "`{hash}` (gewist)",
         "audit_action_facilitator_appointed": "kartrekker benoemd",
@@ -74,15 +101,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "privacy_status_waitlist": "{name} (waitlist)",
         "privacy_status_pending": "{name} (request)",
         "privacy_export_facilitator": "*Facilitator of:* {names}",
-        "privacy_export_counts": "*Also:* {rsvps} meeting answers, {votes} votes, "
-        "{questions} questions, {topics} topics, {lessons} lessons, {deliveries} reminders "
-        "and {outbox} welcome messages.",
+        "privacy_export_counts": "*Also:* {items}.",
+        "privacy_count_rsvps": {
+            "one": "{count} meeting answer",
+            "other": "{count} meeting answers",
+        },
+        "privacy_count_votes": {"one": "{count} vote", "other": "{count} votes"},
+        "privacy_count_questions": {"one": "{count} question", "other": "{count} questions"},
+        "privacy_count_topics": {"one": "{count} topic", "other": "{count} topics"},
+        "privacy_count_lessons": {"one": "{count} lesson", "other": "{count} lessons"},
+        "privacy_count_deliveries": {"one": "{count} reminder", "other": "{count} reminders"},
+        "privacy_count_outbox": {
+            "one": "{count} welcome message",
+            "other": "{count} welcome messages",
+        },
         "privacy_export_language": "*Language:* {language}",
         "privacy_export_language_default": "*Language:* not chosen (default)",
         "privacy_export_feed": "*Calendar link:* yes (`/cop calendar new` replaces it)",
         "privacy_export_no_feed": "*Calendar link:* no",
-        "privacy_export_left": "*Last left:* {date}; what you left behind is removed {days} "
-        "days later unless you come back.",
+        "privacy_export_left": {
+            "one": "*Last left:* {date}; what you left behind is removed {count} day later "
+            "unless you come back.",
+            "other": "*Last left:* {date}; what you left behind is removed {count} days later "
+            "unless you come back.",
+        },
         "privacy_export_footer": "Want it all removed? Type `/cop forget me`. Read more in the "
         "README under *Privacy*.",
         "privacy_forget_ask": ":warning: *Remove everything about you?* You leave all your "
@@ -94,8 +136,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "privacy_forget_confirm_text": "This cannot be undone.",
         "privacy_forget_confirm_yes": "Yes, remove it all",
         "privacy_forget_confirm_no": "No",
-        "privacy_forgotten": ":white_check_mark: Done: I removed everything about you "
-        "({memberships} communities left). What you wrote is still there, without your name.",
+        "privacy_forgotten": {
+            "one": ":white_check_mark: Done: I removed everything about you ({count} community "
+            "left). What you wrote is still there, without your name.",
+            "other": ":white_check_mark: Done: I removed everything about you ({count} "
+            "communities left). What you wrote is still there, without your name.",
+        },
         "privacy_forget_admin_dm": ":information_source: A facilitator asked to have everything "
         "about them removed; that role ended in: {names}. Appoint a new one with "
         "`/cop facilitator` if needed.",
@@ -105,7 +151,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "audit_line": "{when} · {action} · by {actor}{subject}{community}{detail}",
         "audit_subject": " · about {who}",
         "audit_community": " · {slug}",
-        "audit_page": "Page {page} of {pages} ({total} entries)",
+        "audit_page": {
+            "one": "Page {page} of {pages} ({count} entry)",
+            "other": "Page {page} of {pages} ({count} entries)",
+        },
         "audit_more": "More",
         "audit_forgotten_person": "`{hash}` (removed)",
         "audit_action_facilitator_appointed": "facilitator appointed",

@@ -1,6 +1,8 @@
 """Texts of: Open questions."""
 
-MESSAGES: dict[str, dict[str, str]] = {
+from bot.texts import Entry
+
+MESSAGES: dict[str, dict[str, Entry]] = {
     "nl": {
         "questions_help": "`/cop vraag ethiek <je vraag>` stel de community een open vraag "
         "(of kies *Bewaar als open vraag* in het menu van een bericht)\n"
@@ -43,7 +45,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "questions_status_working_group": "werkgroep",
         "questions_status_answered": "beantwoord",
         "questions_answer_line": "*Antwoord* van {who}:\n{answer}",
-        "questions_page": "Pagina {page} van {pages} · {total} vragen",
+        "questions_page": {
+            "one": "Pagina {page} van {pages} · {count} vraag",
+            "other": "Pagina {page} van {pages} · {count} vragen",
+        },
         "questions_more": "Meer vragen",
         "questions_button_vote": "Ik wil dit ook weten",
         "questions_button_unvote": "Stem intrekken",
@@ -52,8 +57,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "questions_button_answer": "Beantwoorden",
         "questions_button_lesson": "Deel als les",
         # Clicks
-        "questions_voted": ":+1: Je stem op vraag #{id} telt. Stemmen nu: {votes}.",
-        "questions_unvoted": "Je stem op vraag #{id} is ingetrokken. Stemmen nu: {votes}.",
+        "questions_voted": {
+            "one": ":+1: Je stem op vraag #{id} telt. De vraag heeft nu {count} stem.",
+            "other": ":+1: Je stem op vraag #{id} telt. De vraag heeft nu {count} stemmen.",
+        },
+        "questions_unvoted": {
+            "one": "Je stem op vraag #{id} is ingetrokken. De vraag heeft nu {count} stem.",
+            "other": "Je stem op vraag #{id} is ingetrokken. De vraag heeft nu {count} stemmen.",
+        },
         "questions_moved": "Vraag #{id} staat nu op *{status}*.",
         # The save-as-question modal
         "questions_modal_title": "Bewaar als open vraag",
@@ -70,8 +81,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "questions_answer_label": "Antwoord",
         "questions_answer_hint": "Maximaal {limit} tekens. De vrager en iedereen die op de "
         "vraag stemde krijgt het antwoord in een DM.",
-        "questions_answered_confirm": ":white_check_mark: Vraag #{id} in *{name}* is "
-        "beantwoord. Het antwoord gaat naar de vrager en de stemmers ({count}).",
+        "questions_answered_confirm": {
+            "one": ":white_check_mark: Vraag #{id} in *{name}* is beantwoord. Het antwoord gaat "
+            "naar {count} lid dat de vraag stelde of erop stemde.",
+            "other": ":white_check_mark: Vraag #{id} in *{name}* is beantwoord. Het antwoord gaat "
+            "naar {count} leden die de vraag stelden of erop stemden.",
+        },
         "questions_answered_dm_asker": ":bulb: Je vraag *#{id}* in *{name}* is beantwoord "
         "door {who}.",
         "questions_answered_dm_voter": ":bulb: Vraag *#{id}* in *{name}*, waarop je stemde, "
@@ -121,7 +136,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "questions_status_working_group": "working group",
         "questions_status_answered": "answered",
         "questions_answer_line": "*Answer* by {who}:\n{answer}",
-        "questions_page": "Page {page} of {pages} · {total} questions",
+        "questions_page": {
+            "one": "Page {page} of {pages} · {count} question",
+            "other": "Page {page} of {pages} · {count} questions",
+        },
         "questions_more": "More questions",
         "questions_button_vote": "I want to know too",
         "questions_button_unvote": "Take back my vote",
@@ -129,8 +147,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "questions_button_working_group": "Working group",
         "questions_button_answer": "Answer",
         "questions_button_lesson": "Share as lesson",
-        "questions_voted": ":+1: Your vote for question #{id} counts. Votes now: {votes}.",
-        "questions_unvoted": "Your vote for question #{id} is taken back. Votes now: {votes}.",
+        "questions_voted": {
+            "one": ":+1: Your vote for question #{id} counts. It now has {count} vote.",
+            "other": ":+1: Your vote for question #{id} counts. It now has {count} votes.",
+        },
+        "questions_unvoted": {
+            "one": "Your vote for question #{id} is taken back. It now has {count} vote.",
+            "other": "Your vote for question #{id} is taken back. It now has {count} votes.",
+        },
         "questions_moved": "Question #{id} is now *{status}*.",
         "questions_modal_title": "Save as open question",
         "questions_modal_submit": "Save",
@@ -145,8 +169,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "questions_answer_label": "Answer",
         "questions_answer_hint": "At most {limit} characters. The asker and everyone who "
         "voted for the question get the answer in a DM.",
-        "questions_answered_confirm": ":white_check_mark: Question #{id} in *{name}* is "
-        "answered. The answer goes to the asker and the voters ({count}).",
+        "questions_answered_confirm": {
+            "one": ":white_check_mark: Question #{id} in *{name}* is answered. The answer goes "
+            "to {count} member who asked or voted for it.",
+            "other": ":white_check_mark: Question #{id} in *{name}* is answered. The answer goes "
+            "to {count} members who asked or voted for it.",
+        },
         "questions_answered_dm_asker": ":bulb: Your question *#{id}* in *{name}* was answered "
         "by {who}.",
         "questions_answered_dm_voter": ":bulb: Question *#{id}* in *{name}*, which you voted "

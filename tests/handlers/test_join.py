@@ -103,7 +103,7 @@ def test_joining_a_full_community_puts_people_on_the_waitlist_with_their_positio
 
     assert "Je bent lid van *Ethiek*" in first["text"]
     assert second["text"] == (
-        ":hourglass: *Ethiek* is vol (1 leden). Je staat op de wachtlijst op plek 1. "
+        ":hourglass: *Ethiek* is vol (1 lid). Je staat op de wachtlijst op plek 1. "
         "Komt er een plek vrij, dan hoor je het van mij."
     )
     assert "op de wachtlijst op plek 2" in third["text"]

@@ -33,7 +33,7 @@ def test_a_prefix_shared_by_several_communities_asks_which_one(
 
     reply = slack.command("U1", "info groene").json()
 
-    assert "Bedoel je: `groene-stad-groot` en `groene-stad-klein`?" in reply["text"]
+    assert "Bedoel je: `groene-stad-groot` of `groene-stad-klein`?" in reply["text"]
 
 
 def test_a_name_like_nothing_at_all_points_to_the_list(

@@ -258,11 +258,14 @@ def test_a_vote_counts_once_and_a_second_click_takes_it_back(
     listed = _list(slack, "U2")
     second = _click(slack, standin, "U2", f"question_vote-{number}", str(number))
 
-    assert first.args["text"] == f":+1: Je stem op vraag #{number} telt. Stemmen nu: 1."
+    assert first.args["text"] == f":+1: Je stem op vraag #{number} telt. De vraag heeft nu 1 stem."
     assert first.args["replace_original"] is False
     assert ":+1: 1" in texts(listed)
     assert [b["text"]["text"] for b in buttons(listed)] == ["Stem intrekken"]
-    assert second.args["text"] == f"Je stem op vraag #{number} is ingetrokken. Stemmen nu: 0."
+    assert (
+        second.args["text"]
+        == f"Je stem op vraag #{number} is ingetrokken. De vraag heeft nu 0 stemmen."
+    )
     assert _count(services, QuestionVote) == 0
 
 
@@ -347,7 +350,10 @@ def test_an_answer_reaches_the_asker_and_every_voter_once_with_question_and_answ
         assert "*Vraag:*\nHoe regel je toestemming?" in texts(dm.args)
         assert "*Antwoord:*\nMet een verwerkersovereenkomst." in texts(dm.args)
     [confirm] = dms_to(standin, "UFAC")
-    assert "(3)" in confirm.args["text"]
+    assert (
+        "Het antwoord gaat naar 3 leden die de vraag stelden of erop stemden."
+        in confirm.args["text"]
+    )
 
     stored = _stored(services, number)
     assert (stored.status, stored.answer, stored.answered_by, stored.answered_at) == (

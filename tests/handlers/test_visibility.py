@@ -147,7 +147,7 @@ def test_non_members_see_dates_and_places_but_not_who_comes(slack: CheckedSlack,
 @pytest.mark.parametrize("user", READERS)
 def test_readers_see_who_comes_with_the_rsvp_buttons(slack: CheckedSlack, user: str) -> None:
     reply = slack.command(user, "bijeenkomsten ethiek").json()
-    assert "1 komen, 0 niet" in texts(reply)
+    assert "1 komt, 0 niet" in texts(reply)
     actions = {b["action_id"].split("-")[0] for b in buttons(reply)}
     assert {"rsvp_yes", "rsvp_no"} <= actions
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import get_day_names, get_month_names
 
 from bot.services.errors import DomainError
 from bot.services.when import (
@@ -144,6 +146,39 @@ def test_every_dutch_month_name_and_abbreviation_is_known(month: str, number: in
 )  # fmt: skip
 def test_every_dutch_day_name_means_its_next_occurrence(weekday: str, day: int) -> None:
     # NOW is Monday 11:00, so "maandag 10:00" is already past today: next week.
+    assert parse(f"{weekday} 10:00").local == local(2026, 11, day, 10, 0)
+
+
+def _babel_names(table: Callable[..., Mapping[int, str]]) -> list[tuple[str, str, int]]:
+    return [
+        (language, name, number)
+        for language in ("nl", "en")
+        for width in ("wide", "abbreviated")
+        for number, name in table(width, locale=language).items()
+    ]
+
+
+@pytest.mark.parametrize(("language", "month", "number"), _babel_names(get_month_names))
+def test_every_month_name_babel_gives_is_read(language: str, month: str, number: int) -> None:
+    assert parse(f"10 {month} 2027 14:00").local.month == number
+    assert parse(f"{month.upper()} 10 2027 14:00").local.month == number
+
+
+@pytest.mark.parametrize(("language", "weekday", "number"), _babel_names(get_day_names))
+def test_every_weekday_name_babel_gives_is_read(language: str, weekday: str, number: int) -> None:
+    # NOW is Monday 23 November 2026; Babel numbers Monday 0, so the day is 23 + number,
+    # except Monday itself: 10:00 is past, so next week.
+    day = 23 + number if number else 30
+    assert parse(f"{weekday} 10:00").local == local(2026, 11, day, 10, 0)
+
+
+@pytest.mark.parametrize(("text", "month"), [("10 febr 2027 14:00", 2), ("10 sept. 2027 14:00", 9)])
+def test_month_abbreviations_babel_lacks_are_still_read(text: str, month: int) -> None:
+    assert parse(text).local.month == month
+
+
+@pytest.mark.parametrize(("weekday", "day"), [("tues", 24), ("thur", 26), ("thurs", 26)])
+def test_weekday_abbreviations_babel_lacks_are_still_read(weekday: str, day: int) -> None:
     assert parse(f"{weekday} 10:00").local == local(2026, 11, day, 10, 0)
 
 
