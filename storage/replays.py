@@ -43,17 +43,28 @@ class SeenRequests:
         wait: float | None = None,
     ) -> bool:
         """Record `key` as seen at `now`: True when it is new, False when it was there.
-        With `forget_before`, rows seen before then are deleted in the same transaction.
-        With `wait`, raises WriteBusy (nothing written) when the lock is not had in time."""
-        # Nothing cached reads this table: other caches stay as they are.
+        With `forget_before`, rows seen before then are deleted first. On SQLite, with
+        `wait`, raises WriteBusy (nothing written) when the lock is not had in time; on
+        PostgreSQL a lock is waited for at most a second (Database.autocommit_engine)."""
+        params = {"key": key, "now": self._time(now)}
+        if not self.db.is_sqlite:
+            # One statement in autocommit (Database.autocommit_engine): the insert races
+            # only a simultaneous copy of the same request, for its own key.
+            connection = self.db.autocommit_engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                if forget_before is not None:
+                    cursor.execute(self._forget, {"before": self._time(forget_before)})
+                cursor.execute(self._remember, params)
+                return bool(cursor.rowcount == 1)
+            finally:
+                connection.close()
+        # SQLite: a file of its own, whose one lock only these writes take. Nothing cached
+        # reads this table: other caches stay as they are.
         with self.db.raw_write(wait=wait, hooks=False) as cursor:
-            if not self.db.is_sqlite:
-                # Not worth a disk flush per request: a crash can lose only the last few
-                # keys, and only for the minutes their signatures are still accepted.
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             if forget_before is not None:
                 cursor.execute(self._forget, {"before": self._time(forget_before)})
-            cursor.execute(self._remember, {"key": key, "now": self._time(now)})
+            cursor.execute(self._remember, params)
             return bool(cursor.rowcount == 1)
 
     def count(self) -> int:
