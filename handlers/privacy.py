@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
@@ -126,12 +127,15 @@ def forget_user(services: Services, user_id: str, *, actor: str | None = None) -
     waitlist is welcomed, and the admins hear which facilitator roles ended."""
     from handlers.commands import after_leave  # commands imports this module
 
-    with services.db.write() as session:
+    def forget(session: Session) -> privacy.Forgotten:
         salt = audit.salt(session, services.settings.audit_salt)
-        forgotten = privacy.forget(
+        return privacy.forget(
             session, user_id=user_id, now=services.clock(), tz=services.settings.timezone,
             salt=salt, actor=actor,
         )  # fmt: skip
+
+    # It touches many tables, so it may meet another write in another order (a deadlock).
+    forgotten = services.db.write_retrying(forget)
     services.languages.invalidate()
     services.profiles.invalidate()
     services.reads.invalidate()

@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -25,6 +26,9 @@ from storage.models import SeenRequest
 __all__ = ["Database", "WriteBusy", "make_engine", "normalise_url", "null_pool_engine"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
+# PostgreSQL's codes for "deadlock detected" and "could not serialize access".
+_RETRY_STATES = frozenset({"40P01", "40001"})
 # PostgreSQL's code for "lock_timeout reached".
 _LOCK_NOT_AVAILABLE = "55P03"
 
@@ -160,6 +164,21 @@ class Database:
             yield session
         for hook in self.after_write:
             hook()
+
+    def write_retrying(self, work: Callable[[Session], T], *, attempts: int = 3) -> T:
+        """`work` in a write transaction, run again from the start (at most `attempts`
+        times) when PostgreSQL chose it as a deadlock's victim or could not serialise it:
+        for a wide write (forgetting a person touches many tables) that meets others in
+        another order. Nothing of a failed attempt is kept."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except DBAPIError as exc:
+                code = getattr(exc.orig, "sqlstate", None)
+                if code not in _RETRY_STATES or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextmanager
     def raw_write(self, *, wait: float | None = None, hooks: bool = True) -> Iterator[Any]:
