@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -37,6 +38,19 @@ def parse_offsets(value: str, *, variable: str = "COP_REMINDER_OFFSETS") -> tupl
             )
         offsets.append(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
     return tuple(sorted(set(offsets), reverse=True))
+
+
+def _amount(
+    text: str, variable: str, unit: str, low: float, high: float, *, low_inclusive: bool = False
+) -> float:
+    """A number setting within (low, high] ([low, high] with `low_inclusive`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan  # fails every comparison below
+    if not ((low <= value) if low_inclusive else (low < value)) or not value <= high:
+        raise ConfigError(f"{variable}: '{text}' is not a number {unit}")
+    return value
 
 
 def _port(text: str, variable: str) -> int:
@@ -108,20 +122,13 @@ class Settings:
         port_text = get("PORT") or "3000"
         if not port_text.isdigit():
             raise ConfigError(f"PORT: '{port_text}' is not a port number")
-        sweep_text = get("COP_SWEEP_SECONDS") or "5"
-        try:
-            sweep_seconds = float(sweep_text)
-        except ValueError:
-            sweep_seconds = -1.0
-        if not 0.1 <= sweep_seconds <= 3600:
-            raise ConfigError(f"COP_SWEEP_SECONDS: '{sweep_text}' is not a number of seconds")
-        rate_text = get("COP_OUTBOX_RATE") or "50"
-        try:
-            outbox_rate = float(rate_text)
-        except ValueError:
-            outbox_rate = -1.0
-        if not 0 < outbox_rate <= 6000:
-            raise ConfigError(f"COP_OUTBOX_RATE: '{rate_text}' is not a number per minute")
+        sweep_seconds = _amount(
+            get("COP_SWEEP_SECONDS") or "5", "COP_SWEEP_SECONDS", "of seconds", 0.1, 3600,
+            low_inclusive=True,
+        )  # fmt: skip
+        outbox_rate = _amount(
+            get("COP_OUTBOX_RATE") or "50", "COP_OUTBOX_RATE", "per minute", 0, 6000
+        )
         public_url = get("COP_PUBLIC_URL")
         if public_url is not None:
             if not re.match(r"^https?://[^/\s]+", public_url):
@@ -143,15 +150,10 @@ class Settings:
         digits = retention_text.isascii() and retention_text.isdigit()
         if not digits or not 1 <= int(retention_text) <= 36500:
             raise ConfigError(f"COP_RETENTION_DAYS: '{retention_text}' is not a number of days")
-        ready_text = get("COP_READY_BACKLOG_SECONDS") or "300"
-        try:
-            ready_backlog_seconds = float(ready_text)
-        except ValueError:
-            ready_backlog_seconds = -1.0
-        if not 0 < ready_backlog_seconds <= 7 * 86400:
-            raise ConfigError(
-                f"COP_READY_BACKLOG_SECONDS: '{ready_text}' is not a number of seconds"
-            )
+        ready_backlog_seconds = _amount(
+            get("COP_READY_BACKLOG_SECONDS") or "300", "COP_READY_BACKLOG_SECONDS",
+            "of seconds", 0, 7 * 86400,
+        )  # fmt: skip
         health_port = _port(get("COP_HEALTH_PORT") or "8081", "COP_HEALTH_PORT")
         metrics_text = get("COP_METRICS_PORT")
         metrics_port = _port(metrics_text, "COP_METRICS_PORT") if metrics_text else None
