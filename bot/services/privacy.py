@@ -104,6 +104,17 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _led_by(session: Session, user_id: str) -> list[tuple[str, str]]:
+    """(name, slug) of the communities `user_id` is a facilitator of, by name."""
+    rows = session.execute(
+        select(Community.name, Community.slug)
+        .join(Facilitator, Facilitator.community_id == Community.id)
+        .where(Facilitator.user_id == user_id)
+        .order_by(Community.name)
+    )
+    return [(name, slug) for name, slug in rows]
+
+
 def export(session: Session, *, user_id: str, now: dt.datetime) -> Export:
     """Every row of every table that names `user_id`, and a summary of it."""
     tables: dict[str, list[dict[str, Any]]] = {}
@@ -119,17 +130,12 @@ def export(session: Session, *, user_id: str, now: dt.datetime) -> Export:
         .where(Membership.user_id == user_id)
         .order_by(Community.name)
     ).all()
-    leads = session.scalars(
-        select(Community.name)
-        .join(Facilitator, Facilitator.community_id == Community.id)
-        .where(Facilitator.user_id == user_id)
-        .order_by(Community.name)
-    ).all()
+    leads = _led_by(session, user_id)
     setting = session.get(UserSetting, user_id)
     departure = session.get(Departure, user_id)
     summary = Summary(
         memberships=tuple((name, status) for name, status in ships),
-        facilitator_of=tuple(leads),
+        facilitator_of=tuple(name for name, _ in leads),
         counts={name: len(rows) for name, rows in tables.items()},
         language=setting.language if setting else None,
         has_feed=bool(tables["calendar_feeds"]),
@@ -189,12 +195,7 @@ def forget(
             continue  # left in the meantime (a leave committed since the query above)
         if left.promoted is not None:
             promotions.append(left.promoted)
-    leads = session.execute(
-        select(Community.name, Community.slug)
-        .join(Facilitator, Facilitator.community_id == Community.id)
-        .where(Facilitator.user_id == user_id)
-        .order_by(Community.name)
-    ).all()
+    leads = _led_by(session, user_id)
     for _, slug in leads:
         audit.record(
             session, action=audit.FACILITATOR_REMOVED, actor=actor or user_id, subject=user_id,
