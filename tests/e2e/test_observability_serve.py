@@ -104,10 +104,15 @@ def test_with_two_workers_one_owns_the_scheduler_and_a_killed_worker_leaves_no_g
 
         _until("two workers", lambda: len(workers()) == 2)
         _until("one owner", lambda: owners() == 1)
+
+        def gauge_pids() -> set[int]:
+            body = slack.get("/metrics").body
+            return {int(s.labels["pid"]) for s in _samples(body, "cop_scheduler_owner")}
+
+        # A gauge per process that runs a scheduler: 1 in one worker, 0 in the other. The
+        # second worker may still be booting when the first became owner: wait for its gauge.
+        _until("a gauge in every worker", lambda: set(workers()) <= gauge_pids())
         body = slack.get("/metrics").body
-        # A gauge per process that runs a scheduler: 1 in one worker, 0 in the other.
-        pids = {int(s.labels["pid"]) for s in _samples(body, "cop_scheduler_owner")}
-        assert set(workers()) <= pids
         owner = next(
             int(s.labels["pid"]) for s in _samples(body, "cop_scheduler_owner") if s.value == 1
         )
