@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+# Every message the bot sends on its own carries a key in its metadata under this event
+# type, so that after a crash the bot can see in Slack whether it went out.
+EVENT_TYPE = "cop_delivery"
+# The least a lookup goes back in Slack's history; older work goes back to its own moment.
+LOOK_BACK = dt.timedelta(days=2)
+
+
+def keyed(message: Message, key: str) -> Message:
+    """`message` with `key` in its metadata."""
+    return Message(
+        message.text, message.blocks, {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
+    )
+
+
+def look_back_to(since: dt.datetime | None, now: dt.datetime) -> float:
+    """Where in Slack's history (epoch seconds) to look for a message of work that began at
+    `since` (on our clock, `now` being our clock's now): from a little before it, however
+    long the bot was down since (a crash on Friday, back on Monday). Slack's ts are Slack's
+    wall clock, not our injected one, so the age is measured on our clock and the window
+    laid on Slack's."""
+    age = now - since if since is not None else LOOK_BACK
+    return time.time() - max(age + dt.timedelta(hours=1), LOOK_BACK).total_seconds()
 
 
 @dataclass(frozen=True)

@@ -32,20 +32,17 @@ from sqlalchemy.engine import make_url
 
 from bot import metrics
 from bot.clock import Clock, system_clock
-from bot.notifier import DeliveryError, Message, Notifier
+from bot.notifier import EVENT_TYPE, DeliveryError, Message, Notifier, keyed, look_back_to
 from bot.services import reminders
+from bot.services.outbox import IN_FLIGHT
 from bot.services.reminders import Claimed
 from storage import health
 from storage.db import Database
 
 log = logging.getLogger("cop_bot.scheduler")
 
-EVENT_TYPE = "cop_delivery"
 LOCK_KEY = 0x0C0B5CED
 MAX_ATTEMPTS = 8
-# The least a recovery looks back in Slack for a claimed delivery; older claims look
-# back to their own moment (see ReminderScheduler._look_back_to).
-LOOK_BACK = dt.timedelta(days=2)
 FAN_OUT_BATCH = 100
 # A new owner plans every upcoming meeting in slices of about this long, sending what is
 # due in between.
@@ -139,6 +136,7 @@ class ReminderScheduler:
         offsets: Sequence[dt.timedelta] | None = None,
         tz: ZoneInfo | None = None,
         plan_batch: int = 2000,
+        in_flight_seconds: float = IN_FLIGHT.total_seconds(),
     ) -> None:
         self.db = db
         self.notifier = notifier
@@ -162,6 +160,11 @@ class ReminderScheduler:
         # Other work only the lock's owner does, after each sweep: the day-after minutes
         # nudge, the outbox.
         self.chores: list[Callable[[], object]] = []
+        # A new owner settles the dead owner's claims only this long after taking over: a
+        # post the dead one had sent may still be on its way into Slack, and a lookup made
+        # before it lands would post it again.
+        self.in_flight_seconds = in_flight_seconds
+        self._recover_at: float | None = None
 
     # Ownership ------------------------------------------------------------------
     def become_owner(self) -> bool:
@@ -172,7 +175,10 @@ class ReminderScheduler:
             self.is_owner = True
             metrics.SCHEDULER_OWNER.set(1)
             log.info("this process (%s) now runs the reminder scheduler", self.owner)
-            self.recover()
+            if self.in_flight_seconds > 0:
+                self._recover_at = time.monotonic() + self.in_flight_seconds
+            else:
+                self.recover()
             self._must_plan, self._planned_to = self.offsets is not None, 0
         metrics.SCHEDULER_OWNER.set(1 if self.is_owner else 0)
         return self.is_owner
@@ -201,7 +207,7 @@ class ReminderScheduler:
                     claimed.recipient,
                     EVENT_TYPE,
                     delivery_key(claimed.delivery_id),
-                    self._look_back_to(claimed, now),
+                    look_back_to(claimed.claimed_at, now),
                 )
             except DeliveryError as exc:
                 # Not knowing is no reason to post twice: it stays "sending" and is
@@ -220,15 +226,6 @@ class ReminderScheduler:
                 len(stale), found, len(stale) - found,
             )  # fmt: skip
         return found
-
-    @staticmethod
-    def _look_back_to(claimed: Claimed, now: dt.datetime) -> float:
-        """Where in Slack's history to start looking for a claimed delivery: from a little
-        before it was claimed, however long the bot was down since (a crash on Friday,
-        back on Monday). Slack's ts are Slack's wall clock, not our injected one, so the
-        claim's age is measured on our clock and the window laid on Slack's."""
-        age = now - claimed.claimed_at if claimed.claimed_at is not None else LOOK_BACK
-        return time.time() - max(age + dt.timedelta(hours=1), LOOK_BACK).total_seconds()
 
     # Running ----------------------------------------------------------------------
     def tick(self) -> TickReport:
@@ -283,13 +280,7 @@ class ReminderScheduler:
 
     def _deliver(self, claimed: Claimed) -> str:
         message = self.render(claimed)
-        message = replace(
-            message,
-            metadata={
-                "event_type": EVENT_TYPE,
-                "event_payload": {"key": delivery_key(claimed.delivery_id)},
-            },
-        )
+        message = keyed(message, delivery_key(claimed.delivery_id))
         try:
             if claimed.kind == "dm":
                 ts = self.notifier.send_dm(claimed.recipient, message)
@@ -345,7 +336,11 @@ class ReminderScheduler:
             if self._stopping.is_set() or not self.become_owner():
                 return
             self.heartbeat()
-            self.recover(stuck_only=True)
+            if self._recover_at is not None and time.monotonic() >= self._recover_at:
+                self._recover_at = None
+                self.recover()  # what the dead owner left, now that it has all landed
+            else:
+                self.recover(stuck_only=True)
             self.tick()
             while not self._stopping.is_set() and self.plan_if_new_owner(
                 budget=PLAN_BUDGET_SECONDS

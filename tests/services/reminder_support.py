@@ -49,6 +49,9 @@ def new_scheduler(db: Database, standin: SlackStandIn, clock: FrozenClock) -> Re
         notifier=SlackNotifier(make_web_client("xoxb-test", standin.api_url)),
         render=render,
         clock=clock,
+        # Recovery at once on taking over: these tests stage the crash themselves, with no
+        # post left on its way (test_scheduler's in-flight test covers the wait).
+        in_flight_seconds=0,
     )
 
 

@@ -5,6 +5,7 @@ process sends."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -197,6 +198,43 @@ def test_a_post_that_reached_slack_before_a_crash_is_found_there_and_not_sent_ag
     for moment in (clock(), clock() + dt.timedelta(hours=1)):
         clock.now = moment
         assert successor.tick().sent == 0
+    assert Counter(call.args["channel"] for call in posts(standin)) == {
+        "U1": 1, "U2": 1, "U3": 1, CHANNEL: 1,
+    }  # fmt: skip
+
+
+def test_a_new_owner_settles_the_dead_owners_claims_only_after_the_in_flight_bound(
+    db: Database,
+    other_db: Database,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+    make_scheduler: MakeScheduler,
+) -> None:
+    """A post the dead owner sent may land in Slack after the lock is free: the successor
+    looks it up only once the in-flight bound has passed, then finds it and sends nothing."""
+    community(db, clock)
+    crashed = make_scheduler()
+    assert crashed.become_owner()
+    clock.now = DUE_WEEK
+    with db.write() as session:
+        reminders.fan_out_due(session, now=clock())
+    with db.write() as session:
+        claimed = reminders.claim(session, owner=crashed.owner, now=clock())
+    crashed.lock.release()  # died with its posts still on their way
+
+    successor = make_scheduler(other_db)
+    successor.in_flight_seconds = 0.5
+    assert successor.become_owner()
+    successor.sweep_now()  # within the bound: the claims are left alone
+    assert {d.state for d in deliveries(db)} == {Delivery.SENDING}
+    assert posts(standin) == []
+
+    for c in claimed:  # ...and now they land in Slack
+        post_like_the_scheduler(crashed, c)
+    while successor._recover_at is not None:  # the bound passes (a monotonic deadline)
+        time.sleep(0.05)
+        successor.sweep_now()
+    assert {d.state for d in deliveries(db)} == {Delivery.SENT}
     assert Counter(call.args["channel"] for call in posts(standin)) == {
         "U1": 1, "U2": 1, "U3": 1, CHANNEL: 1,
     }  # fmt: skip
