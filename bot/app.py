@@ -21,14 +21,14 @@ from bot import deadline, logs, metrics
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.notifier import Message
-from bot.outbox import Courier, OutboxSender
+from bot.outbox import Courier
 from bot.runtime import Services
 from bot.scheduler import ReminderScheduler
-from bot.services import audit, catalog, outbox
+from bot.services import audit, catalog
 from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
 from bot.slack_notifier import DeadlineWebClient, SlackNotifier, make_web_client
-from handlers import actions, calendar_feed, commands, meetings, minutes, privacy, render
+from handlers import actions, commands, deliveries, meetings, minutes, privacy, render
 from handlers.errors import OUTCOME, make_error_handler
 from storage import migrate
 from storage.db import Database
@@ -87,21 +87,6 @@ def prepare_database(
         db.dispose()
 
 
-def announce_promotions(settings: Settings, promoted: tuple[tuple[str, str], ...]) -> None:
-    """Welcome the people whom a catalogue reload (more seats) moved off a waitlist."""
-    if not promoted:
-        return
-    services = build_services(settings)
-    try:
-        for slug, user_id in promoted:
-            services.in_background(
-                "promotion", partial(commands.welcome_promoted, services, slug, user_id)
-            )
-        services.wait_idle(60)
-    finally:
-        services.shutdown()
-
-
 def build_services(
     settings: Settings,
     *,
@@ -126,10 +111,11 @@ def build_services(
 
 
 def make_courier(services: Services) -> Courier:
-    """The sender of what a user expects at once (a new member's welcome), see bot/outbox.py."""
+    """The delivery worker of everything the bot sends on its own (bot/outbox.py)."""
     return Courier(
         services.db,
-        {outbox.WELCOME: partial(commands.deliver_welcome, services)},
+        services.notifier,
+        deliveries.lanes(services),
         owner=f"{socket.gethostname()}:{os.getpid()}:courier",
         clock=services.clock,
     )
@@ -154,29 +140,18 @@ def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> Remind
     scheduler.chores.append(partial(minutes.send_nudges, services))
     scheduler.chores.append(partial(privacy.retention_chore, services))
     services.scheduler = scheduler
-    scheduler.chores.append(make_outbox_sender(services, owner=scheduler.owner).drain)
     courier = services.courier
     if courier is not None:
 
         def deliver_leftovers() -> None:
-            # Welcomes waiting for a retry, or claimed by a process that died.
-            if courier.has_due(stale=True):
+            # Items waiting for a retry or at a lane's pace, or claims of a worker that died.
+            if courier.has_due():
                 services.deliver_soon()
 
         scheduler.chores.append(deliver_leftovers)
     scheduler.start()
+    services.deliver_soon()  # what waits from before the start (a reload's promotions, say)
     return scheduler
-
-
-def make_outbox_sender(services: Services, *, owner: str) -> OutboxSender:
-    """The sender of follow-up work (bot/services/outbox.py), one handler per kind."""
-    return OutboxSender(
-        services.db,
-        {outbox.WELCOME_CALENDAR: partial(calendar_feed.upload_welcome_calendar, services)},
-        owner=owner,
-        clock=services.clock,
-        rate_per_minute=services.settings.outbox_rate,
-    )
 
 
 class DeadlineApp(App):

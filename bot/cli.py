@@ -50,7 +50,6 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import (
-        announce_promotions,
         build_app,
         build_services,
         prepare_database,
@@ -59,7 +58,7 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     _check_slack(settings)
-    announce_promotions(settings, prepare_database(settings))
+    prepare_database(settings)  # promotions a reload made wait in the outbox
     services = build_services(settings)
     app = build_app(settings, services)
     start_scheduler(services, sweep_seconds=settings.sweep_seconds)
@@ -70,7 +69,6 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from bot.app import (
-        announce_promotions,
         build_app,
         build_services,
         prepare_database,
@@ -80,7 +78,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     _check_slack(settings)
-    announce_promotions(settings, prepare_database(settings))
+    prepare_database(settings)  # promotions a reload made wait in the outbox
     port = args.port or settings.port
     delivery = settings.delivery or "process"
     inline = delivery == "inline"
@@ -297,19 +295,9 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> None:
             )
     finally:
         db.dispose()
-    if report.promoted and settings.slack_bot_token:
-        from bot.app import announce_promotions
-
-        announce_promotions(settings, report.promoted)
     for slug, user in report.promoted:
-        print(
-            f"{slug}: {user} moved up from the waitlist"
-            + (
-                " (told in a DM)"
-                if settings.slack_bot_token
-                else " (not told: SLACK_BOT_TOKEN is not set)"
-            )
-        )
+        # Queued with the reload: the running bot's delivery worker sends the welcome.
+        print(f"{slug}: {user} moved up from the waitlist (welcome queued)")
     print(
         f"{args.file}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged; meetings: {report.meetings_created} created, "

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TextIO
 
 from dateutil import parser as dateutil_parser
@@ -38,7 +37,6 @@ from bot.slack_requests import (
     view_submission_body,
 )
 from bot.standin import Call, SlackStandIn
-from handlers.commands import welcome_promoted
 from storage.db import Database
 from storage.models import Community
 
@@ -542,8 +540,8 @@ def run_console(
         f"CoP bot console. Database: {settings.database_url}. Je bent {user} "
         f"(beheerder: {', '.join(sorted(settings.admins))}).\n{HELP}"
     )
-    for slug, user_id in promoted:
-        services.in_background("promotion", partial(welcome_promoted, services, slug, user_id))
+    if promoted:  # a reload moved people up: their welcomes wait in the outbox
+        services.deliver_soon()
     console.settle()
     if ready is not None:
         ready(console)

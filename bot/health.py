@@ -26,6 +26,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from bot import metrics
 from bot.clock import system_clock
 from bot.runtime import Services
+from bot.services import outbox
 from storage import health
 
 log = logging.getLogger("cop_bot")
@@ -55,7 +56,7 @@ def readiness(services: Services) -> tuple[bool, dict[str, Any]]:
         with services.db.read() as session:
             beat = health.last_beat(session)
             now = services.clock()
-            queues = health.backlog(session, now=now)
+            queues = health.backlog(session, now=now, kinds=outbox.KINDS)
     except Exception as exc:
         log.warning("readiness: the database did not answer: %s", type(exc).__name__)
         return False, {"ok": False, "checks": {"database": {"ok": False}}}

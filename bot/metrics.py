@@ -34,6 +34,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from bot.clock import system_clock
+from bot.services import outbox
 from storage import health
 
 log = logging.getLogger("cop_bot")
@@ -144,7 +145,7 @@ class DatabaseCollector:
         try:
             now = self.now()
             with self.db.read() as session:
-                queues = health.backlog(session, now=now)
+                queues = health.backlog(session, now=now, kinds=outbox.KINDS)
                 beat = health.last_beat(session)
         except Exception as exc:
             log.warning("metrics: the database did not answer: %s", type(exc).__name__)

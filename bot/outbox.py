@@ -1,32 +1,44 @@
-"""Sends what waits in the outbox (bot/services/outbox.py), one lane per kind of item.
+"""The delivery worker: sends what waits in the outbox (bot/services/outbox.py), exactly once.
 
-Two senders share the bookkeeping:
+Every message the bot sends on its own travels this road. The protocol is the reminders'
+(bot/scheduler.py):
 
-- `OutboxSender` keeps a pace: a token bucket allows up to `burst` items at once, then
-  `rate_per_minute`. Calendar files go through it, run by the scheduler's owner only,
-  so the pace holds across processes.
-- `Courier` sends at once, several items side by side, for the welcome DM that a new
-  member expects right after joining. Slack's answers set its pace: a 429 is waited out
-  by the notifier. Any number of processes may run one; a claim is taken by one of them.
-  `kick()` sends in the background of this process; `run()` is the loop of the delivery
-  process that `cop-bot serve` starts next to its web workers (`cop-bot deliver`).
+- an item is claimed ("sending") under a lease before anything is posted, and the worker
+  renews its leases while it works, so a dead worker's claims are taken over within
+  seconds (LEASE + IN_FLIGHT), never after minutes;
+- every message an item posts carries a key in its metadata (`outbox-<item>-<n>`, the
+  n-th message of the item);
+- an item taken over, or tried again after a failure, is `unsure`: each of its messages
+  is first looked up in Slack by its key and posted only when it is not there;
+- each item is marked the moment its messages are out, one by one, never per batch.
+
+Retry-After and 5xx back-off are the Slack client's (slack_sdk's retry handlers, see
+bot/slack_notifier.py); errors Slack gives for good (`user_not_found`,
+`channel_not_found`, `is_archived`, ...) fail the item, which admins see in
+`cop-bot outbox failed`. Pace: a lane may have a rate (calendar files: the file API's
+tier), and posts to one channel keep Slack's one-per-second.
+
+`kick()` sends in the background of this process (Socket Mode, the console); `run()` is
+the loop of the delivery process that `cop-bot serve` starts next to its web workers
+(`cop-bot deliver`). Any number of workers may run: a claim is taken by one of them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import socket
 import threading
 import time
-from collections import Counter
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 
 from bot import metrics
 from bot.clock import Clock, system_clock
-from bot.notifier import DeliveryError
+from bot.notifier import EVENT_TYPE, DeliveryError, Message, Notifier, keyed, look_back_to
 from bot.services import outbox
 from storage.db import Database
 
@@ -35,166 +47,264 @@ log = logging.getLogger("cop_bot")
 # Uploading a file takes conversations.open (Slack's tier 3, 50+ a minute) and the
 # files.*UploadExternal calls (tier 4, 100+): 50 a minute stays inside both.
 DEFAULT_RATE_PER_MINUTE = 50.0
+# chat.postMessage allows about one message a second per channel (short bursts pass).
+CHANNEL_INTERVAL = 1.0
 
-Handler = Callable[[outbox.Item], None]
-
-
-@dataclass
-class _Outcome:
-    """What became of a batch: written back in one transaction."""
-
-    done: list[int] = field(default_factory=list)
-    # The kind of each item done (appends are safe from the courier's threads).
-    done_kinds: list[str] = field(default_factory=list)
-    failed: list[tuple[outbox.Item, str]] = field(default_factory=list)
-    retry: list[tuple[outbox.Item, str]] = field(default_factory=list)
+# A kind's handler: sends the item's messages through the notifier it is given.
+Handler = Callable[[outbox.Item, Notifier], None]
 
 
-class _Lanes:
-    def __init__(
-        self, db: Database, handlers: Mapping[str, Handler], *, owner: str, clock: Clock
-    ) -> None:
-        self.db = db
-        self.handlers = handlers
-        self.owner = owner
-        self.clock = clock
-
-    def _claim(self, kind: str, limit: int) -> list[outbox.Item]:
-        with self.db.write() as session:
-            return outbox.claim(session, kind=kind, owner=self.owner, now=self.clock(), limit=limit)
-
-    def _run_one(self, item: outbox.Item, outcome: _Outcome) -> None:
-        handler = self.handlers.get(item.kind)
-        try:
-            if handler is None:
-                raise DeliveryError(f"no handler for {item.kind}")
-            handler(item)
-        except DeliveryError as exc:
-            if exc.permanent or handler is None:
-                log.warning(
-                    "outbox item %s (%s) failed for good: %s", item.id, item.kind, exc.error
-                )
-                outcome.failed.append((item, exc.error))
-            else:
-                log.warning(
-                    "outbox item %s (%s) %s for %s failed, tried again later: %s",
-                    item.id, item.kind, item.subject, item.recipient, exc.error,
-                )  # fmt: skip
-                outcome.retry.append((item, exc.error))
-        except Exception as exc:
-            log.exception("outbox item %s (%s) failed; it will be tried again", item.id, item.kind)
-            outcome.retry.append((item, repr(exc)))
-        else:
-            outcome.done.append(item.id)
-            outcome.done_kinds.append(item.kind)
-
-    def _record(self, outcome: _Outcome) -> None:
-        now = self.clock()
-        with self.db.write() as session:
-            outbox.mark_done(session, *outcome.done, now=now)
-            for item, error in outcome.failed:
-                outbox.mark_failed(session, item.id, error=error, now=now)
-            for item, error in outcome.retry:
-                outbox.mark_retry(session, item, error=error, now=now)
-        for kind, times in Counter(outcome.done_kinds).items():
-            metrics.count_delivery(kind, "sent", times)
-        for item, _ in outcome.failed:
-            metrics.count_delivery(item.kind, "failed")
-        for item, _ in outcome.retry:
-            metrics.count_delivery(item.kind, "retry")
+def item_key(item_id: int, n: int) -> str:
+    return f"outbox-{item_id}-{n}"
 
 
-class OutboxSender(_Lanes):
-    """Claims due items and runs the handler of their kind, at a pace: up to `burst` at
-    once, then `rate_per_minute`. Run by the scheduler's owner only."""
+class _ChannelPace:
+    """At most one post a second per channel, in this process."""
 
-    def __init__(
-        self,
-        db: Database,
-        handlers: Mapping[str, Handler],
-        *,
-        owner: str,
-        clock: Clock = system_clock,
-        rate_per_minute: float = DEFAULT_RATE_PER_MINUTE,
-        burst: int = 10,
-    ) -> None:
-        super().__init__(db, handlers, owner=owner, clock=clock)
-        self.rate = rate_per_minute / 60.0
-        self.burst = float(burst)
-        self._tokens = float(burst)
-        self._refilled = time.monotonic()
+    def __init__(self, interval: float = CHANNEL_INTERVAL) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def _take_budget(self) -> int:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
-        self._refilled = now
-        return int(self._tokens)
-
-    def drain(self) -> int:
-        """Send what is due within the budget; returns how many items were handled."""
-        if not self._lock.acquire(blocking=False):
-            return 0  # another sweep of this process is at it
-        try:
-            handled = 0
-            for kind in self.handlers:
-                for item in self._claim(kind, self._take_budget()):
-                    self._tokens -= 1
-                    outcome = _Outcome()
-                    self._run_one(item, outcome)
-                    self._record(outcome)
-                    handled += 1
-            return handled
-        finally:
-            self._lock.release()
+    def wait(self, channel: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next.get(channel, 0.0))
+            self._next[channel] = at + self.interval
+            if len(self._next) > 10_000:  # forget channels long quiet
+                self._next = {c: t for c, t in self._next.items() if t > now}
+        if at > now:
+            time.sleep(at - now)
 
 
-class Courier(_Lanes):
-    """Sends due items of its kinds at once, `threads` at a time, in batches of `batch`;
-    each batch is claimed in one transaction and written back in one."""
+class Sending:
+    """A Notifier for one item: each message it posts carries the item's key and its
+    number; when the item is unsure, each message is looked up in Slack first. Channel
+    invites and message updates are safe to repeat; a file upload cannot carry a key, so a
+    calendar file may come twice after a crash in the middle of its upload (the README's
+    table says so)."""
+
+    def __init__(
+        self, notifier: Notifier, item: outbox.Item, *, now: dt.datetime, pace: _ChannelPace
+    ) -> None:
+        self.notifier = notifier
+        self.item = item
+        self.now = now
+        self.pace = pace
+        self.count = 0
+        self.ts: str | None = None
+
+    def _post(self, channel: str, message: Message, *, dm: bool) -> str:
+        key = item_key(self.item.id, self.count)
+        self.count += 1
+        if self.item.unsure:
+            since = look_back_to(self.item.created_at, self.now)
+            found = self.notifier.find_posted(channel, EVENT_TYPE, key, since)
+            if found:
+                self.ts = found
+                return found
+        if not dm:
+            self.pace.wait(channel)
+        message = keyed(message, key)
+        ts = self.notifier.send_dm(channel, message) if dm else self.notifier.post(channel, message)
+        self.ts = ts
+        return ts
+
+    def send_dm(self, user_id: str, message: Message) -> str:
+        return self._post(user_id, message, dm=True)
+
+    def post(self, channel_id: str, message: Message) -> str:
+        return self._post(channel_id, message, dm=False)
+
+    def update(self, channel_id: str, ts: str, message: Message) -> None:
+        self.notifier.update(channel_id, ts, message)
+
+    def permalink(self, channel_id: str, ts: str) -> str | None:
+        return self.notifier.permalink(channel_id, ts)
+
+    def invite(self, channel_id: str, user_id: str) -> bool:
+        return self.notifier.invite(channel_id, user_id)
+
+    def upload(self, user_id: str, filename: str, content: bytes, comment: str) -> None:
+        self.notifier.upload(user_id, filename, content, comment)
+
+    def find_posted(self, recipient: str, event_type: str, key: str, since: float) -> str | None:
+        return self.notifier.find_posted(recipient, event_type, key, since)
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A kind of item: its handler, and optionally a pace (items a minute, after a burst)."""
+
+    handler: Handler
+    rate_per_minute: float | None = None
+    burst: int = 10
+
+
+class _Bucket:
+    def __init__(self, rate_per_minute: float, burst: int) -> None:
+        self.rate = rate_per_minute / 60.0
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.refilled = time.monotonic()
+        self.lock = threading.Lock()
+
+    def budget(self) -> int:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.refilled) * self.rate)
+            self.refilled = now
+            return int(self.tokens)
+
+    def spend(self, n: int) -> None:
+        with self.lock:
+            self.tokens -= n
+
+
+class Courier:
+    """The delivery worker: claims due items lane by lane, `threads` at a time in batches of
+    `batch`, sends each and marks it at once; renews its leases while it holds any."""
 
     def __init__(
         self,
         db: Database,
-        handlers: Mapping[str, Handler],
+        notifier: Notifier,
+        lanes: Mapping[str, Lane | Handler],
         *,
-        owner: str,
+        owner: str | None = None,
         clock: Clock = system_clock,
         threads: int = 8,
         batch: int = 100,
+        lease: dt.timedelta = outbox.LEASE,
     ) -> None:
-        super().__init__(db, handlers, owner=owner, clock=clock)
+        self.db = db
+        self.notifier = notifier
+        self.lanes = {
+            kind: lane if isinstance(lane, Lane) else Lane(lane) for kind, lane in lanes.items()
+        }
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.clock = clock
         self.batch = batch
+        self.lease = lease
+        self._buckets = {
+            kind: _Bucket(lane.rate_per_minute, lane.burst)
+            for kind, lane in self.lanes.items()
+            if lane.rate_per_minute is not None
+        }
+        self._pace = _ChannelPace()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cop-courier")
         self._drain_lock = threading.Lock()
         self._kick_lock = threading.Lock()
         self._kicked = False
         self._again = False
+        self._held = 0
+        self._held_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    # Leases ----------------------------------------------------------------------------
+    def _hold(self, n: int) -> None:
+        with self._held_lock:
+            self._held += n
+            if n > 0 and (self._renewer is None or not self._renewer.is_alive()):
+                self._renewer = threading.Thread(
+                    target=self._renew_leases, name="cop-lease", daemon=True
+                )
+                self._renewer.start()
+
+    def _renew_leases(self) -> None:
+        every = self.lease.total_seconds() / 3
+        while not self._closed.wait(every):
+            with self._held_lock:
+                if self._held <= 0:
+                    self._renewer = None
+                    return
+            try:
+                with self.db.write() as session:
+                    outbox.renew(session, owner=self.owner, now=self.clock(), lease=self.lease)
+            except Exception:
+                log.warning("could not renew the outbox leases; trying again", exc_info=True)
+
+    # Sending -----------------------------------------------------------------------------
+    def _claim(self, kind: str, limit: int) -> list[outbox.Item]:
+        bucket = self._buckets.get(kind)
+        if bucket is not None:
+            limit = min(limit, bucket.budget())
+        if limit <= 0:
+            return []
+        with self.db.write() as session:
+            items = outbox.claim(
+                session, kind=kind, owner=self.owner, now=self.clock(), limit=limit,
+                lease=self.lease,
+            )  # fmt: skip
+        if bucket is not None:
+            bucket.spend(len(items))
+        self._hold(len(items))
+        return items
+
+    def _run_one(self, item: outbox.Item) -> str:
+        lane = self.lanes.get(item.kind)
+        sending = Sending(self.notifier, item, now=self.clock(), pace=self._pace)
+        try:
+            if lane is None:
+                raise DeliveryError(f"no handler for {item.kind}", permanent=True)
+            lane.handler(item, sending)
+        except DeliveryError as exc:
+            if exc.permanent:
+                log.warning(
+                    "outbox item %s (%s) for %s failed for good: %s",
+                    item.id, item.kind, item.recipient, exc.error,
+                )  # fmt: skip
+                return self._record(item, "failed", error=exc.error)
+            log.warning(
+                "outbox item %s (%s) %s for %s failed, tried again later: %s",
+                item.id, item.kind, item.subject, item.recipient, exc.error,
+            )  # fmt: skip
+            return self._record(item, "retry", error=exc.error)
+        except Exception as exc:  # time-outs, broken connections after slack_sdk's retries
+            log.exception("outbox item %s (%s) failed; it will be tried again", item.id, item.kind)
+            return self._record(item, "retry", error=repr(exc))
+        return self._record(item, "sent", ts=sending.ts)
+
+    def _record(
+        self, item: outbox.Item, outcome: str, *, error: str = "", ts: str | None = None
+    ) -> str:
+        try:
+            now = self.clock()
+            with self.db.write() as session:
+                if outcome == "sent":
+                    outbox.mark_done(session, item.id, now=now, ts=ts)
+                elif outcome == "failed":
+                    outbox.mark_failed(session, item.id, error=error, now=now)
+                else:
+                    outbox.mark_retry(session, item, error=error, now=now)
+        finally:
+            self._hold(-1)
+        metrics.count_delivery(item.kind, outcome)
+        return outcome
 
     def drain(self) -> int:
-        """Send everything of these kinds that is due now, batch after batch; returns how
+        """Send everything that is due now, lane by lane, batch after batch; returns how
         many items were handled. One drain at a time per courier."""
         with self._drain_lock:
             handled = 0
-            for kind in self.handlers:
+            for kind in self.lanes:
                 while True:
                     items = self._claim(kind, self.batch)
                     if not items:
                         break
-                    outcome = _Outcome()
-                    # list(): wait for every send of the batch before writing it back.
-                    list(self._pool.map(partial(self._run_one, outcome=outcome), items))
-                    self._record(outcome)
+                    # Each item is marked as it finishes; the batch only bounds the claim.
+                    list(self._pool.map(self._run_one, items))
                     handled += len(items)
                     if len(items) < self.batch:
                         break
             return handled
 
-    def has_due(self, *, stale: bool = False) -> bool:
+    def has_due(self) -> bool:
         now = self.clock()
         with self.db.read() as session:
             return any(
-                outbox.has_due(session, kind=kind, now=now, stale=stale) for kind in self.handlers
+                outbox.has_due(session, kind=kind, owner=self.owner, now=now) for kind in self.lanes
             )
 
     def kick(self, run_in_background: Callable[[str, Callable[[], None]], object]) -> None:
@@ -228,28 +338,21 @@ class Courier(_Lanes):
         stop: threading.Event,
         *,
         poll_seconds: float = 0.1,
-        stale_every: float = 30.0,
         parent: int | None = None,
     ) -> None:
         """Deliver until `stop` is set (or the parent process is gone): a cheap read every
-        `poll_seconds` finds new items; claims of a process that died are looked for every
-        `stale_every` seconds. What is due when told to stop is still sent."""
-        stale_at = 0.0
+        `poll_seconds` finds new items and abandoned claims. What is due when told to stop
+        is still sent."""
         while not stop.is_set():
             if parent is not None and os.getppid() != parent:
                 log.warning("the process that started this courier is gone; stopping")
                 break
-            stale = time.monotonic() >= stale_at
-            if stale:
-                stale_at = time.monotonic() + stale_every
             try:
-                if self.has_due(stale=stale) and self.drain() >= self.batch:
+                if self.has_due() and self.drain() >= self.batch:
                     continue  # more may be waiting right now
             except Exception:
                 log.exception("outbox delivery failed; trying again in a second")
                 stop.wait(1.0)  # the database may be down: no log line every poll
-            # Items that arrive meanwhile go out together: one claim and one write-back
-            # for all of them, and at most `poll_seconds` later than they could have.
             stop.wait(poll_seconds)
         try:
             self.drain()
@@ -258,3 +361,4 @@ class Courier(_Lanes):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._closed.set()

@@ -11,9 +11,8 @@ from slack_bolt import Ack, App, Respond
 from bot.runtime import Services, error_reference
 from bot.services import membership
 from bot.services.errors import DomainError
-from bot.services.views import Decision
 from handlers import render, text_in
-from handlers.commands import join, welcome_member
+from handlers.commands import join
 from handlers.errors import apology, domain_message
 
 log = logging.getLogger("cop_bot")
@@ -83,21 +82,11 @@ def _decide(
                 tz=services.settings.timezone,
             )
         _answer(respond, render.decision_summary(t, decision), replace=True)
-        _tell_requester(services, decision)
+        services.deliver_soon()  # the requester hears it through the outbox
 
     services.in_background(
         "join decision", partial(_guarded, services, respond, decider, "join decision", work)
     )
-
-
-def _tell_requester(services: Services, decision: Decision) -> None:
-    t = services.translator(decision.user_id)
-    if decision.outcome == "member":
-        # The welcome DM, with the approval as its opening line.
-        intro = t("outcome_member", name=render.escape(decision.community.summary.name))
-        welcome_member(services, decision.user_id, decision.community, intro)
-    else:
-        services.notifier.send_dm(decision.user_id, render.decision_outcome(t, decision))
 
 
 def register(app: App, services: Services) -> None:

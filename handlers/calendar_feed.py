@@ -8,7 +8,7 @@ import re
 
 from bot.cache import ReadCache
 from bot.i18n import Translator
-from bot.notifier import Message
+from bot.notifier import Message, Notifier
 from bot.runtime import Services
 from bot.services import calendar_feed, outbox
 from bot.services.errors import CommunityNotFound
@@ -112,11 +112,12 @@ class Feeds:
         )
 
 
-def upload_welcome_calendar(services: Services, item: outbox.Item) -> None:
+def upload_welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) -> None:
     """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
     into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
     or gives up); a community without upcoming meetings sends nothing."""
-    from handlers.commands import community_profile, still_member
+    from handlers.commands import community_profile
+    from handlers.deliveries import still_member
 
     user_id = item.recipient
     if not still_member(services, item):
@@ -142,4 +143,4 @@ def upload_welcome_calendar(services: Services, item: outbox.Item) -> None:
     )
     t = services.translator(user_id)
     comment = t("calendar_feed_welcome_comment", name=escape(name))
-    services.notifier.upload(user_id, f"cop-{detail.summary.slug}.ics", content, comment)
+    notifier.upload(user_id, f"cop-{detail.summary.slug}.ics", content, comment)

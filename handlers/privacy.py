@@ -125,7 +125,6 @@ def forget_ask(services: Services, t: Translator, user_id: str, rest: str) -> Re
 def forget_user(services: Services, user_id: str, *, actor: str | None = None) -> privacy.Forgotten:
     """Forget `user_id` (committed), then tell who needs to know: whoever moved up from a
     waitlist is welcomed, and the admins hear which facilitator roles ended."""
-    from handlers.commands import after_leave  # commands imports this module
 
     def forget(session: Session) -> privacy.Forgotten:
         salt = audit.salt(session, services.settings.audit_salt)
@@ -139,14 +138,8 @@ def forget_user(services: Services, user_id: str, *, actor: str | None = None) -
     services.languages.invalidate()
     services.profiles.invalidate()
     services.reads.invalidate()
-    for promotion in forgotten.promotions:
-        from bot.services.views import LeaveResult
-
-        after_leave(
-            services,
-            LeaveResult(community=promotion.community.summary, previous="member",
-                        promoted=promotion),
-        )  # fmt: skip
+    if forgotten.promotions:
+        services.deliver_soon()  # whoever moved up is welcomed through the outbox
     if forgotten.facilitator_of:
         for admin in sorted(services.settings.admins):
             ta = services.translator(admin)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -59,12 +60,12 @@ class Queue:
 # The queues, by the name the metrics and /readyz give them.
 REMINDERS = "reminders"  # reminders due, not yet fanned out to their members
 DELIVERIES = "deliveries"  # reminder DMs and channel posts due, not yet sent
-OUTBOX_KINDS = ("welcome", "welcome_calendar")  # the outbox's lanes (bot/services/outbox.py)
 
 
-def backlog(session: Session, *, now: dt.datetime) -> list[Queue]:
-    """Every queue, also the empty ones. "Due" is `not_before` (or a reminder's `due_at`)
-    at or before `now`; items claimed and being sent count too."""
+def backlog(session: Session, *, now: dt.datetime, kinds: Iterable[str] = ()) -> list[Queue]:
+    """Every queue, also the empty ones (the outbox's lanes are `kinds`). "Due" is
+    `not_before` (or a reminder's `due_at`) at or before `now`; items claimed and being
+    sent count too."""
     queues: list[Queue] = []
     items, oldest = session.execute(
         select(func.count(), func.min(Reminder.due_at)).where(
@@ -89,7 +90,7 @@ def backlog(session: Session, *, now: dt.datetime) -> list[Queue]:
             .group_by(OutboxItem.kind)
         )
     }
-    for kind in sorted({*OUTBOX_KINDS, *found}):
+    for kind in sorted({*kinds, *found}):
         n, first = found.get(kind, (0, None))
         queues.append(Queue(kind, n, first))
     return queues

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -363,9 +364,9 @@ class Lesson(Base):
 
 
 class OutboxItem(Base):
-    """Slack work that follows a request but need not happen during it (the welcome DM,
-    the calendar file after it): kept here so nothing is lost, and sent after the answer
-    (see bot/outbox.py). Each kind is a lane of its own, claimed by kind."""
+    """A message the bot sends on its own (a welcome, a promotion, an answer, a channel
+    post): written in the same transaction as its cause and sent exactly once by the
+    delivery worker (see bot/outbox.py). Each kind is a lane of its own, claimed by kind."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_lane", "kind", "state", "not_before"),)
@@ -387,6 +388,14 @@ class OutboxItem(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(200))
+    # What the message needs beyond recipient and subject (JSON), e.g. a meeting's old time.
+    payload: Mapped[str | None] = mapped_column(Text)
+    # The claim holds while its worker renews it; an expired lease is taken over.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Whether an earlier attempt may have reached Slack: then each message is looked up by
+    # its key before it is posted (bot/outbox.py).
+    unsure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ts: Mapped[str | None] = mapped_column(String(32))  # the last message posted
 
 
 class SeenRequest(Base):

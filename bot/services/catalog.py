@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import ConfigError, parse_offsets
-from bot.services import audit, communities
+from bot.services import audit, communities, outbox
 from bot.text import clean
 from storage.models import Community, Facilitator, Meeting, Membership
 
@@ -295,7 +295,7 @@ def _sync_facilitators(
     return changed
 
 
-def _fill_free_seats(session: Session, community: Community) -> list[str]:
+def _fill_free_seats(session: Session, community: Community, now: dt.datetime) -> list[str]:
     """Move the waitlist, in order, into seats that a raised or removed capacity freed."""
     waiting = (
         select(Membership)
@@ -315,6 +315,9 @@ def _fill_free_seats(session: Session, community: Community) -> list[str]:
     promoted = list(session.scalars(waiting))
     for membership in promoted:
         membership.status = Membership.MEMBER
+        outbox.queue_welcome(
+            session, slug=community.slug, user_id=membership.user_id, now=now, intro="promoted"
+        )
     session.flush()
     return [m.user_id for m in promoted]
 
@@ -359,7 +362,7 @@ def apply(
             changed = True
         else:
             changed = _assign(community, values)
-            promoted += [(spec.slug, user) for user in _fill_free_seats(session, community)]
+            promoted += [(spec.slug, user) for user in _fill_free_seats(session, community, now)]
             communities.recount(session, community)
         changed = _sync_facilitators(session, community, spec.facilitators, now) or changed
         mc, mu, mx = _sync_meetings(session, community, spec.meetings)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.services import audit, communities
+from bot.services import audit, communities, outbox
 from bot.services.errors import (
     AlreadyMember,
     NotAllowed,
@@ -171,12 +171,30 @@ def join(
     ).one()
     # Everyone on the waitlist arrived earlier: the newcomer is last in line.
     position = community.waitlist_count if status == Membership.WAITLIST else None
+    slug = community.slug
+    if status == Membership.MEMBER:
+        outbox.queue_welcome(session, slug=slug, user_id=user_id, now=now)
+    for approver in approvers:
+        outbox.enqueue(
+            session, kind=outbox.APPROVAL_REQUEST, recipient=approver, subject=slug, now=now,
+            payload={"user": user_id},
+        )  # fmt: skip
     return JoinResult(
         outcome=status,
         user_id=user_id,
         community=communities.summary(session, community, now=now, tz=tz),
         position=position,
         approvers=approvers,
+    )
+
+
+def status_by_slug(session: Session, *, slug: str, user_id: str) -> str | None:
+    """The status `user_id` has in the community with `slug` (member, waitlist, pending),
+    None when they are not in it (or it is gone)."""
+    return session.scalar(
+        select(Membership.status)
+        .join(Community, Community.id == Membership.community_id)
+        .where(Community.slug == slug, Membership.user_id == user_id)
     )
 
 
@@ -261,6 +279,9 @@ def _promote_next(
     first.status = Membership.MEMBER
     session.flush()
     communities.recount(session, community)
+    outbox.queue_welcome(
+        session, slug=community.slug, user_id=first.user_id, now=now, intro="promoted"
+    )
     return Promotion(
         user_id=first.user_id, community=communities.detail(session, community, now=now, tz=tz)
     )
@@ -400,6 +421,15 @@ def decide(
         actor=decided_by, subject=user_id, community=community.slug, now=now,
         detail=None if outcome == "declined" else outcome,
     )  # fmt: skip
+    if outcome == Membership.MEMBER:
+        outbox.queue_welcome(
+            session, slug=community.slug, user_id=user_id, now=now, intro="outcome_member"
+        )
+    else:
+        outbox.enqueue(
+            session, kind=outbox.DECISION, recipient=user_id, subject=community.slug, now=now,
+            payload={"outcome": outcome, "position": position},
+        )  # fmt: skip
     return Decision(
         outcome=outcome,
         user_id=user_id,

@@ -1,31 +1,67 @@
-"""The outbox: Slack work that follows a request, kept in the database until it is done.
+"""The outbox: every message the bot sends on its own, kept until it is sent.
 
-A join answers at once; the new member's welcome DM and the community's calendar file are
-queued in the same transaction as the membership, so neither is lost when Slack is down
-or the process dies after the answer. Each kind is a lane of its own (see bot/outbox.py):
-welcomes go out at once, calendar files at the pace of Slack's file API (four calls on a
-rate tier of their own). A claim older than CLAIM_TIMEOUT (its process died) is taken
-again, so an item is done at least once: a crash between Slack's answer and the mark can
-repeat one message, never lose it.
+A change that makes the bot say something (a join's welcome, a promotion from the
+waitlist, an answer to a question, a meeting moved, an agenda posted) writes the intent
+here in the same transaction as the change, so neither is lost when Slack is down or the
+process dies after the answer. The delivery worker (bot/outbox.py) claims items with a
+lease that it renews while it works; an item is marked the moment its messages are out.
+A worker that dies leaves its claims "sending" with a lease that runs out: another
+worker takes them over LEASE + IN_FLIGHT later, marked `unsure`, and looks each message
+up in Slack by its key before posting it, so nothing is lost and nothing comes twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import cast
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxItem
 
 # Updates go through the table, not the ORM: no objects in the session to keep in step.
 _TABLE = cast(Table, OutboxItem.__table__)
-CLAIM_TIMEOUT = dt.timedelta(minutes=5)
-MAX_ATTEMPTS = 5
-WELCOME = "welcome"
-WELCOME_CALENDAR = "welcome_calendar"
+# A claim lasts this long unless its worker renews it (it does, every LEASE / 3).
+LEASE = dt.timedelta(seconds=4)
+# After a lease ran out, a post the dead worker had sent may still be on its way into
+# Slack: an item is taken over only this much later, so that the lookup finds it.
+IN_FLIGHT = dt.timedelta(seconds=3)
+# A claim of this very worker that is still "sending" after this long lost its mark (the
+# write after the post failed): it is taken again, unsure.
+STUCK = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+
+# The kinds of message, each a lane of its own (see bot/outbox.py and the README's table).
+WELCOME = "welcome"  # a new member: channel invite and welcome DM
+WELCOME_CALENDAR = "welcome_calendar"  # a new member: the community's .ics, at the file API's pace
+PROMOTED = "promoted"  # moved up from the waitlist: invite and welcome with the news
+APPROVAL_REQUEST = "approval_request"  # a join that needs a facilitator's yes, to each of them
+DECISION = "decision"  # approved or declined, to the person who asked
+QUESTION_ANSWERED = "question_answered"  # to the asker and the followers
+QUESTION_STATUS = "question_status"  # picked up (desk research, working group) or closed
+MEETING_NOTICE = "meeting_notice"  # a meeting added, moved or cancelled, to each member
+MINUTES_NUDGE = "minutes_nudge"  # the day after a meeting, to its facilitators
+AGENDA_POST = "agenda_post"  # the agenda in the community's channel
+MINUTES_POST = "minutes_post"  # the minutes in the community's channel
+LESSON_POST = "lesson_post"  # a lesson in the programme's lessons channel
+KINDS = (
+    WELCOME,
+    WELCOME_CALENDAR,
+    PROMOTED,
+    APPROVAL_REQUEST,
+    DECISION,
+    QUESTION_ANSWERED,
+    QUESTION_STATUS,
+    MEETING_NOTICE,
+    MINUTES_NUDGE,
+    AGENDA_POST,
+    MINUTES_POST,
+    LESSON_POST,
+)
 
 
 @dataclass(frozen=True)
@@ -35,13 +71,50 @@ class Item:
     recipient: str
     subject: str
     attempts: int
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    # An earlier attempt may have reached Slack: look each message up before posting it.
+    unsure: bool = False
+    created_at: dt.datetime | None = None
 
 
-def enqueue(session: Session, *, kind: str, recipient: str, subject: str, now: dt.datetime) -> None:
-    """Keep one piece of follow-up work; it is done after this transaction commits."""
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    recipient: str,
+    subject: str,
+    now: dt.datetime,
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    """Keep one message to send; it goes out after this transaction commits."""
     session.add(
-        OutboxItem(kind=kind, recipient=recipient, subject=subject, not_before=now, created_at=now)
+        OutboxItem(
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            not_before=now,
+            created_at=now,
+            payload=json.dumps(dict(payload), separators=(",", ":")) if payload else None,
+        )
     )
+
+
+def queue_welcome(
+    session: Session, *, slug: str, user_id: str, now: dt.datetime, intro: str | None = None
+) -> None:
+    """A new member's channel invite and welcome DM (with `intro`, a catalogue key, as its
+    opening line: "promoted", "outcome_member"), then the community's calendar file, sent
+    by the delivery worker once this transaction commits."""
+    kind = PROMOTED if intro == "promoted" else WELCOME
+    enqueue(
+        session,
+        kind=kind,
+        recipient=user_id,
+        subject=slug,
+        now=now,
+        payload={"intro": intro} if intro else None,
+    )
+    enqueue(session, kind=WELCOME_CALENDAR, recipient=user_id, subject=slug, now=now)
 
 
 def _due(kind: str, now: dt.datetime) -> ColumnElement[bool]:
@@ -52,37 +125,54 @@ def _due(kind: str, now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _stale(kind: str, now: dt.datetime) -> ColumnElement[bool]:
-    return (
-        (OutboxItem.kind == kind)
-        & (OutboxItem.state == OutboxItem.SENDING)
-        & (OutboxItem.claimed_at < now - CLAIM_TIMEOUT)
+def _abandoned(kind: str, owner: str, now: dt.datetime) -> ColumnElement[bool]:
+    """Claims whose worker is gone (another's lease ran out, and the in-flight bound
+    passed since), or this worker's own claims that lost their mark long ago."""
+    return and_(
+        OutboxItem.kind == kind,
+        OutboxItem.state == OutboxItem.SENDING,
+        or_(
+            and_(OutboxItem.claimed_by != owner, OutboxItem.lease_until < now - IN_FLIGHT),
+            OutboxItem.claimed_at < now - STUCK,
+        ),
     )
 
 
-def has_due(session: Session, *, kind: str, now: dt.datetime, stale: bool = False) -> bool:
+def has_due(session: Session, *, kind: str, owner: str, now: dt.datetime) -> bool:
     """Whether a claim would find something: a cheap read that keeps idle polls off the
-    write lock. With `stale`, claims whose process died count too."""
-    condition = or_(_due(kind, now), _stale(kind, now)) if stale else _due(kind, now)
+    write lock."""
+    condition = or_(_due(kind, now), _abandoned(kind, owner, now))
     return session.scalar(select(OutboxItem.id).where(condition).limit(1)) is not None
 
 
-def claim(session: Session, *, kind: str, owner: str, now: dt.datetime, limit: int) -> list[Item]:
-    """Take up to `limit` items of one kind that are due (or whose claim went stale),
-    oldest first."""
+def claim(
+    session: Session,
+    *,
+    kind: str,
+    owner: str,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta = LEASE,
+) -> list[Item]:
+    """Take up to `limit` items of one kind that are due or abandoned, oldest first, under
+    a lease of `lease` from `now`. An abandoned item comes back `unsure`."""
     if limit <= 0:
         return []
-    ids = list(
-        session.scalars(
-            select(OutboxItem.id)
-            .where(or_(_due(kind, now), _stale(kind, now)))
+    found = list(
+        session.execute(
+            select(OutboxItem.id, OutboxItem.state)
+            .where(or_(_due(kind, now), _abandoned(kind, owner, now)))
             .order_by(OutboxItem.not_before, OutboxItem.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )
-    if not ids:
+    if not found:
         return []
+    ids = [item_id for item_id, _ in found]
+    abandoned = [item_id for item_id, state in found if state == OutboxItem.SENDING]
+    if abandoned:
+        session.execute(update(_TABLE).where(_TABLE.c.id.in_(abandoned)).values(unsure=True))
     rows = session.execute(
         update(_TABLE)
         .where(_TABLE.c.id.in_(ids))
@@ -90,36 +180,77 @@ def claim(session: Session, *, kind: str, owner: str, now: dt.datetime, limit: i
             state=OutboxItem.SENDING,
             claimed_by=owner,
             claimed_at=now,
+            lease_until=now + lease,
             attempts=_TABLE.c.attempts + 1,
         )
         .returning(
-            _TABLE.c.id, _TABLE.c.kind, _TABLE.c.recipient, _TABLE.c.subject, _TABLE.c.attempts
+            _TABLE.c.id,
+            _TABLE.c.kind,
+            _TABLE.c.recipient,
+            _TABLE.c.subject,
+            _TABLE.c.attempts,
+            _TABLE.c.payload,
+            _TABLE.c.unsure,
+            _TABLE.c.created_at,
         )
     )
     order = {item_id: position for position, item_id in enumerate(ids)}
-    return sorted((Item(*row) for row in rows), key=lambda item: order[item.id])
-
-
-def mark_done(session: Session, *item_ids: int, now: dt.datetime) -> None:
-    if item_ids:
-        session.execute(
-            update(_TABLE)
-            .where(_TABLE.c.id.in_(item_ids))
-            .values(state=OutboxItem.DONE, done_at=now, error=None)
+    items = [
+        Item(
+            id=row[0],
+            kind=row[1],
+            recipient=row[2],
+            subject=row[3],
+            attempts=row[4],
+            payload=json.loads(row[5]) if row[5] else {},
+            unsure=bool(row[6]),
+            created_at=_aware(row[7]),
         )
+        for row in rows
+    ]
+    return sorted(items, key=lambda item: order[item.id])
 
 
-def mark_failed(session: Session, item_id: int, *, error: str, now: dt.datetime) -> None:
-    """Give up on an item (Slack refused for good, or it kept failing)."""
+def _aware(value: Any) -> dt.datetime | None:
+    # RETURNING hands back what the driver read; SQLite's is naive UTC.
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value if isinstance(value, dt.datetime) else None
+
+
+def renew(session: Session, *, owner: str, now: dt.datetime, lease: dt.timedelta = LEASE) -> int:
+    """Extend the lease of everything `owner` holds; returns how many claims it holds."""
+    result = session.execute(
+        update(_TABLE)
+        .where((_TABLE.c.claimed_by == owner) & (_TABLE.c.state == OutboxItem.SENDING))
+        .values(lease_until=now + lease)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_done(session: Session, item_id: int, *, now: dt.datetime, ts: str | None = None) -> None:
     session.execute(
         update(_TABLE)
         .where(_TABLE.c.id == item_id)
-        .values(state=OutboxItem.FAILED, done_at=now, error=error[:200])
+        .values(state=OutboxItem.DONE, done_at=now, error=None, ts=ts, lease_until=None)
+    )
+
+
+def mark_failed(session: Session, item_id: int, *, error: str, now: dt.datetime) -> None:
+    """Give up on an item (Slack refused for good, or it kept failing): admins see it in
+    `cop-bot outbox failed`."""
+    session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == item_id)
+        .values(state=OutboxItem.FAILED, done_at=now, error=error[:200], lease_until=None)
     )
 
 
 def mark_retry(session: Session, item: Item, *, error: str, now: dt.datetime) -> None:
-    """Try again later: 30 s, 1, 2, 4 minutes; after MAX_ATTEMPTS it fails."""
+    """Try again later: 30 s, 1, 2, 4 minutes and so on; after MAX_ATTEMPTS it fails. Part
+    of it may have reached Slack, so the next attempt looks before it posts."""
     if item.attempts >= MAX_ATTEMPTS:
         mark_failed(session, item.id, error=error, now=now)
         return
@@ -128,9 +259,49 @@ def mark_retry(session: Session, item: Item, *, error: str, now: dt.datetime) ->
         .where(_TABLE.c.id == item.id)
         .values(
             state=OutboxItem.PENDING,
-            not_before=now + dt.timedelta(seconds=30 * 2 ** (item.attempts - 1)),
+            not_before=now + dt.timedelta(seconds=min(30 * 2 ** (item.attempts - 1), 3600)),
             claimed_by=None,
             claimed_at=None,
+            lease_until=None,
+            unsure=True,
             error=error[:200],
         )
     )
+
+
+@dataclass(frozen=True)
+class Failure:
+    id: int
+    kind: str
+    recipient: str
+    subject: str
+    error: str
+    at: dt.datetime | None
+
+
+def failures(session: Session, *, limit: int = 100) -> list[Failure]:
+    """What could not be delivered, newest first, for admins."""
+    rows = session.execute(
+        select(
+            OutboxItem.id,
+            OutboxItem.kind,
+            OutboxItem.recipient,
+            OutboxItem.subject,
+            OutboxItem.error,
+            OutboxItem.done_at,
+        )
+        .where(OutboxItem.state == OutboxItem.FAILED)
+        .order_by(OutboxItem.done_at.desc(), OutboxItem.id.desc())
+        .limit(limit)
+    )
+    return [Failure(r[0], r[1], r[2], r[3], r[4] or "", r[5]) for r in rows]
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many items there are per (kind, state)."""
+    rows = session.execute(
+        select(OutboxItem.kind, OutboxItem.state, func.count()).group_by(
+            OutboxItem.kind, OutboxItem.state
+        )
+    )
+    return {(kind, state): int(n) for kind, state, n in rows}

@@ -84,7 +84,11 @@ def dumps(payloads: list[dict[str, Any]]) -> str:
 
 
 def drain_outbox(services: Services) -> int:
-    """Send what waits in the outbox, as the scheduler's owner does after each sweep."""
-    from bot.app import make_outbox_sender
+    """Send what waits in the outbox now, as the delivery worker does."""
+    from bot.app import make_courier
 
-    return make_outbox_sender(services, owner="test").drain()
+    courier = make_courier(services)
+    try:
+        return courier.drain()
+    finally:
+        courier.close()

@@ -1,0 +1,146 @@
+"""What each kind of outbox item says: the handlers the delivery worker runs (bot/outbox.py).
+
+Each handler reads what it needs at send time and sends through the notifier it is
+given, which keys every message for exactly-once delivery. A message whose reason is gone
+by the time it goes out (the new member left again, the request was withdrawn) is not
+sent. DeliveryError with `permanent` fails the item for good; any other error retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from bot.notifier import DeliveryError, Notifier
+from bot.outbox import Handler, Lane
+from bot.runtime import Services
+from bot.services import membership, outbox
+from bot.services.errors import DomainError
+from bot.services.views import CommunityDetail, Decision, JoinResult
+from handlers import render
+
+log = logging.getLogger("cop_bot")
+
+
+def _profile(services: Services, slug: str) -> CommunityDetail:
+    from handlers.commands import community_profile
+
+    try:
+        return community_profile(services, slug)
+    except DomainError as exc:  # the community is gone: nothing to say about it
+        raise DeliveryError("community_not_found", permanent=True) from exc
+
+
+def _status(services: Services, item: outbox.Item, user_id: str) -> str | None:
+    with services.db.read() as session:
+        return membership.status_by_slug(session, slug=item.subject, user_id=user_id)
+
+
+def still_member(services: Services, item: outbox.Item) -> bool:
+    if _status(services, item, item.recipient) == "member":
+        return True
+    log.info("%s to %s dropped: %s is no longer a member", item.kind, item.subject, item.recipient)
+    return False
+
+
+def welcome_member(
+    services: Services,
+    notifier: Notifier,
+    user_id: str,
+    detail: CommunityDetail,
+    intro: str | None,
+) -> None:
+    """Invite a new member to the channel and send the welcome DM; the membership stands
+    whatever Slack says about the channel."""
+    t = services.translator(user_id)
+    invited = False
+    problem: str | None = None
+    channel = detail.summary.channel_id
+    if channel:
+        try:
+            notifier.invite(channel, user_id)
+            invited = True
+        except DeliveryError as exc:
+            if not exc.permanent:
+                raise  # tried again with the whole item: an invite is safe to repeat
+            problem = exc.error
+            log.warning("could not invite %s to %s: %s", user_id, channel, exc.error)
+    # Every new member of a community gets the same welcome: render it once a minute.
+    from handlers.commands import _minute
+
+    key = ("welcome", detail.summary.slug, t.language, invited, intro, _minute(services))
+    message = services.profiles.get(
+        key,
+        lambda: (
+            render.welcome(t, detail, invited_channel=invited)
+            if intro is None
+            else render.welcome_with_intro(t, detail, intro)
+        ),
+    )
+    notifier.send_dm(user_id, message)
+    if problem:
+        warning = t("invite_failed", name=render.escape(detail.summary.name), error=problem)
+        notifier.send_dm(user_id, render.text_message(warning))
+
+
+def welcome(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """`welcome` and `promoted`: the channel invite and the welcome DM, opened by the news
+    (moved up from the waitlist, approved) when there is any. Someone who left (or never
+    got in) before it went out gets neither."""
+    if not still_member(services, item):
+        return
+    profile = _profile(services, item.subject)
+    intro_key = item.payload.get("intro")
+    intro = None
+    if intro_key:
+        t = services.translator(item.recipient)
+        intro = t(str(intro_key), name=render.escape(profile.summary.name))
+    welcome_member(services, notifier, item.recipient, profile, intro)
+
+
+def approval_request(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """To one facilitator: somebody asks to join; approve or decline by button."""
+    requester = str(item.payload.get("user", ""))
+    if _status(services, item, requester) != "pending":
+        return  # withdrawn or decided meanwhile
+    profile = _profile(services, item.subject)
+    request = JoinResult(
+        outcome="pending", user_id=requester, community=profile.summary, position=None
+    )
+    t = services.translator(item.recipient)
+    notifier.send_dm(item.recipient, render.approval_request(t, request))
+
+
+def decision(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """To the person who asked: declined, or approved onto the waitlist (an approval with a
+    seat is a welcome, see `welcome`)."""
+    profile = _profile(services, item.subject)
+    position = item.payload.get("position")
+    told = Decision(
+        outcome=str(item.payload.get("outcome")),
+        user_id=item.recipient,
+        decided_by="",
+        community=profile,
+        position=int(position) if isinstance(position, int) else None,
+    )
+    t = services.translator(item.recipient)
+    notifier.send_dm(item.recipient, render.decision_outcome(t, told))
+
+
+def lanes(services: Services) -> dict[str, Lane]:
+    """Every kind of item and its handler: the one place that says what each one sends."""
+    from handlers import calendar_feed
+
+    def lane(handler: Handler, **pace: float) -> Lane:
+        return Lane(handler, rate_per_minute=pace.get("rate_per_minute"))
+
+    return {
+        outbox.WELCOME: lane(partial(welcome, services)),
+        outbox.PROMOTED: lane(partial(welcome, services)),
+        outbox.APPROVAL_REQUEST: lane(partial(approval_request, services)),
+        outbox.DECISION: lane(partial(decision, services)),
+        outbox.WELCOME_CALENDAR: lane(
+            partial(calendar_feed.upload_welcome_calendar, services),
+            rate_per_minute=services.settings.outbox_rate,
+        ),
+    }
