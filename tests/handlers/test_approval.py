@@ -174,7 +174,9 @@ def test_approving_into_a_full_community_puts_the_person_on_the_waitlist(
     )
     for user in ("U1", "U2"):
         slack.command(user, "aanmelden ethiek")
-    dm_one, dm_two = standin.wait_for("chat.postMessage", 2)
+    # The two requests go out side by side: tell them apart by whom they concern.
+    dms = standin.wait_for("chat.postMessage", 2)
+    dm_one, dm_two = sorted(dms, key=lambda dm: "<@U2>" in dm.args["text"])
     _click(slack, standin, "UFAC1", dm_one, "approve_join")
     assert services.wait_idle(5)
 

@@ -40,8 +40,9 @@ def settings(settings: Settings, public_url: str | None) -> Settings:
 
 
 @pytest.fixture
-def communities(services: Services) -> None:
-    """U1 is a member of Ethiek and on the waitlist of the full Data community."""
+def communities(services: Services, standin: SlackStandIn) -> None:
+    """U1 is a member of Ethiek and on the waitlist of the full Data community (their
+    welcomes sent, and the stand-in's record cleared of them)."""
     add_community(
         services.db, "ethiek", name="Ethiek", facilitators=("UFAC",),
         meetings=(meeting(MARCH_30, key="start", title="Startbijeenkomst"),),
@@ -54,6 +55,8 @@ def communities(services: Services) -> None:
         for user, slug in (("U1", "ethiek"), ("U2", "data"), ("U1", "data")):
             membership.join(session, query=slug, user_id=user, now=services.clock(),
                             tz=services.settings.timezone)  # fmt: skip
+    drain_outbox(services)
+    standin.clear()
 
 
 def feed_path(slack: CheckedSlack, user_id: str = "U1") -> str:
@@ -298,7 +301,9 @@ def test_a_failed_calendar_upload_is_kept_for_a_retry_and_the_membership_and_wel
     assert standin.calls("files.completeUploadExternal") == []
     assert "(welcome_calendar) ethiek for U3 failed" in caplog.text
     with services.db.read() as session:
-        welcome, item = session.scalars(select(OutboxItem).order_by(OutboxItem.kind)).all()
+        welcome, item = session.scalars(
+            select(OutboxItem).where(OutboxItem.recipient == "U3").order_by(OutboxItem.kind)
+        ).all()
     assert (welcome.kind, welcome.state) == ("welcome", OutboxItem.DONE)
     assert (item.state, item.error) == (OutboxItem.PENDING, "not_allowed_token_type")
     assert item.not_before > services.clock()  # tried again later

@@ -1,4 +1,4 @@
-"""The outbox: follow-up work kept in the database and sent at Slack's pace."""
+"""The delivery road: outbox items claimed under a lease, keyed, marked one by one."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.notifier import DeliveryError
-from bot.outbox import Courier, OutboxSender
+from bot.clock import FrozenClock
+from bot.notifier import DeliveryError, Message, Notifier, keyed
+from bot.outbox import Courier, Lane, item_key
 from bot.services import communities, membership, outbox
+from bot.slack_notifier import SlackNotifier, make_web_client
+from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import OutboxItem
 from tests.conftest import NOW
@@ -68,56 +71,25 @@ def test_a_refused_join_queues_nothing(db: Database) -> None:
     assert len(_items(db)) == 2
 
 
-def test_the_sender_keeps_to_its_budget_and_sends_the_rest_later(db: Database) -> None:
-    _queue(db, 5)
-    sent: list[str] = []
-    sender = OutboxSender(
-        db, {"welcome_calendar": lambda item: sent.append(item.recipient)},
-        owner="test", clock=lambda: NOW, rate_per_minute=60, burst=2,
+def _notifier(standin: SlackStandIn) -> SlackNotifier:
+    return SlackNotifier(make_web_client("xoxb-test", standin.api_url))
+
+
+def _dms(standin: SlackStandIn) -> list[tuple[str, str]]:
+    return [(c.args["channel"], c.args["text"]) for c in standin.calls("chat.postMessage")]
+
+
+def _say_hello(item: outbox.Item, notifier: Notifier) -> None:
+    """A kind that sends two messages, as a welcome with a warning does."""
+    notifier.send_dm(item.recipient, Message(text=f"hallo {item.recipient}"))
+    notifier.send_dm(item.recipient, Message(text=f"en nog iets {item.recipient}"))
+
+
+def _courier(db: Database, standin: SlackStandIn, clock: FrozenClock, **kw: object) -> Courier:
+    return Courier(
+        db, _notifier(standin), {outbox.WELCOME: kw.pop("lane", _say_hello)},  # type: ignore[dict-item]
+        owner=str(kw.pop("owner", "alive")), clock=clock, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
-
-    assert sender.drain() == 2
-    assert sent == ["U0", "U1"]
-    assert [i.state for i in _items(db)] == ["done", "done", "pending", "pending", "pending"]
-    sender._refilled -= 3.0  # three seconds later: three more tokens, but the burst caps at 2
-    assert sender.drain() == 2
-    assert sent == ["U0", "U1", "U2", "U3"]
-
-
-def test_a_permanent_refusal_fails_the_item_and_a_passing_one_is_tried_later(
-    db: Database,
-) -> None:
-    _queue(db, 2)
-
-    def handler(item: outbox.Item) -> None:
-        raise DeliveryError("user_not_found" if item.recipient == "U0" else "internal_error")
-
-    sender = OutboxSender(db, {"welcome_calendar": handler}, owner="test", clock=lambda: NOW)
-    assert sender.drain() == 2
-
-    gone, later = _items(db)
-    assert (gone.state, gone.error) == (OutboxItem.FAILED, "user_not_found")
-    assert (later.state, later.error, later.attempts) == (OutboxItem.PENDING, "internal_error", 1)
-    assert later.not_before == NOW + dt.timedelta(seconds=30)
-    assert sender.drain() == 0  # not due yet
-
-
-def test_an_item_claimed_by_a_process_that_died_is_taken_again(db: Database) -> None:
-    _queue(db, 1)
-    with db.write() as session:
-        [claimed] = outbox.claim(session, kind="welcome_calendar", owner="dead", now=NOW, limit=10)
-    sent: list[int] = []
-    sender = OutboxSender(
-        db, {"welcome_calendar": lambda item: sent.append(item.id)}, owner="alive",
-        clock=lambda: NOW + outbox.CLAIM_TIMEOUT / 2,
-    )  # fmt: skip
-    assert sender.drain() == 0  # the claim is fresh: its process may still be at it
-
-    sender.clock = lambda: NOW + outbox.CLAIM_TIMEOUT + dt.timedelta(seconds=1)
-    assert sender.drain() == 1
-    assert sent == [claimed.id]
-    [item] = _items(db)
-    assert (item.state, item.attempts) == (OutboxItem.DONE, 2)
 
 
 def _queue_welcomes(db: Database, count: int, first: int = 0) -> None:
@@ -126,66 +98,175 @@ def _queue_welcomes(db: Database, count: int, first: int = 0) -> None:
             outbox.enqueue(session, kind=outbox.WELCOME, recipient=f"U{i}", subject="e", now=NOW)
 
 
-def test_the_courier_sends_every_due_welcome_side_by_side_in_batches(db: Database) -> None:
-    _queue_welcomes(db, 7)
-    _queue(db, 2)  # calendar files: another lane, not the courier's
-    sent: list[str] = []
-    threads: set[str] = set()
-
-    def send(item: outbox.Item) -> None:
-        sent.append(item.recipient)
-        threads.add(threading.current_thread().name)
-        time.sleep(0.02)
-
-    courier = Courier(db, {outbox.WELCOME: send}, owner="c", clock=lambda: NOW, batch=3)
+def test_every_message_carries_its_item_s_key_and_the_item_is_marked_with_the_ts(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    _queue_welcomes(db, 1)
+    courier = _courier(db, standin, clock)
     try:
-        assert courier.drain() == 7
+        assert courier.drain() == 1
     finally:
         courier.close()
+    [item] = _items(db)
+    first, second = standin.calls("chat.postMessage")
+    assert first.args["metadata"]["event_payload"] == {"key": item_key(item.id, 0)}
+    assert second.args["metadata"]["event_payload"] == {"key": item_key(item.id, 1)}
+    assert (item.state, item.ts, item.lease_until) == (OutboxItem.DONE, second.response["ts"], None)
 
-    assert sorted(sent) == [f"U{i}" for i in range(7)]
-    assert len(threads) > 1
-    states = {(i.kind, i.state) for i in _items(db)}
-    assert states == {(outbox.WELCOME, OutboxItem.DONE), ("welcome_calendar", OutboxItem.PENDING)}
-    assert courier.has_due() is False
+
+def test_a_paced_lane_keeps_to_its_budget_and_sends_the_rest_later(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    _queue(db, 5)
+    sent: list[str] = []
+    courier = Courier(
+        db, _notifier(standin),
+        {"welcome_calendar": Lane(lambda item, n: sent.append(item.recipient),
+                                  rate_per_minute=60, burst=2)},
+        owner="test", clock=clock,
+    )  # fmt: skip
+    try:
+        assert courier.drain() == 2
+        assert sorted(sent) == ["U0", "U1"]
+        assert sorted(i.state for i in _items(db)) == [
+            "done",
+            "done",
+            "pending",
+            "pending",
+            "pending",
+        ]
+        courier._buckets["welcome_calendar"].refilled -= 3.0  # 3 s later: the burst caps at 2
+        assert courier.drain() == 2
+    finally:
+        courier.close()
+    assert len(sent) == 4
 
 
-def test_the_courier_fails_a_refused_welcome_and_tries_a_passing_failure_later(
-    db: Database,
+def test_a_permanent_refusal_fails_the_item_and_a_passing_one_is_tried_later(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
 ) -> None:
     _queue_welcomes(db, 3)
 
-    def send(item: outbox.Item) -> None:
+    def send(item: outbox.Item, notifier: Notifier) -> None:
         if item.recipient == "U0":
             raise DeliveryError("user_not_found")
         if item.recipient == "U1":
             raise DeliveryError("ratelimited")
 
-    courier = Courier(db, {outbox.WELCOME: send}, owner="c", clock=lambda: NOW)
+    courier = _courier(db, standin, clock, lane=send)
     try:
         assert courier.drain() == 3
+        assert courier.drain() == 0  # the retry is not due yet
     finally:
         courier.close()
 
     gone, later, done = _items(db)
     assert (gone.state, gone.error) == (OutboxItem.FAILED, "user_not_found")
-    assert (later.state, later.error) == (OutboxItem.PENDING, "ratelimited")
+    assert (later.state, later.error, later.unsure) == (OutboxItem.PENDING, "ratelimited", True)
     assert later.not_before == NOW + dt.timedelta(seconds=30)
     assert done.state == OutboxItem.DONE
+    with db.read() as session:
+        [failure] = outbox.failures(session)
+    assert (failure.recipient, failure.error) == ("U0", "user_not_found")
 
 
-def test_kicks_during_a_drain_fold_into_one_more_round(db: Database) -> None:
+def test_a_dead_worker_s_claim_is_taken_over_after_its_lease_and_nothing_comes_twice(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    """The dead worker had posted the first of the item's two messages: the one that takes
+    over finds it in Slack by its key and posts only the second."""
+    _queue_welcomes(db, 1)
+    with db.write() as session:
+        [claimed] = outbox.claim(session, kind=outbox.WELCOME, owner="dead", now=NOW, limit=10)
+    notifier = _notifier(standin)
+    notifier.send_dm("U0", keyed(Message(text="hallo U0"), item_key(claimed.id, 0)))
+    courier = _courier(db, standin, clock)
+    try:
+        clock.now = NOW + outbox.LEASE  # the lease has just run out: a post may be in flight
+        assert courier.drain() == 0
+        clock.now = NOW + outbox.LEASE + outbox.IN_FLIGHT + dt.timedelta(seconds=1)
+        assert courier.drain() == 1
+    finally:
+        courier.close()
+    assert _dms(standin) == [("U0", "hallo U0"), ("U0", "en nog iets U0")]
+    [item] = _items(db)
+    assert (item.state, item.attempts, item.unsure) == (OutboxItem.DONE, 2, True)
+
+
+def test_a_live_worker_renews_its_leases_so_nobody_takes_its_items(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    _queue_welcomes(db, 1)
+    started, go_on = threading.Event(), threading.Event()
+
+    def slow(item: outbox.Item, notifier: Notifier) -> None:
+        started.set()
+        assert go_on.wait(10)
+        notifier.send_dm(item.recipient, Message(text="hallo"))
+
+    lease = dt.timedelta(seconds=0.3)
+    busy = _courier(db, standin, clock, lane=slow, owner="busy", lease=lease)
+    other = _courier(db, standin, clock, owner="other", lease=lease)
+    worker = threading.Thread(target=busy.drain)
+    worker.start()
+    try:
+        assert started.wait(5)
+        with db.read() as session:
+            first = session.scalars(select(OutboxItem.lease_until)).one()
+        renewed = first
+        while renewed == first:  # wait for a renewal: the lease moves on with the clock
+            clock.now += dt.timedelta(seconds=0.05)
+            with db.read() as session:
+                renewed = session.scalars(select(OutboxItem.lease_until)).one()
+        assert renewed > first
+        assert other.drain() == 0  # a live worker's claim is not taken
+        go_on.set()
+        worker.join(5)
+    finally:
+        go_on.set()
+        busy.close()
+        other.close()
+    assert _dms(standin) == [("U0", "hallo")]
+
+
+def test_the_courier_sends_every_due_item_side_by_side_in_batches(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    _queue_welcomes(db, 7)
+    _queue(db, 2)  # calendar files: another lane, not this courier's
+    threads: set[str] = set()
+
+    def send(item: outbox.Item, notifier: Notifier) -> None:
+        threads.add(threading.current_thread().name)
+        time.sleep(0.02)
+        notifier.send_dm(item.recipient, Message(text="hallo"))
+
+    courier = _courier(db, standin, clock, lane=send, batch=3)
+    try:
+        assert courier.drain() == 7
+        assert courier.has_due() is False
+    finally:
+        courier.close()
+    assert sorted(c for c, _ in _dms(standin)) == [f"U{i}" for i in range(7)]
+    assert len(threads) > 1
+    states = {(i.kind, i.state) for i in _items(db)}
+    assert states == {(outbox.WELCOME, OutboxItem.DONE), ("welcome_calendar", OutboxItem.PENDING)}
+
+
+def test_kicks_during_a_drain_fold_into_one_more_round(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
+) -> None:
     _queue_welcomes(db, 1)
     started = threading.Event()
     go_on = threading.Event()
     sent: list[str] = []
 
-    def send(item: outbox.Item) -> None:
+    def send(item: outbox.Item, notifier: Notifier) -> None:
         started.set()
         go_on.wait(5)
         sent.append(item.recipient)
 
-    courier = Courier(db, {outbox.WELCOME: send}, owner="c", clock=lambda: NOW)
+    courier = Courier(db, _notifier(standin), {outbox.WELCOME: send}, owner="c", clock=clock)
     background: list[threading.Thread] = []
     drains: list[str] = []
 
@@ -213,12 +294,12 @@ def test_kicks_during_a_drain_fold_into_one_more_round(db: Database) -> None:
 
 
 def test_the_delivery_loop_sends_what_comes_in_and_what_is_due_when_stopped(
-    db: Database,
+    db: Database, standin: SlackStandIn, clock: FrozenClock
 ) -> None:
     sent: list[str] = []
     courier = Courier(
-        db, {outbox.WELCOME: lambda item: sent.append(item.recipient)}, owner="c",
-        clock=lambda: NOW,
+        db, _notifier(standin), {outbox.WELCOME: lambda item, n: sent.append(item.recipient)},
+        owner="c", clock=clock,
     )  # fmt: skip
     stop = threading.Event()
     loop = threading.Thread(target=courier.run, args=(stop,), kwargs={"poll_seconds": 0.05})
@@ -236,8 +317,12 @@ def test_the_delivery_loop_sends_what_comes_in_and_what_is_due_when_stopped(
     assert not loop.is_alive()
 
 
-def test_the_delivery_loop_stops_when_the_process_that_started_it_is_gone(db: Database) -> None:
-    courier = Courier(db, {outbox.WELCOME: lambda item: None}, owner="c", clock=lambda: NOW)
+def test_the_delivery_loop_stops_when_the_process_that_started_it_is_gone(
+    db: Database, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    courier = Courier(
+        db, _notifier(standin), {outbox.WELCOME: lambda item, n: None}, owner="c", clock=clock
+    )
     loop = threading.Thread(
         target=courier.run,
         args=(threading.Event(),),
