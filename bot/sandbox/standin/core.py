@@ -1378,7 +1378,8 @@ class SlackStandIn:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stand-in in the foreground until Ctrl-C."""
     parser = argparse.ArgumentParser(
-        prog="python -m bot.standin", description="Serve a local stand-in of the Slack Web API."
+        prog="python -m bot.sandbox.standin",
+        description="Serve a local stand-in of the Slack Web API.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")

@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from bot.slack_requests import (
+from bot.sandbox.signed import (
     message_shortcut_body,
     slash_command_body,
     view_state,
