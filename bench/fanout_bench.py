@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 
 from bot.notifier import Message
+from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
 from bot.services import meetings
 from bot.services.catalog import CommunitySpec, MeetingSpec, apply
 from bot.slack_notifier import SlackNotifier, make_web_client
-from bot.standin import SlackStandIn
 from storage import migrate
 from storage.db import Database
 from storage.models import Community, Membership

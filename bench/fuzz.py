@@ -37,7 +37,7 @@ from typing import Any
 from bench import fuzzkit as kit
 from bench.fuzzkit import ADMIN, FACILITATOR, MEMBER, OTHER, Finding, Gen, Request
 from bench.serve_bench import free_port, wait_healthy
-from bot.standin import Call, SlackStandIn
+from bot.sandbox.standin import Call, SlackStandIn
 
 RESULTS = kit.ROOT / "bench" / "results"
 SECRET = "fuzz-signing-secret"
@@ -435,7 +435,7 @@ def run(
 
 
 def _answer_body(view: dict[str, Any], text: str) -> tuple[str, dict[str, str]]:
-    from bot.slack_requests import signed_headers, view_submission_body
+    from bot.sandbox.signed import signed_headers, view_submission_body
 
     body = view_submission_body(user_id=FACILITATOR, view=view, answers={"answer_text": text},
                                 view_id=str(view.get("id") or "V0MODAL"))  # fmt: skip

@@ -4,7 +4,7 @@ every answer and every output to Slack must keep.
 
 Used by `./dev fuzz` (bench/fuzz.py, random with a seed) and by tests/edge (hypothesis).
 Nothing here is product code: it only reads the product's tables and builds requests
-with bot/slack_requests.py, as Slack would send them.
+with bot/sandbox/signed.py, as Slack would send them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlencode
 
 from bot.edge import MAX_BODY_BYTES
 from bot.i18n import MESSAGES
-from bot.slack_requests import (
+from bot.sandbox.signed import (
     block_actions_body,
     message_shortcut_body,
     signed_headers,

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from storage import migrate
 from storage.db import Database, null_pool_engine
 from storage.models import Community, Meeting

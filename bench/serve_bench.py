@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.slack_requests import signed_headers, slash_command_body
+from bot.sandbox.signed import signed_headers, slash_command_body
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -233,7 +233,7 @@ def main() -> int:
     py = sys.executable
     procs = [
         subprocess.Popen(
-            [py, "-m", "bot.standin", "--port", str(standin_port)],
+            [py, "-m", "bot.sandbox.standin", "--port", str(standin_port)],
             env=env,
             stdout=subprocess.DEVNULL,
         ),

@@ -230,7 +230,7 @@ def _observability(args: argparse.Namespace) -> None:
 
 
 def _console(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.console import run_console
+    from bot.sandbox.console import run_console
 
     run_console(settings, user=args.user)
 

@@ -7,7 +7,7 @@ UTF-8 (400), a replay of a request already served (200, empty, no effect). Only 
 does Bolt parse the body and run a listener, with the request marked as verified in its
 context (handlers/errors.py answers at a response_url only for such a request).
 
-`cop-bot serve` (bot/server.py) and the console (bot/console.py) both come through
+`cop-bot serve` (bot/server.py) and the console (bot/sandbox/console.py) both come through
 here, so Bolt's own signature check is off (bot/app.py). Socket Mode does not: Slack
 authenticates that connection itself, and Bolt marks its requests as such.
 """

@@ -24,16 +24,16 @@ from bot.app import build_app, build_services
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.runtime import Services
-from bot.server import make_wsgi
-from bot.slack_requests import (
+from bot.sandbox.signed import (
     block_actions_body,
     message_shortcut_body,
     signed_headers,
     slash_command_body,
     view_submission_body,
 )
+from bot.sandbox.standin import SlackStandIn
+from bot.server import make_wsgi
 from bot.slack_scopes import BOT_SCOPES, PRODUCT_CALLS
-from bot.standin import SlackStandIn
 from storage import migrate
 from storage.db import Database, null_pool_engine
 

@@ -14,13 +14,13 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from bot import deadline
 from bot.deadline import Deadline, SlackTooSlow
 from bot.notifier import Message
+from bot.sandbox.standin import SlackStandIn
 from bot.slack_notifier import (
     DeadlineServerErrorRetryHandler,
     KeepAliveWebClient,
     SlackNotifier,
     make_web_client,
 )
-from bot.standin import SlackStandIn
 
 
 @pytest.fixture

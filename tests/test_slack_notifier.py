@@ -7,8 +7,8 @@ import time
 import pytest
 
 from bot.notifier import DeliveryError, Message
+from bot.sandbox.standin import SlackStandIn
 from bot.slack_notifier import SlackNotifier, make_web_client
-from bot.standin import SlackStandIn
 
 
 @pytest.fixture

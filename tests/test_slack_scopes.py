@@ -15,16 +15,17 @@ import yaml
 from slack_sdk import WebClient
 
 from bot import slack_scopes
+from bot.sandbox.standin import SlackStandIn
 from bot.slack_scopes import BOT_SCOPES, FEATURE_SCOPES, PRODUCT_CALLS, SLACK_RULES
-from bot.standin import SlackStandIn
 from tests.conftest import SlackHTTP
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "manifest.yaml"
 PRODUCT_DIRS = ("bot", "handlers")
-# The stand-in Slack and the console that drives it are helpers for tests and demos, not
-# the product talking to Slack; the table itself names every method.
-NOT_PRODUCT = {"bot/standin.py", "bot/console.py", "bot/slack_scopes.py"}
+# The sandbox (the stand-in Slack and the console that drives it) is for tests and demos,
+# not the product talking to Slack; the table itself names every method.
+NOT_PRODUCT = {"bot/slack_scopes.py"}
+SANDBOX = "bot/sandbox/"
 # Called by slack_bolt itself (auth.test, on the first request); our start-up check
 # (bot/startup.py) calls it too.
 CALLED_BY_BOLT = {"auth.test"}
@@ -63,7 +64,12 @@ def web_api_methods_of(name: str) -> frozenset[str]:
 
 def product_sources() -> list[Path]:
     paths = [p for d in PRODUCT_DIRS for p in sorted((ROOT / d).rglob("*.py"))]
-    return [p for p in paths if p.relative_to(ROOT).as_posix() not in NOT_PRODUCT]
+    return [
+        p
+        for p in paths
+        if (where := p.relative_to(ROOT).as_posix()) not in NOT_PRODUCT
+        and not where.startswith(SANDBOX)
+    ]
 
 
 RAW_CALLS = ("post_json", "api_call")

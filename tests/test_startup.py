@@ -9,8 +9,8 @@ import socket
 import pytest
 
 from bot.config import ConfigError, Settings
+from bot.sandbox.standin import SlackStandIn
 from bot.slack_scopes import BOT_SCOPES
-from bot.standin import SlackStandIn
 from bot.startup import StartupError, check_slack
 
 

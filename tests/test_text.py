@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from bot.sandbox.signed import slack_escape, slack_format
 from bot.services.ical import CalendarEvent, calendar_bytes
-from bot.slack_requests import slack_escape, slack_format
 from bot.text import MAX_NUMBER, clean, looks_like_number, markdown, parse_number
 from handlers import blocks, text_in
 

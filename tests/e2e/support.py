@@ -8,7 +8,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.conftest import AMS, SECRET
 from tests.e2e.test_serve import COP_BOT, _env, _free_port, _wait_healthy
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from bot.app import announce_promotions, prepare_database
 from bot.config import Settings
+from bot.sandbox.standin import SlackStandIn
 from bot.services import membership
-from bot.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import AMS, NOW
 

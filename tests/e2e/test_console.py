@@ -13,7 +13,7 @@ import pytest
 import handlers.commands
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.console import Console, run_console
+from bot.sandbox.console import Console, run_console
 from storage import migrate
 from storage.db import Database
 from tests.conftest import NOW

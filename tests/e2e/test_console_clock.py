@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.console import Console, run_console
+from bot.sandbox.console import Console, run_console
 from storage.models import Delivery, Meeting, Reminder
 
 

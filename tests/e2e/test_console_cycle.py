@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.console import Console, run_console
+from bot.sandbox.console import Console, run_console
 from tests.conftest import NOW
 
 

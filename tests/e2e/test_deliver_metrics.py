@@ -10,8 +10,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bot.sandbox.standin import SlackStandIn
 from bot.services import outbox
-from bot.standin import SlackStandIn
 from storage.db import Database
 from tests.e2e.test_serve import COP_BOT, _env, _free_port
 from tests.factories import add_community

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import ConfigError, Settings
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from storage.models import OutboxItem
 from tests.conftest import SECRET

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import SchedulerLock
-from bot.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import SECRET, SlackHTTP
 from tests.e2e.support import start_serve

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.conftest import SECRET, SlackHTTP
 from tests.e2e.test_serve import (
     CATALOG,

@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import AMS
 from tests.e2e.support import catalogue as _catalogue

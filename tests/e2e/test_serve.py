@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from storage.models import OutboxItem
 from tests.blockkit import assert_valid_message

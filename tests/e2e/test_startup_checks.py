@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.standin import SlackStandIn
 from bot.slack_scopes import BOT_SCOPES
-from bot.standin import SlackStandIn
 from tests.conftest import SECRET
 from tests.e2e.test_serve import CATALOG, COP_BOT, _env, _serving
 

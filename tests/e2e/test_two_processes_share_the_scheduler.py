@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import AMS, fresh_database_url
 from tests.e2e.support import catalogue, reminder_dms, start_serve

@@ -14,7 +14,7 @@ from bench import fuzzkit as kit
 from bench.fuzz import add_past_meeting
 from bench.fuzzkit import ADMIN, FACILITATOR, MEMBER, OTHER, Finding, Request
 from bot.runtime import Services
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.conftest import NOW, SECRET, SlackHTTP
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bench import fuzzkit as kit
 from bench.fuzzkit import ADMIN, FACILITATOR, MEMBER, OTHER, Request
-from bot.slack_requests import signed_headers, slash_command_body, view_submission_body
+from bot.sandbox.signed import signed_headers, slash_command_body, view_submission_body
 from tests.conftest import SECRET
 from tests.edge import strategies as s
 from tests.edge.conftest import Edge

@@ -12,8 +12,8 @@ import pytest
 from bot.app import build_app
 from bot.config import Settings
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.server import make_wsgi
-from bot.standin import SlackStandIn
 from tests.blockkit import assert_valid_message, assert_valid_view
 from tests.conftest import SlackHTTP, _QuietHandler, _ThreadingWSGIServer
 from tests.handlers.support import CheckedSlack, sent

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.runtime import Services
-from bot.standin import Call, SlackStandIn
+from bot.sandbox.standin import Call, SlackStandIn
 from tests.conftest import Response, SlackHTTP
 
 # Every way the app can put a message in front of someone.

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import meetings, membership, reminders
-from bot.standin import SlackStandIn
 from handlers import render
 from storage.models import Meeting, Topic, TopicVote
 from tests.factories import add_community, meeting

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.runtime import Services
-from bot.standin import Call, SlackStandIn
+from bot.sandbox.standin import Call, SlackStandIn
 from tests.factories import add_community
 from tests.handlers.support import CheckedSlack, buttons, dms_to, texts
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import membership
-from bot.standin import SlackStandIn
 from storage.models import Community, Membership
 from tests.blockkit import assert_valid_message
 from tests.conftest import AMS

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import membership
-from bot.standin import SlackStandIn
 from storage.models import CalendarFeed, Membership, OutboxItem
 from tests.factories import add_community, meeting
 from tests.handlers.support import CheckedSlack, dms_to, drain_outbox, texts

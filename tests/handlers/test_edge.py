@@ -27,13 +27,13 @@ from sqlalchemy import func, select, text
 from bot.app import build_app, build_services
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.console import Console
 from bot.edge import MAX_BODY_BYTES, Edge
 from bot.runtime import Services
+from bot.sandbox.console import Console
+from bot.sandbox.signed import block_actions_body, signed_headers, slash_command_body
+from bot.sandbox.standin import SlackStandIn
 from bot.server import make_wsgi
 from bot.services import membership
-from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
-from bot.standin import SlackStandIn
 from handlers.errors import VERIFIED, make_error_handler
 from storage.models import Question, TopicVote
 from storage.replays import SeenRequests

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 import handlers.commands
 from bot.runtime import Services
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.factories import add_community
 from tests.handlers.support import CheckedSlack, texts
 

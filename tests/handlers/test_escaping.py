@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.runtime import Services
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.factories import add_community, load_shipped_catalog
 from tests.handlers.support import CheckedSlack, sent, texts
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.runtime import Services
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.conftest import AMS
 from tests.factories import add_community, load_shipped_catalog, meeting
 from tests.handlers.support import CheckedSlack, dms_to, texts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.runtime import Services
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.factories import add_community
 from tests.handlers.support import CheckedSlack, dms_to, texts
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.runtime import Services
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from storage.models import Community, Lesson, Question
 from tests.factories import add_community
 from tests.handlers.support import CheckedSlack, buttons, texts

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import meetings, membership
-from bot.standin import SlackStandIn
 from storage.models import Meeting, Reminder
 from tests.factories import add_community, meeting
 from tests.handlers.support import CheckedSlack, buttons, dms_to, texts

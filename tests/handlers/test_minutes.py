@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.runtime import Services
-from bot.slack_requests import block_actions_body, signed_headers
-from bot.standin import SlackStandIn
+from bot.sandbox.signed import block_actions_body, signed_headers
+from bot.sandbox.standin import SlackStandIn
 from handlers.minutes import send_nudges
 from storage.models import Meeting
 from tests.factories import add_community, meeting

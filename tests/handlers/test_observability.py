@@ -18,9 +18,9 @@ from sqlalchemy import text
 from bot import deadline, logs
 from bot.health import start_server
 from bot.runtime import RequestPool, Services
+from bot.sandbox.signed import signed_headers, slash_command_body
+from bot.sandbox.standin import SlackStandIn
 from bot.services import outbox
-from bot.slack_requests import signed_headers, slash_command_body
-from bot.standin import SlackStandIn
 from storage import health
 from tests.conftest import SECRET
 from tests.factories import add_community

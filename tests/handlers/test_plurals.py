@@ -11,8 +11,8 @@ import pytest
 
 from bot.i18n import Translator
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import meetings, membership, privacy
-from bot.standin import SlackStandIn
 from handlers.privacy import summary_message
 from tests.factories import add_community, meeting
 from tests.handlers.support import CheckedSlack, buttons, texts

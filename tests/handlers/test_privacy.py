@@ -17,8 +17,8 @@ from bot import cli
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import audit, membership, privacy
-from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import AuditEntry, Base, Departure, Membership, Question, Topic
 from tests.factories import add_community, meeting

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.runtime import Services
+from bot.sandbox.standin import Call, SlackStandIn
 from bot.services import membership
-from bot.standin import Call, SlackStandIn
 from storage.models import Question, QuestionVote
 from tests.factories import add_community
 from tests.handlers.support import CheckedSlack, buttons, dms_to, dumps, texts

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from bot.runtime import Services
-from bot.slack_requests import block_actions_body, signed_headers, slash_command_body
-from bot.standin import SlackStandIn
+from bot.sandbox.signed import block_actions_body, signed_headers, slash_command_body
+from bot.sandbox.standin import SlackStandIn
 from storage.db import make_engine
 from tests.conftest import SECRET
 from tests.factories import add_community

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from bot.i18n import Translator
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import lessons, membership
-from bot.standin import SlackStandIn
 from storage.models import Lesson, Meeting, Question, QuestionVote, Rsvp, Topic, TopicVote
 from tests.factories import add_community, meeting
 from tests.handlers.support import CheckedSlack, sent, texts

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
 from bot.services import agenda, membership, outbox, questions
-from bot.standin import SlackStandIn
 from storage.models import Community, Meeting, QuestionVote, Rsvp, TopicVote
 from tests.factories import add_community, meeting
 from tests.handlers.support import CheckedSlack, buttons, dms_to, drain_outbox, texts

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from bot import scheduler as scheduler_module
 from bot.clock import FrozenClock
 from bot.notifier import Message
+from bot.sandbox.standin import Call, SlackStandIn
 from bot.scheduler import EVENT_TYPE, ReminderScheduler, delivery_key
 from bot.services import meetings, membership
 from bot.services.reminders import Claimed
 from bot.slack_notifier import SlackNotifier, make_web_client
-from bot.standin import Call, SlackStandIn
 from storage.db import Database
 from storage.models import Delivery, Reminder
 

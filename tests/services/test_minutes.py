@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import update
 
 from bot.clock import FrozenClock
+from bot.sandbox.standin import SlackStandIn
 from bot.services import minutes
 from bot.services.errors import NotAllowed
 from bot.services.minutes import NoPastMeetings
-from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Meeting
 from tests.factories import add_community, meeting

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from bot.clock import FrozenClock
+from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
 from bot.services import reminders
-from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Delivery
 from tests.factories import add_community, meeting

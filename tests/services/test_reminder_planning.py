@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import and_, delete, select, update
 
 from bot.clock import FrozenClock
+from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
 from bot.services import catalog, meetings, reminders
 from bot.slack_notifier import SlackNotifier, make_web_client
-from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Community, Meeting, Reminder
 from tests.conftest import NOW

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
 from bot.services import meetings, reminders
 from bot.services.errors import MeetingOver, NotAllowed, NotInCommunity
-from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Delivery, Meeting, Reminder, Rsvp
 from tests.factories import add_community, meeting

@@ -15,10 +15,10 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from bot.clock import FrozenClock
+from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler, SchedulerLock
 from bot.services import reminders
 from bot.slack_notifier import SlackNotifier, make_web_client
-from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Delivery, Reminder
 from tests.factories import add_community, meeting

@@ -12,9 +12,9 @@ from prometheus_client import REGISTRY
 
 from bot.clock import FrozenClock
 from bot.notifier import Message
+from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
 from bot.slack_notifier import SlackNotifier, make_web_client
-from bot.standin import SlackStandIn
 from storage import health
 from storage.db import Database
 from tests.factories import add_community, meeting

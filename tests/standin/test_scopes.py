@@ -11,8 +11,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.sandbox.standin import SlackStandIn
 from bot.slack_scopes import BOT_SCOPES
-from bot.standin import SlackStandIn
 
 
 def client(standin: SlackStandIn, token: str = "xoxb-test") -> WebClient:

@@ -26,8 +26,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
+from bot.sandbox.standin import Call, SlackStandIn
 from bot.slack_scopes import SLACK_RULES
-from bot.standin import Call, SlackStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # These tests are about how the stand-in answers, not about scopes (tests/standin/
@@ -623,7 +623,7 @@ def test_fifty_concurrent_posts_are_all_recorded_with_unique_ts(
 
 def test_module_runs_in_the_foreground_until_interrupted() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.standin", "--port", "0"],
+        [sys.executable, "-m", "bot.sandbox.standin", "--port", "0"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

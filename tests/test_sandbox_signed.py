@@ -1,13 +1,19 @@
-"""The request builders give view_submission and message_action payloads as Slack does."""
+"""The request builders give view_submission and message_action payloads as Slack does,
+signed as Slack signs them."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from bot.slack_requests import (
+from slack_sdk.signature import Clock, SignatureVerifier
+
+from bot.sandbox.signed import (
     message_shortcut_body,
+    signed_headers,
     slash_command_body,
     view_state,
     view_submission_body,
@@ -83,3 +89,22 @@ def test_message_shortcut_text_is_in_slacks_message_format_unless_raw() -> None:
 
     assert text(False, "R&D <b>") == "R&amp;D &lt;b&gt;"
     assert text(True, "<@U2> zegt R&amp;D") == "<@U2> zegt R&amp;D"
+
+
+class _At(Clock):
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+def test_signed_headers_carry_slacks_v0_signature_that_slack_sdk_accepts() -> None:
+    body = slash_command_body(user_id="U1", text="lijst", response_url="http://x")
+    headers = signed_headers("s3cret", body, timestamp=1_700_000_000)
+    base = f"v0:1700000000:{body}".encode()
+    expected = "v0=" + hmac.new(b"s3cret", base, hashlib.sha256).hexdigest()
+    assert headers["X-Slack-Request-Timestamp"] == "1700000000"
+    assert headers["X-Slack-Signature"] == expected
+    assert SignatureVerifier("s3cret", _At(1_700_000_010)).is_valid_request(body, headers)
+    assert not SignatureVerifier("other", _At(1_700_000_010)).is_valid_request(body, headers)

@@ -28,7 +28,7 @@ from bot.clock import Clock, ShiftedClock, system_clock
 from bot.config import Settings
 from bot.edge import Edge
 from bot.runtime import Services
-from bot.slack_requests import (
+from bot.sandbox.signed import (
     block_actions_body,
     message_shortcut_body,
     signed_headers,
@@ -36,7 +36,7 @@ from bot.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from bot.standin import Call, SlackStandIn
+from bot.sandbox.standin import Call, SlackStandIn
 from storage.db import Database
 from storage.models import Community
 

@@ -1,0 +1,146 @@
+"""Slack misbehaving on purpose: injected failures, rate limits (a token bucket per method),
+slow answers and calls held in flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from bot.sandbox.standin.protocol import Answer, err, json_answer, rate_limited, text_answer
+
+
+@dataclass
+class Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+    remaining: int
+
+    def answer(self) -> Answer:
+        if self.status == 429:
+            return rate_limited(self.retry_after or 1, self.error or "ratelimited")
+        if self.status == 200:
+            return json_answer(err(self.error or "internal_error"))
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+        try:
+            phrase = HTTPStatus(self.status).phrase
+        except ValueError:
+            phrase = "Error"
+        return text_answer(self.error or phrase, self.status, headers)
+
+
+class Hold:
+    """The next call of one method, kept waiting unanswered until `release()`: a Slack
+    call caught in flight. `arrived` is set once it is waiting."""
+
+    def __init__(self, method: str, timeout: float) -> None:
+        self.method = method
+        self.timeout = timeout
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait(self) -> None:
+        self.arrived.set()
+        self._released.wait(self.timeout)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@dataclass
+class Bucket:
+    rate: float
+    capacity: float
+    tokens: float
+    updated: float
+    retry_after: int
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Misbehaviour:
+    """What the stand-in does wrong, and when; SlackStandIn applies it to every call."""
+
+    _lock: threading.Lock
+
+    def _reset_misbehaviour(self) -> None:
+        self._delay = 0.0
+        self._method_delays: dict[str, float] = {}
+        for hold in getattr(self, "_holds", {}).values():
+            hold.release()
+        self._holds: dict[str, Hold] = {}
+        self._failures: dict[str, deque[Failure]] = {}
+        self._buckets: dict[str, Bucket] = {}
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls of `method` with an error instead.
+
+        429 answers carry Retry-After (default 1) and ``{"ok": false, "error": "ratelimited"}``;
+        other non-200 statuses answer with a text body; 200 answers ``{"ok": false, "error"}``.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        if status == 200 and not error:
+            raise ValueError("an HTTP 200 failure needs an error code such as 'channel_not_found'")
+        with self._lock:
+            queue = self._failures.setdefault(method, deque())
+            queue.append(Failure(status, error, retry_after, times))
+
+    def throttle(self, method: str, *, per_second: float, retry_after: int = 1) -> None:
+        """Answer 429 + Retry-After to calls of `method` beyond `per_second` (a token bucket)."""
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        capacity = max(1.0, per_second)
+        with self._lock:
+            self._buckets[method] = Bucket(
+                per_second, capacity, capacity, time.monotonic(), retry_after
+            )
+
+    def set_delay(self, seconds: float, *, method: str | None = None) -> None:
+        """Make every answer (or only those to `method`) wait `seconds` first, like a slow
+        Slack. A call is recorded once its answer is ready, after the wait."""
+        if seconds < 0:
+            raise ValueError("the delay cannot be negative")
+        with self._lock:
+            if method is None:
+                self._delay = seconds
+            else:
+                self._method_delays[method] = seconds
+
+    def hold(self, method: str, *, timeout: float = 30.0) -> Hold:
+        """Keep the next call of `method` waiting until the returned hold is released (at
+        most `timeout` seconds); its `arrived` event tells when the call came in."""
+        hold = Hold(method, timeout)
+        with self._lock:
+            self._holds[method] = hold
+        return hold
+
+    def _injected_answer(self, method: str) -> Answer | None:
+        queue = self._failures.get(method)
+        if queue:
+            failure = queue[0]
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                queue.popleft()
+            return failure.answer()
+        bucket = self._buckets.get(method)
+        if bucket is not None and not bucket.take(time.monotonic()):
+            return rate_limited(bucket.retry_after)
+        return None
