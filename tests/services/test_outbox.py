@@ -15,9 +15,9 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.notifier import DeliveryError, Message, Notifier, keyed
 from bot.outbox import Courier, Lane, item_key
+from bot.sandbox.standin import SlackStandIn
 from bot.services import communities, membership, outbox
 from bot.slack_notifier import SlackNotifier, make_web_client
-from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import OutboxItem
 from tests.conftest import NOW
