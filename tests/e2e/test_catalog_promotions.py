@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from bot.app import announce_promotions, prepare_database
+from bot.app import build_services, make_courier, prepare_database
 from bot.config import Settings
 from bot.sandbox.standin import SlackStandIn
 from bot.services import membership
@@ -39,7 +39,14 @@ def test_raising_capacity_welcomes_the_first_on_the_waitlist_by_dm(
     file.write_text(CATALOGUE.format(capacity=2))
     promoted = prepare_database(settings)
     assert promoted == (("excursie", "U2"),)
-    announce_promotions(settings, promoted)
+    # The welcome was queued with the reload; the delivery worker sends it.
+    services = build_services(settings, courier=False)
+    courier = make_courier(services)
+    try:
+        courier.drain()
+    finally:
+        courier.close()
+        services.shutdown()
 
     dms = [c for c in standin.calls("chat.postMessage") if c.args["channel"] == "U2"]
     assert len(dms) == 1

@@ -1,0 +1,163 @@
+"""The delivery road across crashes: two `cop-bot serve` processes share a database; one is
+killed with SIGKILL while the welcomes, promotions and approval requests of a burst are
+on their way to Slack, and started again. Every acknowledged action's messages arrive
+exactly once, within 10 s of the restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.sandbox.standin import SlackStandIn
+from storage import migrate
+from storage.db import Database
+from storage.models import OutboxItem
+from tests.conftest import SECRET, SlackHTTP
+from tests.e2e.test_serve import COP_BOT, _env, _free_port, _wait_healthy
+
+CATALOGUE = """
+[[community]]
+slug = "open"
+name = "Open"
+
+[[community]]
+slug = "klein"
+name = "Klein"
+capacity = 5
+
+[[community]]
+slug = "keur"
+name = "Keur"
+approval = true
+facilitators = ["UFAC"]
+"""
+OPEN, KLEIN, KEUR, LEAVERS = 16, 8, 4, 3
+
+
+def _start(
+    db_url: str, standin: SlackStandIn, tmp_path: Path, name: str
+) -> tuple[subprocess.Popen[bytes], SlackHTTP, Path]:
+    port = _free_port()
+    log = tmp_path / f"{name}.log"
+    catalogue = tmp_path / "catalogus.toml"
+    env = _env(
+        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=standin.api_url,
+        DATABASE_URL=db_url, COP_CATALOG=str(catalogue), COP_SWEEP_SECONDS="0.3",
+        HOME=str(tmp_path),
+    )  # fmt: skip
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"],
+            env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    _wait_healthy(base, process, log)
+    return process, SlackHTTP(base, standin), log
+
+
+def _keyed_posts(standin: SlackStandIn) -> list[tuple[str, str]]:
+    """(recipient, key) of every message of the road that Slack accepted."""
+    return [
+        (str(c.args["channel"]), str(c.args["metadata"]["event_payload"]["key"]))
+        for c in standin.calls("chat.postMessage")
+        if c.status == 200 and c.response.get("ok") and c.args.get("metadata")
+    ]
+
+
+def _done(db: Database) -> int:
+    with db.read() as session:
+        return int(
+            session.scalar(
+                select(func.count()).where(OutboxItem.state == OutboxItem.DONE)
+            ) or 0
+        )  # fmt: skip
+
+
+def test_a_burst_survives_sigkill_of_one_of_two_serve_processes_exactly_once(
+    db_url: str, standin: SlackStandIn, tmp_path: Path
+) -> None:
+    (tmp_path / "catalogus.toml").write_text(CATALOGUE)
+    migrate.upgrade(db_url)
+    db = Database(db_url)
+    victim, slack, log = _start(db_url, standin, tmp_path, "victim")
+    survivor, _, survivor_log = _start(db_url, standin, tmp_path, "survivor")
+    restarted: subprocess.Popen[bytes] | None = None
+    try:
+        standin.set_delay(0.15)  # Slack is slow: the burst's messages are still on their way
+        acknowledged: list[tuple[str, str]] = []
+
+        def say(user: str, text: str, expect: str) -> None:
+            response = slack.command(user, text)
+            assert response.status == 200
+            assert expect in response.json()["text"], response.json()
+            acknowledged.append((user, text))
+
+        for i in range(OPEN):
+            say(f"UOPEN{i:02d}", "aanmelden open", "Je bent lid van *Open*")
+        for i in range(KLEIN):
+            say(f"UKLEIN{i}", "aanmelden klein", "Klein")
+        for i in range(KEUR):
+            say(f"UKEUR{i}", "aanmelden keur", "doorgestuurd")
+        for i in range(LEAVERS):  # three members leave: three move up from the waitlist
+            say(f"UKLEIN{i}", "afmelden klein", "Klein")
+
+        # Kill once some of it is out and much is not: the state we need, not a moment.
+        deadline = time.monotonic() + 60
+        while _done(db) < 4:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        posted_before = len(_keyed_posts(standin))
+        assert posted_before < OPEN + KLEIN + KEUR + LEAVERS, "the kill must land mid-burst"
+
+        standin.set_delay(0)
+        restarted, _, _ = _start(db_url, standin, tmp_path, "restarted")
+        restart = time.monotonic()
+        # Who hears what: each new member a welcome (all of Open, the five first of Klein),
+        # each who moved up a welcome with the news, the facilitator a request per asker.
+        # The three who left soon after joining got theirs only if it went out before.
+        leavers = {f"UKLEIN{i}" for i in range(LEAVERS)}
+        expected = Counter(
+            {f"UOPEN{i:02d}": 1 for i in range(OPEN)}
+            | {f"UKLEIN{i}": 1 for i in range(LEAVERS, KLEIN)}  # 2 members, 3 promoted
+            | {"UFAC": KEUR}
+        )
+
+        def heard() -> Counter[str]:
+            return Counter(r for r, _ in _keyed_posts(standin) if r not in leavers)
+
+        while heard() != expected:
+            assert time.monotonic() - restart < 10, (
+                heard(), (tmp_path / "restarted.log").read_text(),
+            )  # fmt: skip
+            time.sleep(0.05)
+        time.sleep(1.0)  # a few more polls: nothing more may go out
+        posts = _keyed_posts(standin)
+        assert heard() == expected
+        assert all(n <= 1 for r, n in Counter(r for r, _ in posts).items() if r in leavers)
+        assert len(set(posts)) == len(posts)  # no key twice
+        promoted = [
+            c.args["text"] for c in standin.calls("chat.postMessage")
+            if c.args["channel"] in {"UKLEIN5", "UKLEIN6", "UKLEIN7"}
+        ]  # fmt: skip
+        assert len(promoted) == 3
+        assert all("plek vrijgekomen" in text for text in promoted), promoted
+        with db.read() as session:
+            states = Counter(session.execute(select(OutboxItem.kind, OutboxItem.state)).tuples())
+        # Calendar files keep the file API's pace (no meetings here: nothing to upload).
+        assert {s for (kind, s) in states if kind != "welcome_calendar"} == {OutboxItem.DONE}
+        assert "Traceback" not in survivor_log.read_text()
+    finally:
+        for process in (victim, survivor, restarted):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=15)
+        db.dispose()
