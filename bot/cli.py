@@ -434,6 +434,30 @@ def _audit_export(settings: Settings, args: argparse.Namespace) -> None:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
 
 
+def _outbox(settings: Settings, args: argparse.Namespace) -> None:
+    """What the delivery road holds: counts per kind and state, or what failed for good."""
+    from bot.services import outbox
+    from storage import migrate
+    from storage.db import Database
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.read() as session:
+            if args.outbox == "failed":
+                found = outbox.failures(session, limit=args.limit)
+                for f in found:
+                    at = f.at.isoformat(timespec="seconds") if f.at else "-"
+                    print(f"{at}  #{f.id}  {f.kind}  to {f.recipient}  ({f.subject}): {f.error}")
+                if not found:
+                    print("nothing failed")
+                return
+            for (kind, state), n in sorted(outbox.counts(session).items()):
+                print(f"{kind:18} {state:8} {n}")
+    finally:
+        db.dispose()
+
+
 def _add_privacy_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     priv = sub.add_parser("privacy", help="personal data (AVG/GDPR)").add_subparsers(
         dest="privacy", required=True
@@ -449,6 +473,13 @@ def _add_privacy_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     aexp = aud.add_parser("export", help="the whole audit log, oldest first")
     aexp.add_argument("--format", choices=["json", "csv"], default="json")
     aexp.set_defaults(run=_audit_export)
+    box = sub.add_parser("outbox", help="the delivery road").add_subparsers(
+        dest="outbox", required=True
+    )
+    box.add_parser("status", help="items per kind and state").set_defaults(run=_outbox)
+    failed = box.add_parser("failed", help="what Slack refused for good, newest first")
+    failed.add_argument("--limit", type=int, default=100)
+    failed.set_defaults(run=_outbox)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -8,8 +8,10 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
@@ -332,3 +334,27 @@ def test_the_delivery_loop_stops_when_the_process_that_started_it_is_gone(
     loop.join(5)
     courier.close()
     assert not loop.is_alive()
+
+
+def test_admins_see_what_slack_refused_for_good_in_the_cli(
+    db: Database, standin: SlackStandIn, clock: FrozenClock, db_url: str,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:  # fmt: skip
+    from bot import cli
+
+    _queue_welcomes(db, 2)
+    standin.fail("chat.postMessage", error="user_not_found", times=1)
+    courier = _courier(db, standin, clock)
+    try:
+        assert courier.drain() == 2
+    finally:
+        courier.close()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    assert cli.main(["outbox", "failed"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert "welcome  to U" in line and line.endswith(": user_not_found")
+    assert cli.main(["outbox", "status"]) == 0
+    assert capsys.readouterr().out.split() == ["welcome", "done", "1", "welcome", "failed", "1"]
