@@ -6,16 +6,10 @@ deadline; outside one, calls wait out Retry-After and back off as long as they n
 
 from __future__ import annotations
 
-import http.client
-import io
-import json
 import random
-import threading
 import time
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit
-from urllib.request import Request
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -175,138 +169,6 @@ class DeadlineWebClient(WebClient):
         return client
 
 
-class KeepAliveWebClient(DeadlineWebClient):
-    """slack_sdk's WebClient, reusing one HTTP connection per thread.
-
-    The stock client opens a new connection (and TLS handshake) for every call; a
-    fan-out of DMs spends most of its time there. Everything above the transport --
-    retries, Retry-After, error parsing -- is slack_sdk's own: failures are reported
-    to it exactly as urllib reports them.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._local = threading.local()
-
-    def _connection(self, scheme: str, netloc: str, fresh: bool) -> http.client.HTTPConnection:
-        pool: dict[tuple[str, str], http.client.HTTPConnection] = self._local.__dict__.setdefault(
-            "pool", {}
-        )
-        key = (scheme, netloc)
-        conn = pool.get(key)
-        if conn is None or fresh:
-            if conn is not None:
-                conn.close()
-            if scheme == "https":
-                conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=self.ssl)
-            else:
-                conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
-            pool[key] = conn
-        # The timeout of this call: at most the time left in the request (if any).
-        timeout = self.timeout
-        conn.timeout = timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(timeout)
-        return conn
-
-    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
-        parts = urlsplit(url)
-        if self.proxy is not None or parts.scheme not in ("http", "https"):
-            return super()._perform_urllib_http_request_internal(url, req)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        headers = dict(req.header_items())
-        for attempt in (0, 1):
-            conn = self._connection(parts.scheme, parts.netloc, fresh=attempt > 0)
-            reused = conn.sock is not None
-            try:
-                conn.request(req.get_method(), path, body=req.data, headers=headers)
-                response = conn.getresponse()
-                body = response.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                conn.close()
-                # The server closed a connection that sat idle: the request never
-                # reached it, so sending it again on a new connection is safe.
-                if attempt or not reused:
-                    raise
-            except Exception:
-                conn.close()
-                raise
-        if response.will_close:
-            conn.close()
-        if response.status >= 400:
-            raise HTTPError(
-                url, response.status, response.reason, response.headers, io.BytesIO(body)
-            )
-        charset = response.headers.get_content_charset() or "utf-8"
-        return {
-            "status": response.status,
-            "headers": response.headers,
-            "body": body.decode(charset),
-        }
-
-    def post_json(self, api_method: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Call a Web API method with a JSON body on this thread's keep-alive connection,
-        waiting out 429s for Retry-After and retrying 5xx and broken connections.
-
-        The hot path (every DM, every reminder): slack_sdk's request machinery costs more
-        than twice the HTTP exchange itself. Slack's answer is returned as parsed; an
-        answer with `ok: false` is the caller's to handle.
-        """
-        parts = urlsplit(self.base_url + api_method)
-        if self.proxy is not None or parts.scheme not in ("http", "https"):
-            return dict(self.api_call(api_method, json=payload).data)  # type: ignore[arg-type]
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json;charset=utf-8",
-            "Authorization": f"Bearer {self.token or ''}",
-            "User-Agent": self.headers.get("User-Agent", "cop-bot"),
-        }
-        running = deadline.current()
-
-        def wait(seconds: float) -> None:
-            if running is not None and seconds + MIN_CALL_SECONDS > running.remaining():
-                raise SlackTooSlow(api_method, "a retry would outlast the request")
-            time.sleep(seconds)
-
-        rate_limited = server_errors = broken = 0
-        while True:
-            if running is not None and running.remaining() < MIN_CALL_SECONDS:
-                raise SlackTooSlow(api_method, "no time left in the request")
-            conn = self._connection(parts.scheme, parts.netloc, fresh=broken > 0)
-            try:
-                conn.request("POST", parts.path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                if running is not None and _timed_out(exc):
-                    raise SlackTooSlow(api_method, "no answer before the deadline") from exc
-                broken += 1
-                if broken > CONNECTION_RETRIES:
-                    raise
-                continue
-            if response.will_close:
-                conn.close()
-            if response.status == 429:
-                metrics.count_rate_limited(api_method)
-            if response.status == 429 and rate_limited < RATE_LIMIT_RETRIES:
-                rate_limited += 1
-                wait(_retry_after(response.headers.get("Retry-After")))
-                continue
-            if response.status >= 500 and server_errors < SERVER_ERROR_RETRIES:
-                wait(0.5 * 2**server_errors)
-                server_errors += 1
-                continue
-            try:
-                answer: dict[str, Any] = json.loads(data)
-            except ValueError:
-                answer = {"ok": False, "error": str(response.status)}
-            if response.status == 429:
-                answer = {"ok": False, "error": "ratelimited"}
-            return answer
-
-
 CONNECTION_RETRIES = 2
 RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 3
@@ -319,10 +181,12 @@ def _retry_after(value: str | None) -> float:
         return 1.0
 
 
-def make_web_client(token: str, base_url: str, *, timeout: int = 10) -> KeepAliveWebClient:
-    """A WebClient that waits out 429s for Retry-After and retries 5xx and broken
-    connections; inside a request, only as far as the request's deadline allows."""
-    return KeepAliveWebClient(
+def make_web_client(token: str, base_url: str, *, timeout: int = 10) -> DeadlineWebClient:
+    """slack_sdk's WebClient, whose retry handlers wait out 429s for Retry-After and retry
+    5xx and broken connections; inside a request, only as far as the request's deadline
+    allows. Its stock transport (a connection per call) is used as it is: see
+    BENCHMARKS.md, "The Slack client's transport", for what a keep-alive one would save."""
+    return DeadlineWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
@@ -351,11 +215,6 @@ class SlackNotifier:
         if message.metadata:
             payload["metadata"] = message.metadata
         payload["unfurl_links"] = False
-        if isinstance(self.client, KeepAliveWebClient):
-            answer = self.client.post_json("chat.postMessage", payload)
-            if not answer.get("ok"):
-                raise DeliveryError(str(answer.get("error") or "unknown_error"))
-            return str(answer.get("ts", ""))
         try:
             response = self.client.chat_postMessage(**payload)
         except SlackApiError as exc:

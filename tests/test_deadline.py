@@ -17,19 +17,19 @@ from bot.notifier import Message
 from bot.sandbox.standin import SlackStandIn
 from bot.slack_notifier import (
     DeadlineServerErrorRetryHandler,
-    KeepAliveWebClient,
+    DeadlineWebClient,
     SlackNotifier,
     make_web_client,
 )
 
 
 @pytest.fixture
-def client(standin: SlackStandIn) -> KeepAliveWebClient:
+def client(standin: SlackStandIn) -> DeadlineWebClient:
     return make_web_client("xoxb-test", standin.api_url)
 
 
 def test_a_retry_after_longer_than_the_time_left_is_not_waited_out(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     standin.fail("views.open", status=429, retry_after=8)
 
@@ -41,7 +41,7 @@ def test_a_retry_after_longer_than_the_time_left_is_not_waited_out(
 
 
 def test_a_retry_after_that_fits_is_waited_out_inside_a_request(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     standin.fail("views.open", status=429, retry_after=1)
 
@@ -52,7 +52,7 @@ def test_a_retry_after_that_fits_is_waited_out_inside_a_request(
 
 
 def test_the_same_rate_limit_is_waited_out_outside_a_request(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     standin.fail("views.open", status=429, retry_after=3)
 
@@ -64,7 +64,7 @@ def test_the_same_rate_limit_is_waited_out_outside_a_request(
 
 
 def test_server_error_retries_stop_at_the_deadline(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     # slack_sdk's back-off (0.5 s, 1 s, 2 s, each plus up to 1 s) outlasts 2.5 s.
     standin.fail("views.open", status=500, times=4)
@@ -76,7 +76,7 @@ def test_server_error_retries_stop_at_the_deadline(
 
 
 def test_outside_a_request_server_errors_get_all_their_retries(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     for handler in client.retry_handlers:
         if isinstance(handler, DeadlineServerErrorRetryHandler):
@@ -90,7 +90,7 @@ def test_outside_a_request_server_errors_get_all_their_retries(
 
 
 def test_a_call_without_an_answer_in_time_ends_at_the_deadline(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     standin.set_delay(20, method="views.open")
     began = time.monotonic()
@@ -102,7 +102,7 @@ def test_a_call_without_an_answer_in_time_ends_at_the_deadline(
 
 
 def test_no_call_starts_once_the_deadline_has_passed(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     with deadline.resumed(Deadline(time.monotonic() - 1)), pytest.raises(SlackTooSlow):
         client.views_open(trigger_id="1.2.3", view={"type": "modal"})
@@ -111,7 +111,7 @@ def test_no_call_starts_once_the_deadline_has_passed(
 
 
 def test_a_dm_in_a_request_is_not_held_up_by_a_long_retry_after(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     standin.fail("chat.postMessage", status=429, retry_after=8)
 
@@ -122,7 +122,7 @@ def test_a_dm_in_a_request_is_not_held_up_by_a_long_retry_after(
 
 
 def test_a_dm_in_a_request_does_not_wait_for_a_slow_slack(
-    client: KeepAliveWebClient, standin: SlackStandIn
+    client: DeadlineWebClient, standin: SlackStandIn
 ) -> None:
     standin.set_delay(20, method="chat.postMessage")
 

@@ -1,4 +1,4 @@
-"""The Notifier over the keep-alive WebClient, against the Slack stand-in."""
+"""The Notifier over slack_sdk's WebClient and its retry handlers, against the Slack stand-in."""
 
 from __future__ import annotations
 
@@ -26,18 +26,6 @@ def test_a_dm_lands_in_the_users_dm_with_text_and_blocks(
     assert call.args["blocks"] == blocks
     assert call.token == "xoxb-test"
     assert ts == call.response["ts"]
-
-
-def test_many_calls_from_one_thread_reuse_one_connection(
-    notifier: SlackNotifier, standin: SlackStandIn
-) -> None:
-    notifier.send_dm("U1", Message(text="een"))
-    conn = notifier.client._local.pool[("http", f"127.0.0.1:{standin.port}")]  # type: ignore[attr-defined]
-    sock = conn.sock
-    for i in range(20):
-        notifier.send_dm("U1", Message(text=f"bericht {i}"))
-    assert conn.sock is sock
-    assert len(standin.calls("chat.postMessage")) == 21
 
 
 def test_a_429_waits_for_retry_after_then_succeeds(
@@ -77,17 +65,6 @@ def test_inviting_someone_already_in_the_channel_is_not_an_error(
     assert notifier.invite("C0ETHIEK", "U1") is True
     assert notifier.invite("C0ETHIEK", "U1") is False
     assert standin.channel_members("C0ETHIEK") == {"U1"}
-
-
-def test_a_restarted_slack_connection_is_reopened_transparently(
-    notifier: SlackNotifier, standin: SlackStandIn
-) -> None:
-    notifier.send_dm("U1", Message(text="een"))
-    conn = notifier.client._local.pool[("http", f"127.0.0.1:{standin.port}")]  # type: ignore[attr-defined]
-    conn.sock.close()  # as if the server had dropped an idle keep-alive connection
-    conn.sock = None
-    notifier.send_dm("U1", Message(text="twee"))
-    assert [c.args["text"] for c in standin.calls("chat.postMessage")] == ["een", "twee"]
 
 
 def test_a_server_error_that_persists_is_reported_as_a_retryable_failure(

@@ -100,7 +100,7 @@ def test_slack_429s_are_counted_by_method_on_both_client_paths(standin: SlackSta
     standin.fail("chat.postMessage", status=429, retry_after=0, times=2)
     standin.fail("conversations.invite", status=429, retry_after=0)
 
-    notifier.post("C1", Message(text="hallo"))  # the keep-alive fast path
+    notifier.post("C1", Message(text="hallo"))
     notifier.invite("C1", "U1")  # slack_sdk's own request machinery and retry handlers
 
     assert _value("cop_slack_rate_limited_total", method="chat.postMessage") == posted + 2
