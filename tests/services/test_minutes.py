@@ -10,8 +10,7 @@ from sqlalchemy import update
 
 from bot.clock import FrozenClock
 from bot.services import minutes
-from bot.services.errors import NotAllowed
-from bot.services.minutes import NoPastMeetings
+from bot.services.errors import NoPastMeetings, NotAllowed
 from bot.standin import SlackStandIn
 from storage.db import Database
 from storage.models import Meeting
