@@ -45,6 +45,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "Hieronder staat je tekst zonder dat teken: kopieer hem en probeer het nog eens.",
         "text_nul_field": "Hier staat een onzichtbaar teken (NUL) in dat ik niet kan bewaren. Typ de tekst opnieuw "
         "of plak hem eerst in een gewone teksteditor.",
+        "text_too_long": "Je tekst is {length} tekens lang; het maximum is {limit} tekens. Maak hem korter "
+        "en probeer het nog eens. Dit was je tekst, zodat je niets kwijt bent:",
+        "meeting_gone": "Die bijeenkomst bestaat niet (meer).",
         # Help
         "help_title": "CoP bot: Communities of Practice in Slack",
         "help_intro": "Ik help je mee te doen aan Communities of Practice: vakgenoten uit "
@@ -210,6 +213,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "Here is your text without it: copy it and try again.",
         "text_nul_field": "This holds an invisible character (NUL) that I cannot store. Type the text again, "
         "or paste it into a plain text editor first.",
+        "text_too_long": "Your text is {length} characters long; the limit is {limit} characters. "
+        "Please shorten it and try again. Here is your text, so nothing is lost:",
+        "meeting_gone": "That meeting does not exist (any more).",
         "help_title": "CoP bot: Communities of Practice in Slack",
         "help_intro": "I help you take part in Communities of Practice: professionals from "
         "different municipalities learning together from real cases. What you can type:",

@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.runtime import Services, error_reference
+from bot.runtime import Services
 from bot.services import membership
-from bot.services.errors import DomainError
 from handlers import render, text_in
 from handlers.commands import join
-from handlers.errors import apology, domain_message
-
-log = logging.getLogger("cop_bot")
+from handlers.errors import answer_after_ack
 
 
 def _answer(respond: Respond, message: render.Message, *, replace: bool = False) -> None:
     respond(text=message.text, blocks=message.blocks, replace_original=replace)
-
-
-def _guarded(services: Services, respond: Respond, user_id: str, what: str, work: Any) -> None:
-    """Run button work after the ack; a user's mistake gets its message, a bug an apology."""
-    t = services.translator(None)  # the default language, needing no database
-    try:
-        # Inside the try: when the database is what fails, the user still hears of it.
-        t = services.translator(user_id)
-        work(t)
-    except DomainError as error:
-        _answer(respond, domain_message(t, error))
-    except Exception:
-        reference = error_reference()
-        log.exception("%s failed (ref %s)", what, reference)
-        _answer(respond, apology(t, reference))
 
 
 def join_button(
@@ -44,7 +25,7 @@ def join_button(
     user_id = body["user"]["id"]
     slug = text_in.from_value(action.get("value"))
 
-    def work(t: render.Translator) -> None:
+    def work(t: render.Translator) -> None:  # answers itself: the follow-ups come after
         reply = join(services, t, user_id, slug)
         _answer(respond, reply.message)
         if reply.deliver:
@@ -52,9 +33,7 @@ def join_button(
         if reply.after is not None:
             reply.after()
 
-    services.in_background(
-        "join button", partial(_guarded, services, respond, user_id, "join button", work)
-    )
+    answer_after_ack(services, respond, user_id, "join button", work)
 
 
 def _decide(
@@ -84,9 +63,7 @@ def _decide(
         _answer(respond, render.decision_summary(t, decision), replace=True)
         services.deliver_soon()  # the requester hears it through the outbox
 
-    services.in_background(
-        "join decision", partial(_guarded, services, respond, decider, "join decision", work)
-    )
+    answer_after_ack(services, respond, decider, "join decision", work)
 
 
 def register(app: App, services: Services) -> None:

@@ -13,26 +13,22 @@ from slack_sdk import WebClient
 
 from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
-from bot.runtime import Services, error_reference
+from bot.runtime import Services
 from bot.services import agenda
 from bot.services.agenda import (
     MAX_AGENDA_LENGTH,
     MAX_SPEAKERS_LENGTH,
     AgendaForm,
-    AgendaInvalid,
     AgendaView,
-    NoUpcomingMeeting,
     PublishedAgenda,
-    TopicNotFound,
     TopicPage,
 )
 from bot.services.errors import (
+    AgendaInvalid,
     DomainError,
     MeetingNotFound,
     MeetingOver,
     NotAllowed,
-    NotInCommunity,
-    TextTooLong,
 )
 from bot.services.views import MeetingView
 from handlers import render, text_in
@@ -49,7 +45,7 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import apology, domain_message
+from handlers.errors import answer_after_ack, message_for
 from handlers.feature import CommandHandler
 from handlers.reply import Reply
 
@@ -67,28 +63,6 @@ _PAGE_IN_BLOCK = re.compile(r"^topic-[0-9]+-p([0-9]+)$")
 
 
 # -- messages ---------------------------------------------------------------------------
-
-
-def refusal(t: Translator, error: DomainError) -> Message:
-    """The message for a refusal of this feature (others go to handlers.errors)."""
-    match error:
-        case NotInCommunity(community=name, slug=slug):
-            return render.text_message(
-                t("agenda_not_participant", name=escape(name), slug=escape(slug))
-            )
-        case TextTooLong(text=text, limit=limit):
-            intro = t("agenda_topic_too_long", length=len(text), limit=limit)
-            # The text comes back whole, so nothing the user wrote is lost.
-            return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
-        case TopicNotFound():
-            return render.text_message(t("agenda_topic_gone"))
-        case NoUpcomingMeeting(community=name, slug=slug):
-            return render.text_message(
-                t("agenda_no_meeting_to_plan", name=escape(name), slug=escape(slug))
-            )
-        case NotAllowed(action="agenda"):
-            return render.text_message(t("agenda_error_not_allowed"))
-    return domain_message(t, error)
 
 
 def topic_added(t: Translator, proposed: agenda.Proposed) -> Message:
@@ -295,7 +269,7 @@ def propose_topic(services: Services, t: Translator, user_id: str, rest: str) ->
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
     except DomainError as error:
-        return Reply(refusal(t, error))
+        return Reply(message_for(t, error, "agenda"))
     return Reply(topic_added(t, proposed))
 
 
@@ -311,7 +285,7 @@ def list_topics(services: Services, t: Translator, user_id: str, rest: str) -> R
                 page=number,
             )  # fmt: skip
     except DomainError as error:
-        return Reply(refusal(t, error))
+        return Reply(message_for(t, error, "agenda"))
     return Reply(topic_page(t, page))
 
 
@@ -326,7 +300,7 @@ def show_agenda(services: Services, t: Translator, user_id: str, rest: str) -> R
                 now=services.clock(),
             )  # fmt: skip
     except DomainError as error:
-        return Reply(refusal(t, error))
+        return Reply(message_for(t, error, "agenda"))
     return Reply(agenda_message(t, view))
 
 
@@ -356,20 +330,6 @@ def _answer(respond: Respond, message: Message, *, replace: bool = False) -> Non
             response_type="ephemeral")  # fmt: skip
 
 
-def _guarded(services: Services, respond: Respond, user_id: str, what: str, work: Any) -> None:
-    """Run button work after the ack: a refusal gets its message, a bug an apology."""
-    t = services.translator(None)
-    try:
-        t = services.translator(user_id)
-        work(t)
-    except DomainError as error:
-        _answer(respond, refusal(t, error))
-    except Exception:
-        reference = error_reference()
-        log.exception("%s failed (ref %s)", what, reference)
-        _answer(respond, apology(t, reference))
-
-
 def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                 services: Services) -> None:  # fmt: skip
     """👍 Stem: cast or take back a vote, then redraw the list it was clicked in."""
@@ -378,7 +338,7 @@ def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
     topic_id = text_in.id_value(action.get("value"))
     shown = _PAGE_IN_BLOCK.match(text_in.from_value(action.get("block_id")))
 
-    def work(t: Translator) -> None:
+    def work(t: Translator) -> None:  # answers itself: a redrawn list replaces the old
         admins = services.settings.admins
         with services.db.write() as session:
             vote = agenda.toggle_vote(
@@ -396,9 +356,7 @@ def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
             )  # fmt: skip
         _answer(respond, topic_page(t, page), replace=True)
 
-    services.in_background(
-        "topic vote", partial(_guarded, services, respond, user_id, "topic vote", work)
-    )
+    answer_after_ack(services, respond, user_id, "topic vote", work, context="agenda")
 
 
 def page_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
@@ -416,9 +374,7 @@ def page_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
             )  # fmt: skip
         _answer(respond, topic_page(t, page), replace=True)
 
-    services.in_background(
-        "topics page", partial(_guarded, services, respond, user_id, "topics page", work)
-    )
+    answer_after_ack(services, respond, user_id, "topics page", work, context="agenda")
 
 
 def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
@@ -435,7 +391,7 @@ def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: R
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
     except DomainError as error:
-        _answer(respond, refusal(t, error))
+        _answer(respond, message_for(t, error, "agenda"))
         return
     client.views_open(trigger_id=body["trigger_id"], view=agenda_modal(t, form))
 
@@ -471,24 +427,13 @@ def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: 
                 speakers=speakers or None, admins=services.settings.admins,
                 now=services.clock(),
             )  # fmt: skip
-    except AgendaInvalid as error:
-        field = TEXT_FIELD if error.field == "text" else SPEAKERS_FIELD
-        problem = (
-            t("agenda_error_empty")
-            if error.problem == "empty"
-            else t("agenda_error_too_long", length=error.length, limit=error.limit)
-        )
-        ack(response_action="errors", errors={field: problem})
-        return
-    except NotAllowed:
-        log.warning("agenda form from %s, who may not manage it, refused", user_id)
-        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_not_allowed")})
-        return
-    except MeetingOver:
-        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_over")})
-        return
-    except MeetingNotFound:
-        ack(response_action="errors", errors={MEETING_FIELD: t("agenda_error_gone")})
+    except (AgendaInvalid, NotAllowed, MeetingOver, MeetingNotFound) as error:
+        field = MEETING_FIELD
+        if isinstance(error, AgendaInvalid):
+            field = TEXT_FIELD if error.field == "text" else SPEAKERS_FIELD
+        elif isinstance(error, NotAllowed):
+            log.warning("agenda form from %s, who may not manage it, refused", user_id)
+        ack(response_action="errors", errors={field: message_for(t, error, "agenda_form").text})
         return
     ack()
     services.in_background("agenda post", partial(publish_agenda, services, meeting_id, user_id))

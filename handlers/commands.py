@@ -28,7 +28,7 @@ from bot.services.errors import DomainError
 from bot.services.views import CommunityDetail, JoinResult
 from handlers import agenda, meeting_form, minutes, privacy, questions, render, text_in
 from handlers import meetings as meeting_commands
-from handlers.errors import apology, domain_message, nul_refusal, slack_slow
+from handlers.errors import apology, message_for, nul_refusal, slack_slow
 from handlers.feature import CommandHandler
 from handlers.reply import Reply
 from storage.errors import WriteBusy
@@ -90,7 +90,7 @@ def run_command(services: Services, user_id: str, text: str, *, tried_quick: boo
     try:
         return handler(services, t, user_id, rest)
     except DomainError as error:
-        return Reply(domain_message(t, error))
+        return Reply(message_for(t, error))
 
 
 def _help(services: Services, t: Translator, user_id: str, rest: str) -> Reply:

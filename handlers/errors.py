@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, get_args
 
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
@@ -15,16 +16,33 @@ from bot.i18n import Translator
 from bot.notifier import Message
 from bot.runtime import Services, error_reference
 from bot.services.errors import (
+    AgendaInvalid,
     AlreadyMember,
+    AlreadyPublished,
+    AmbiguousWhen,
     CommunityNotFound,
     DomainError,
+    EmptyText,
+    EndBeforeStart,
+    MeetingNotFound,
+    MeetingOver,
     MeetingTooFarAhead,
+    NoPastMeetings,
     NotAllowed,
+    NotAnswered,
     NotInCommunity,
     NotMember,
+    NoUpcomingMeeting,
+    PastWhen,
+    QuestionAnswered,
+    QuestionNotFound,
     RegistrationClosed,
     RequestAlreadyDecided,
+    TextTooLong,
+    TopicNotFound,
+    WhenError,
 )
+from bot.services.when import describe
 from handlers.blocks import escape, fit, section, sections
 from handlers.render import members_only, text_message
 
@@ -43,42 +61,158 @@ def is_verified(request: BoltRequest) -> bool:
     return request.mode == "socket_mode" or request.context.get(VERIFIED) is True
 
 
-def domain_message(t: Translator, error: DomainError) -> Message:
-    """The catalogue message that tells the user what happened and what to do."""
-    match error:
-        case MeetingTooFarAhead(latest=latest):
+# Where a domain error is told; a feature words some refusals its own way, and what it
+# does not word gets the general text (""). Under a modal's input (the "_form" contexts)
+# a refusal is one line of plain text, shown as the message's `text`.
+Context = Literal[
+    "",  # anywhere: /cop's commands, the join and approval buttons, privacy
+    "agenda",  # /cop onderwerp, onderwerpen, agenda; the topic buttons
+    "agenda_form",  # under the agenda form's inputs
+    "questions",  # /cop vraag, vragen; the question buttons
+    "question_form",  # under the answer form's and the save-question form's inputs
+    "minutes",  # /cop verslag, the minutes form and its nudge's button
+    "lessons",  # /cop les, the button that shares an answered question
+    "meetings",  # /cop bijeenkomst; the RSVP buttons
+    "meeting_form_open",  # the click that opens the meeting form
+    "meeting_form",  # under the meeting form's inputs
+]
+CONTEXTS: tuple[Context, ...] = get_args(Context)
+
+
+def message_for(
+    t: Translator, error: DomainError, context: Context = "", *, slug: str = "", number: str = ""
+) -> Message:
+    """The catalogue message that tells the user what happened and what to do: the one
+    place where a domain error gets its words. `slug`: the community as the user named
+    it; `number`: a meeting number as typed (both shown by some texts of `context`)."""
+    match context, error:
+        # -- the features' own words ------------------------------------------------------
+        case "agenda", NotInCommunity(community=name, slug=community):
+            return text_message(
+                t("agenda_not_participant", name=escape(name), slug=escape(community))
+            )
+        case "agenda", TextTooLong(text=text, limit=limit):
+            return _echo(t("agenda_topic_too_long", length=len(text), limit=limit), text)
+        case "agenda", NotAllowed(action="agenda"):
+            return text_message(t("agenda_error_not_allowed"))
+        case "agenda_form", NotAllowed():
+            return text_message(t("agenda_error_not_allowed"))
+        case "agenda_form", MeetingOver():
+            return text_message(t("agenda_error_over"))
+        case "agenda_form", MeetingNotFound():
+            return text_message(t("agenda_error_gone"))
+        case "questions", NotInCommunity(community=name, slug=community):
+            return text_message(t("questions_not_in_community", name=escape(name), slug=community))
+        case "questions", TextTooLong(text=text, limit=limit):
+            return _echo(t("questions_too_long", length=len(text), limit=limit), text)
+        case "question_form", TextTooLong(text=text, limit=limit):
+            return text_message(t("questions_form_too_long", length=len(text), limit=limit))
+        case "question_form", NotAllowed():
+            return text_message(t("not_allowed"))
+        case "question_form", NotInCommunity(community=name):
+            return text_message(t("questions_form_not_member", name=name))
+        case "question_form", EmptyText():
+            return text_message(t("questions_answer_empty"))
+        case "question_form", CommunityNotFound():
+            return text_message(t("questions_form_choose"))
+        case "minutes", MeetingNotFound():
+            return text_message(t("minutes_meeting_gone"))
+        case "lessons", NotAllowed():
+            return text_message(t("lesson_not_allowed"))
+        case "lessons", QuestionNotFound():
+            return text_message(t("lesson_question_missing"))
+        case "meetings", MeetingNotFound(community=name, number=known):
+            shown = escape(number) if number else known
+            return text_message(
+                t("meeting_not_found", name=escape(name), number=shown, slug=escape(slug))
+            )
+        case "meeting_form_open", MeetingNotFound(community=name):
+            return text_message(t("meeting_form_gone", name=escape(name), slug=escape(slug)))
+        case "meeting_form", MeetingNotFound(community=name):
+            return text_message(t("meeting_form_gone", name=name, slug=slug))
+        # -- the general words ------------------------------------------------------------
+        case _, MeetingTooFarAhead(latest=latest):
             return text_message(t("meeting_too_far", date=t.date(latest)))
-        case CommunityNotFound(query=query, suggestions=suggestions) if suggestions:
+        case _, CommunityNotFound(query=query, suggestions=suggestions) if suggestions:
             names = t.or_list([f"`{escape(s)}`" for s in suggestions])
             text = t("not_found_suggest", query=escape(query), suggestions=names)
             return text_message(f"{text}\n{t('not_found_hint')}")
-        case CommunityNotFound(query=query):
+        case _, CommunityNotFound(query=query):
             return text_message(f"{t('not_found', query=escape(query))}\n{t('not_found_hint')}")
-        case AlreadyMember(community=name, status="waitlist", position=position):
+        case _, AlreadyMember(community=name, status="waitlist", position=position):
             return text_message(t("already_waitlist", name=escape(name), position=position))
-        case AlreadyMember(community=name, status="pending"):
+        case _, AlreadyMember(community=name, status="pending"):
             return text_message(t("already_pending", name=escape(name)))
-        case AlreadyMember(community=name):
+        case _, AlreadyMember(community=name):
             return text_message(t("already_member", name=escape(name)))
-        case NotInCommunity(community=name, slug=slug, part=part):
-            return text_message(members_only(t, name, slug, part))
-        case NotMember(community=name):
+        case _, NotInCommunity(community=name, slug=community, part=part):
+            return text_message(members_only(t, name, community, part))
+        case _, NotMember(community=name):
             return text_message(t("not_member", name=escape(name)))
-        case RegistrationClosed(community=name, deadline=deadline):
+        case _, RegistrationClosed(community=name, deadline=deadline):
             return text_message(t("registration_closed", name=escape(name), date=t.date(deadline)))
-        case NotAllowed(action="appoint_facilitator" | "audit"):
+        case _, NotAllowed(action="appoint_facilitator" | "audit"):
             return text_message(t("not_allowed_admin"))
-        case NotAllowed():
+        case _, NotAllowed():
             return text_message(t("not_allowed"))
-        case RequestAlreadyDecided(community=name):
+        case _, RequestAlreadyDecided(community=name):
             return text_message(t("approval_already", name=escape(name)))
+        case _, TextTooLong(text=text, limit=limit):
+            return _echo(t("text_too_long", length=len(text), limit=limit), text)
+        case _, MeetingNotFound():
+            return text_message(t("meeting_gone"))
+        case _, MeetingOver(community=name):
+            return text_message(t("meeting_over", name=escape(name)))
+        case _, EndBeforeStart(text=typed, reading=reading, end=end):
+            return text_message(t(
+                "meeting_form_end_before_start", text=escape(typed),
+                reading=_reading(t, reading), end=f"{end:%H:%M}",
+            ))  # fmt: skip
+        case _, PastWhen(text=typed, reading=reading):
+            return text_message(t("when_past", text=escape(typed), reading=_reading(t, reading)))
+        case _, AmbiguousWhen(text=typed, reading=reading):
+            read = _reading(t, reading)
+            return text_message(t("when_ambiguous", text=escape(typed), reading=read))
+        case _, WhenError(text=typed):
+            return text_message(t("when_unreadable", text=escape(typed)))
+        case _, TopicNotFound():
+            return text_message(t("agenda_topic_gone"))
+        case _, NoUpcomingMeeting(community=name, slug=community):
+            return text_message(
+                t("agenda_no_meeting_to_plan", name=escape(name), slug=escape(community))
+            )
+        case _, AgendaInvalid(problem="empty"):
+            return text_message(t("agenda_error_empty"))
+        case _, AgendaInvalid(length=length, limit=limit):
+            return text_message(t("agenda_error_too_long", length=length, limit=limit))
+        case _, EmptyText():
+            return text_message(t("questions_empty"))
+        case _, QuestionNotFound(question_id=qid):
+            return text_message(t("questions_not_found", id=qid))
+        case _, QuestionAnswered(question_id=qid):
+            return text_message(t("questions_already_answered", id=qid))
+        case _, NotAnswered():
+            return text_message(t("lesson_not_answered"))
+        case _, AlreadyPublished(community=name):
+            return text_message(t("lesson_already", name=escape(name)))
+        case _, NoPastMeetings(community=name, slug=community):
+            return text_message(t("minutes_no_past", name=escape(name), slug=escape(community)))
     raise TypeError(f"no message for {type(error).__name__}")  # a missing mapping is a bug
+
+
+def _reading(t: Translator, reading: dt.datetime | None) -> str:
+    """How a date and time was read, for the user to check."""
+    return describe(reading, t.language) if reading else ""
+
+
+def _echo(intro: str, text: str) -> Message:
+    """A refusal that gives the text back whole, so that nothing the user typed is lost."""
+    return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
 
 
 def nul_refusal(t: Translator, text: str) -> Message:
     """Text with a NUL is refused; the rest of it comes back, so nothing typed is lost."""
-    intro = t("text_nul")
-    return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
+    return _echo(t("text_nul"), text)
 
 
 def answer_after_ack(
@@ -86,14 +220,15 @@ def answer_after_ack(
     respond: Respond,
     user_id: str,
     what: str,
-    work: Callable[[Translator], Message],
+    work: Callable[[Translator], Message | None],
     *,
-    refusal: Callable[[Translator, DomainError], Message] | None = None,
+    context: Context = "",
     replace_original: bool = False,
 ) -> None:
-    """The guard for a click's work after the ack: `work` runs in the background and its
-    message goes to the clicker through `respond`; a domain error gets its message
-    (`refusal`, by default `domain_message`), a bug an apology with a logged reference."""
+    """The one guard for a click's work after the ack: `work` runs in the background and
+    its message goes to the clicker through `respond` (None: the work answered itself, as
+    when it redraws in place or does more after its answer); a domain error gets its
+    message (`message_for` in `context`), a bug an apology with a logged reference."""
 
     def run() -> None:
         t = services.translator(None)  # the default language, needing no database
@@ -102,13 +237,14 @@ def answer_after_ack(
             t = services.translator(user_id)
             message = work(t)
         except DomainError as error:
-            message = (refusal or domain_message)(t, error)
+            message = message_for(t, error, context)
         except Exception:
             reference = error_reference()
             log.exception("%s failed (ref %s)", what, reference)
             message = apology(t, reference)
-        respond(text=message.text, blocks=message.blocks, replace_original=replace_original,
-                response_type="ephemeral")  # fmt: skip
+        if message is not None:
+            respond(text=message.text, blocks=message.blocks, replace_original=replace_original,
+                    response_type="ephemeral")  # fmt: skip
 
     services.in_background(what, run)
 

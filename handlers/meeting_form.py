@@ -20,14 +20,14 @@ from bot.i18n import Translator
 from bot.runtime import Services
 from bot.services import meetings
 from bot.services.catalog import MEETING_KINDS
-from bot.services.errors import DomainError, MeetingNotFound
+from bot.services.errors import DomainError
 from bot.services.meetings import DEFAULT_LENGTH, MeetingChange, MeetingDetails, MeetingForm
 from bot.services.when import wall_clock
 from handlers import render, text_in
 from handlers.blocks import Block, escape
-from handlers.errors import domain_message
+from handlers.errors import message_for
 from handlers.feature import CommandHandler
-from handlers.meetings import added_message, after_change, change_reply, meeting_error
+from handlers.meetings import added_message, after_change, change_reply
 from handlers.meetings import tell_members as tell_members_moved
 
 log = logging.getLogger("cop_bot")
@@ -155,12 +155,8 @@ def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: R
                 meeting_id=text_in.id_value(meeting) if meeting else None,
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
-    except MeetingNotFound as error:
-        text = t("meeting_form_gone", name=escape(error.community), slug=escape(slug))
-        respond(text=text, blocks=render.text_message(text).blocks, replace_original=False)
-        return
     except DomainError as error:
-        message = domain_message(t, error)
+        message = message_for(t, error, "meeting_form_open", slug=slug)
         respond(text=message.text, blocks=message.blocks, replace_original=False)
         return
     # The trigger expires 3 s after the click: open the form now, not in the background.
@@ -291,11 +287,8 @@ def save(services: Services, user_id: str, answers: Answers) -> Outcome:
                     details=answers.details, admins=settings.admins,
                     offsets=settings.reminder_offsets, now=now, tz=settings.timezone,
                 )  # fmt: skip
-    except MeetingNotFound as error:
-        text = t("meeting_form_gone", name=error.community, slug=answers.slug)
-        return Outcome(errors={DATE: text})
     except DomainError as error:
-        return Outcome(errors={DATE: meeting_error(t, error, slug=answers.slug).text})
+        return Outcome(errors={DATE: message_for(t, error, "meeting_form", slug=answers.slug).text})
     after_change(services)
     return Outcome(change=change)
 

@@ -18,18 +18,11 @@ from bot.services.catalog import MEETING_KINDS
 from bot.services.errors import CommunityNotFound, DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.meetings import MeetingChange
-from bot.services.when import (
-    AmbiguousWhen,
-    EndBeforeStart,
-    PastWhen,
-    WhenError,
-    describe,
-    parse_when,
-)
+from bot.services.when import parse_when
 from bot.text import looks_like_number, parse_number
 from handlers import calendar_feed, render, text_in
 from handlers.blocks import escape
-from handlers.errors import answer_after_ack, domain_message
+from handlers.errors import answer_after_ack, message_for
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -70,20 +63,6 @@ def _split_community(services: Services, words: list[str]) -> tuple[str, list[st
                 continue
             return community.slug, words[size:]
     raise error or CommunityNotFound(" ".join(words[:1]), [])
-
-
-def when_message(t: Translator, error: WhenError) -> str:
-    reading = describe(error.reading, t.language) if error.reading else ""
-    if isinstance(error, EndBeforeStart):
-        return t(
-            "meeting_form_end_before_start", text=escape(error.text), reading=reading,
-            end=f"{error.end:%H:%M}",
-        )  # fmt: skip
-    if isinstance(error, PastWhen):
-        return t("when_past", text=escape(error.text), reading=reading)
-    if isinstance(error, AmbiguousWhen):
-        return t("when_ambiguous", text=escape(error.text), reading=reading)
-    return t("when_unreadable", text=escape(error.text))
 
 
 def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -134,27 +113,9 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
                     )  # fmt: skip
             after_change(services)
             return Reply(change_reply(t, change), after=partial(tell_members, services, change))
-    except WhenError as error:
-        return Reply(render.text_message(when_message(t, error)))
     except DomainError as error:
-        return Reply(meeting_error(t, error, slug=slug, number=typed_number))
+        return Reply(message_for(t, error, "meetings", slug=slug, number=typed_number))
     return Reply(render.text_message(t("meeting_usage")))
-
-
-def meeting_error(
-    t: Translator, error: DomainError, *, slug: str, number: str = ""
-) -> render.Message:
-    """`number`: the meeting number as typed, shown when there is no such meeting."""
-    from bot.services.errors import MeetingNotFound, MeetingOver
-
-    if isinstance(error, MeetingNotFound):
-        shown = escape(number) if number else error.number
-        return render.text_message(
-            t("meeting_not_found", name=escape(error.community), number=shown, slug=escape(slug))
-        )
-    if isinstance(error, MeetingOver):
-        return render.text_message(t("meeting_over", name=escape(error.community)))
-    return domain_message(t, error)
 
 
 def after_change(services: Services) -> None:
@@ -247,10 +208,7 @@ def rsvp_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
             )  # fmt: skip
         return render.rsvp_reply(t, result)
 
-    answer_after_ack(
-        services, respond, user_id, "RSVP", work,
-        refusal=lambda t, error: meeting_error(t, error, slug=""),
-    )  # fmt: skip
+    answer_after_ack(services, respond, user_id, "RSVP", work, context="meetings")
 
 
 def register(app: App, services: Services) -> None:

@@ -19,11 +19,12 @@ from bot.services.errors import (
     CommunityNotFound,
     DomainError,
     MeetingNotFound,
+    NoPastMeetings,
     NotAllowed,
     NotInCommunity,
 )
-from bot.services.lessons import AlreadyPublished, NotAnswered, Published, QuestionNotFound
-from bot.services.minutes import MinutesForm, MinutesSaved, NoPastMeetings, Nudge
+from bot.services.lessons import Published
+from bot.services.minutes import MinutesForm, MinutesSaved, Nudge
 from handlers import text_in
 from handlers.blocks import (
     Block,
@@ -38,7 +39,7 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import domain_message
+from handlers.errors import answer_after_ack, message_for
 from handlers.feature import CommandHandler
 from handlers.meetings import _split_community
 from handlers.render import members_only, text_message
@@ -76,16 +77,6 @@ def _minutes_refusal(services: Services, t: Translator, user_id: str, query: str
     return Reply(Message(text=t("minutes_not_allowed", name=escape(name)), blocks=fit(blocks)))
 
 
-def _minutes_error(t: Translator, error: DomainError) -> Message:
-    if isinstance(error, NoPastMeetings):
-        return text_message(
-            t("minutes_no_past", name=escape(error.community), slug=escape(error.slug))
-        )
-    if isinstance(error, MeetingNotFound):
-        return text_message(t("minutes_meeting_gone"))
-    return domain_message(t, error)
-
-
 def minutes_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     """`/cop verslag <community>`: the minutes modal for facilitators and admins."""
     if not rest:
@@ -99,7 +90,7 @@ def minutes_command(services: Services, t: Translator, user_id: str, rest: str) 
     except NotAllowed:
         return _minutes_refusal(services, t, user_id, rest)
     except (NoPastMeetings, MeetingNotFound) as error:
-        return Reply(_minutes_error(t, error))
+        return Reply(message_for(t, error, "minutes"))
     late = text_message(t("minutes_form_late", slug=escape(form.community_slug)))
     return Reply(late, view=minutes_view(t, form))
 
@@ -206,7 +197,8 @@ def submit_minutes(
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
     except DomainError as error:
-        ack(response_action="errors", errors={meeting_block: _minutes_error(t, error).text})
+        error_text = message_for(t, error, "minutes").text
+        ack(response_action="errors", errors={meeting_block: error_text})
         return
     ack()
     services.profiles.invalidate()  # /cop info and welcome DMs link the latest minutes
@@ -305,7 +297,7 @@ def open_minutes_button(
                 now=services.clock(), meeting_id=meeting_id,
             )  # fmt: skip
     except DomainError as error:
-        message = _minutes_error(t, error)
+        message = message_for(t, error, "minutes")
         respond(text=message.text, blocks=message.blocks, replace_original=False)
         return
     client.views_open(trigger_id=body["trigger_id"], view=minutes_view(t, form))
@@ -339,19 +331,6 @@ def send_nudges(services: Services) -> int:
 
 
 # --- Lessons ---------------------------------------------------------------------------
-
-
-def _lesson_error(t: Translator, error: DomainError) -> Message:
-    match error:
-        case NotAllowed():
-            return text_message(t("lesson_not_allowed"))
-        case QuestionNotFound():
-            return text_message(t("lesson_question_missing"))
-        case NotAnswered():
-            return text_message(t("lesson_not_answered"))
-        case AlreadyPublished(community=name):
-            return text_message(t("lesson_already", name=escape(name)))
-    return domain_message(t, error)
 
 
 def _published_message(t: Translator, published: Published) -> Message:
@@ -417,7 +396,7 @@ def lesson_command(services: Services, t: Translator, user_id: str, rest: str) -
                 default_channel=services.settings.community_channel,
             )  # fmt: skip
     except DomainError as error:
-        return Reply(_lesson_error(t, error))
+        return Reply(message_for(t, error, "lessons"))
     return Reply(_published_message(t, published), after=partial(post_lesson, services, published))
 
 
@@ -429,24 +408,18 @@ def publish_question_button(
     user_id = body["user"]["id"]
     question_id = text_in.id_value(action.get("value"))
 
-    def work() -> None:
-        t = services.translator(user_id)
-        try:
-            with services.db.write() as session:
-                published = lessons.publish_question(
-                    session, question_id=question_id, user_id=user_id,
-                    admins=services.settings.admins, now=services.clock(),
-                    default_channel=services.settings.community_channel,
-                )  # fmt: skip
-        except DomainError as error:
-            message = _lesson_error(t, error)
-            respond(text=message.text, blocks=message.blocks, replace_original=False)
-            return
+    def work(t: Translator) -> None:  # answers itself: the post follows the answer
+        with services.db.write() as session:
+            published = lessons.publish_question(
+                session, question_id=question_id, user_id=user_id,
+                admins=services.settings.admins, now=services.clock(),
+                default_channel=services.settings.community_channel,
+            )  # fmt: skip
         message = _published_message(t, published)
         respond(text=message.text, blocks=message.blocks, replace_original=False)
         post_lesson(services, published)
 
-    services.in_background("publish lesson", work)
+    answer_after_ack(services, respond, user_id, "publish lesson", work, context="lessons")
 
 
 def lessons_message(t: Translator, page: lessons.LessonPage) -> Message:
@@ -495,7 +468,7 @@ def _lessons_page(
                 user_id=user_id, admins=services.settings.admins,
             )  # fmt: skip
     except (CommunityNotFound, NotInCommunity) as error:
-        return domain_message(t, error)
+        return message_for(t, error)
     return lessons_message(t, page)
 
 

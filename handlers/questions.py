@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -18,19 +17,10 @@ from bot.i18n import Translator
 from bot.notifier import DeliveryError, Message
 from bot.runtime import Services
 from bot.services import questions
-from bot.services.errors import (
-    CommunityNotFound,
-    DomainError,
-    NotAllowed,
-    NotInCommunity,
-    TextTooLong,
-)
+from bot.services.errors import DomainError, QuestionNotFound, TextTooLong
 from bot.services.questions import (
     Answered,
     CommunityChoice,
-    EmptyText,
-    QuestionAnswered,
-    QuestionNotFound,
     QuestionPage,
     QuestionView,
 )
@@ -49,7 +39,7 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import answer_after_ack, domain_message
+from handlers.errors import answer_after_ack, message_for
 from handlers.feature import CommandHandler
 from handlers.render import text_message
 from handlers.reply import Reply
@@ -68,24 +58,6 @@ _TS = re.compile(r"^[0-9]+\.[0-9]+$")
 
 
 # -- messages -----------------------------------------------------------------------------
-
-
-def error_message(t: Translator, error: DomainError) -> Message:
-    """The message for a refusal of this feature; other domain errors as everywhere."""
-    match error:
-        case NotInCommunity(community=name, slug=slug):
-            return text_message(t("questions_not_in_community", name=escape(name), slug=slug))
-        case TextTooLong(limit=limit, text=text):
-            intro = t("questions_too_long", length=len(text), limit=limit)
-            # Echo the text back so that nothing typed is lost.
-            return Message(text=intro, blocks=fit([section(intro), *sections(escape(text))]))
-        case EmptyText():
-            return text_message(t("questions_empty"))
-        case QuestionNotFound(question_id=qid):
-            return text_message(t("questions_not_found", id=qid))
-        case QuestionAnswered(question_id=qid):
-            return text_message(t("questions_already_answered", id=qid))
-    return domain_message(t, error)
 
 
 def _status(t: Translator, status: str) -> str:
@@ -198,7 +170,7 @@ def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> R
                 now=services.clock(),
             )
     except DomainError as error:
-        return Reply(error_message(t, error))
+        return Reply(message_for(t, error, "questions"))
     return Reply(
         text_message(
             t("questions_asked", id=asked.id, name=escape(asked.community_name), slug=slug)
@@ -217,7 +189,7 @@ def _list(services: Services, t: Translator, user_id: str, query: str, page: int
                 page=page,
             )
     except DomainError as error:
-        return error_message(t, error)
+        return message_for(t, error, "questions")
     return question_page(t, found)
 
 
@@ -259,17 +231,6 @@ def _say(respond: Respond, message: Message) -> None:
     )
 
 
-def _in_background(
-    services: Services,
-    respond: Respond,
-    user_id: str,
-    what: str,
-    work: Callable[[Translator], Message],
-) -> None:
-    """Run button work after the ack; a refusal gets its message, a bug an apology."""
-    answer_after_ack(services, respond, user_id, what, work, refusal=error_message)
-
-
 def _question_id(action: dict[str, Any]) -> int:
     """The question a button names; one that is no valid id is one that does not exist."""
     return text_in.id_value(action.get("value"))
@@ -290,7 +251,7 @@ def vote_button(
         key = "questions_voted" if result.voted else "questions_unvoted"
         return text_message(t(key, id=result.question_id, count=result.votes))
 
-    _in_background(services, respond, user_id, "question vote", work)
+    answer_after_ack(services, respond, user_id, "question vote", work, context="questions")
 
 
 def status_button(
@@ -315,7 +276,7 @@ def status_button(
             )
         return text_message(t("questions_moved", id=moved.id, status=_status(t, moved.status)))
 
-    _in_background(services, respond, user_id, "question status", work)
+    answer_after_ack(services, respond, user_id, "question status", work, context="questions")
 
 
 def page_button(
@@ -328,7 +289,7 @@ def page_button(
     def work(t: Translator) -> Message:
         return _list(services, t, user_id, slug, text_in.page_number(number))
 
-    _in_background(services, respond, user_id, "question page", work)
+    answer_after_ack(services, respond, user_id, "question page", work, context="questions")
 
 
 def answer_view(t: Translator, q: QuestionView) -> dict[str, Any]:
@@ -383,7 +344,7 @@ def answer_button(
                 admins=services.settings.admins,
             )
     except DomainError as error:
-        _say(respond, error_message(t, error))
+        _say(respond, message_for(t, error, "questions"))
         return
     # The trigger is valid for 3 seconds: open the form now, not in the background.
     client.views_open(trigger_id=body["trigger_id"], view=answer_view(t, q))
@@ -391,24 +352,6 @@ def answer_button(
 
 def _state_value(view: dict[str, Any], block_id: str, action_id: str) -> Any:
     return ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(action_id) or {}
-
-
-def _form_error(t: Translator, error: DomainError) -> str:
-    """A refusal as the plain text a modal shows under an input."""
-    match error:
-        case TextTooLong(limit=limit, text=text):
-            return t("questions_form_too_long", length=len(text), limit=limit)
-        case NotAllowed():
-            return t("not_allowed")
-        case NotInCommunity(community=name):
-            return t("questions_form_not_member", name=name)
-        case QuestionNotFound(question_id=qid):
-            return t("questions_not_found", id=qid)
-        case QuestionAnswered(question_id=qid):
-            return t("questions_already_answered", id=qid)
-        case CommunityNotFound():
-            return t("questions_form_choose")
-    raise TypeError(f"no form message for {type(error).__name__}")
 
 
 def answer_submission(
@@ -433,11 +376,9 @@ def answer_submission(
                 admins=services.settings.admins,
                 now=services.clock(),
             )
-    except EmptyText:
-        ack(response_action="errors", errors={"answer": t("questions_answer_empty")})
-        return
     except DomainError as error:
-        ack(response_action="errors", errors={"answer": _form_error(t, error)})
+        error_text = message_for(t, error, "question_form").text
+        ack(response_action="errors", errors={"answer": error_text})
         return
     ack()
     services.in_background("question answered", partial(tell_answered, services, answered, user_id))
@@ -603,8 +544,11 @@ def save_submission(
         ack(response_action="errors", errors={"text": t("questions_empty")})
         return
     if len(text.strip()) > questions.MAX_QUESTION_LENGTH:
-        error = _form_error(t, TextTooLong(text=text.strip(), limit=questions.MAX_QUESTION_LENGTH))
-        ack(response_action="errors", errors={"text": error})
+        too_long = TextTooLong(text=text.strip(), limit=questions.MAX_QUESTION_LENGTH)
+        ack(
+            response_action="errors",
+            errors={"text": message_for(t, too_long, "question_form").text},
+        )
         return
     channel, ts = _source_of(view)
     try:
@@ -628,7 +572,8 @@ def save_submission(
                 source_ts=ts,
             )
     except DomainError as error:
-        ack(response_action="errors", errors={"community": _form_error(t, error)})
+        error_text = message_for(t, error, "question_form").text
+        ack(response_action="errors", errors={"community": error_text})
         return
     ack()
     text = t("questions_saved_dm", id=asked.id, name=escape(asked.community_name),

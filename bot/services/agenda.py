@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 
 from bot.services import communities, membership
 from bot.services.errors import (
-    DomainError,
+    AgendaInvalid,
     MeetingNotFound,
     MeetingOver,
     NotAllowed,
     NotInCommunity,
+    NoUpcomingMeeting,
     TextTooLong,
+    TopicNotFound,
 )
 from bot.services.membership import can_manage
 from bot.services.views import MeetingView
@@ -38,28 +40,6 @@ FORM_MEETINGS = 25
 # A toggle retries when a simultaneous click of the same person got in between;
 # each retry means another click won, so this bounds nothing a person can do.
 _TOGGLE_ATTEMPTS = 50
-
-
-class TopicNotFound(DomainError):
-    """The topic is gone, or no longer open for votes (it is on an agenda)."""
-
-
-class NoUpcomingMeeting(DomainError):
-    def __init__(self, community: str, slug: str) -> None:
-        super().__init__(community)
-        self.community = community
-        self.slug = slug
-
-
-class AgendaInvalid(DomainError):
-    """A field of the agenda form that cannot be saved: `problem` is "empty" or "too_long"."""
-
-    def __init__(self, field: str, problem: str, limit: int = 0, length: int = 0) -> None:
-        super().__init__(field, problem)
-        self.field = field
-        self.problem = problem
-        self.limit = limit
-        self.length = length
 
 
 @dataclass(frozen=True)

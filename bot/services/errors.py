@@ -1,4 +1,16 @@
-"""Domain errors raised by the services and turned into friendly messages by the handlers."""
+"""Every domain error: a refusal that the services raise and the user is told about.
+
+The handlers turn each one into its catalogue message in one place,
+handlers/errors.py `message_for`; tests/test_domain_errors.py fails for an error here
+without a text in both languages.
+
+Not domain errors, so not here: the infrastructure's errors, which no user caused and
+which end in an apology or a retry (storage/errors.py WriteBusy, storage/backup.py
+BackupError, bot/notifier.py DeliveryError, bot/deadline.py SlackTooSlow), the
+configuration's (bot/config.py ConfigError, bot/startup.py StartupError,
+bot/services/catalog.py CatalogError), and handlers/text_in.py NulInText, text refused
+at the edge before any service sees it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +18,11 @@ import datetime as dt
 
 
 class DomainError(Exception):
-    """A user-facing refusal; handlers map each subclass to a catalogue message."""
+    """A user-facing refusal; handlers/errors.py `message_for` gives each subclass its
+    catalogue message."""
+
+
+# -- communities and membership ---------------------------------------------------------
 
 
 class CommunityNotFound(DomainError):
@@ -70,6 +86,9 @@ class RequestAlreadyDecided(DomainError):
         self.user_id = user_id
 
 
+# -- meetings ----------------------------------------------------------------------------
+
+
 class MeetingNotFound(DomainError):
     def __init__(self, community: str, number: int | None = None) -> None:
         super().__init__(community)
@@ -91,3 +110,124 @@ class MeetingOver(DomainError):
     def __init__(self, community: str) -> None:
         super().__init__(community)
         self.community = community
+
+
+# -- reading a meeting's date and time (bot/services/when.py) ---------------------------
+
+# Why ambiguity was found, so handlers can ask the right question.
+NO_TIME = "no_time"  # "30 maart": a meeting needs a time
+NO_DATE = "no_date"  # "14:00": which day?
+HOUR_1_TO_7 = "hour"  # "om 3": 03:00 or 15:00?
+DAY_MONTH_ORDER = "day_month_order"  # "3/30": only makes sense month-first
+WEEKDAY_MISMATCH = "weekday_mismatch"  # "maandag 30 maart 2027" is a Tuesday
+AUTUMN_FOLD = "fold"  # 02:30 on the night summer time ends happens twice
+
+
+class WhenError(DomainError):
+    """Base: `text` is what the user typed, `reading` the aware local moment we read (or None)."""
+
+    def __init__(self, text: str, reading: dt.datetime | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.reading = reading
+
+
+class UnreadableWhen(WhenError):
+    """We could not make a date and time of it; `reading` is None."""
+
+
+class AmbiguousWhen(WhenError):
+    """A best guess in `reading` for the user to confirm; `reason` says what is unclear."""
+
+    def __init__(
+        self, text: str, reading: dt.datetime | None = None, reason: str = NO_TIME
+    ) -> None:
+        super().__init__(text, reading)
+        self.reason = reason
+
+
+class PastWhen(WhenError):
+    """The moment read lies before `now`; `reading` holds it."""
+
+
+class EndBeforeStart(WhenError):
+    """A time range whose end (`end`, aware local) is not after its start (`reading`)."""
+
+    def __init__(self, text: str, reading: dt.datetime, end: dt.datetime) -> None:
+        super().__init__(text, reading)
+        self.end = end
+
+
+# -- agenda topics and agendas (bot/services/agenda.py) ---------------------------------
+
+
+class TopicNotFound(DomainError):
+    """The topic is gone, or no longer open for votes (it is on an agenda)."""
+
+
+class NoUpcomingMeeting(DomainError):
+    def __init__(self, community: str, slug: str) -> None:
+        super().__init__(community)
+        self.community = community
+        self.slug = slug
+
+
+class AgendaInvalid(DomainError):
+    """A field of the agenda form that cannot be saved: `problem` is "empty" or "too_long"."""
+
+    def __init__(self, field: str, problem: str, limit: int = 0, length: int = 0) -> None:
+        super().__init__(field, problem)
+        self.field = field
+        self.problem = problem
+        self.limit = limit
+        self.length = length
+
+
+# -- questions (bot/services/questions.py) and lessons (bot/services/lessons.py) --------
+
+
+class EmptyText(DomainError):
+    """A question or answer with nothing in it."""
+
+
+class QuestionNotFound(DomainError):
+    """No such question (or none the reader may see); raised by questions and lessons."""
+
+    def __init__(self, question_id: int) -> None:
+        super().__init__(question_id)
+        self.question_id = question_id
+
+
+class QuestionAnswered(DomainError):
+    """The question has been answered: no more votes, moves or answers."""
+
+    def __init__(self, question_id: int) -> None:
+        super().__init__(question_id)
+        self.question_id = question_id
+
+
+class NotAnswered(DomainError):
+    """Only an answered question can become a lesson."""
+
+    def __init__(self, question_id: int) -> None:
+        super().__init__(str(question_id))
+        self.question_id = question_id
+
+
+class AlreadyPublished(DomainError):
+    def __init__(self, community: str, published_at: dt.datetime | None) -> None:
+        super().__init__(community)
+        self.community = community
+        self.published_at = published_at
+
+
+# -- minutes (bot/services/minutes.py) --------------------------------------------------
+
+
+class NoPastMeetings(DomainError):
+    """The community has had no meeting yet to write minutes of."""
+
+    def __init__(self, community: str, slug: str) -> None:
+        super().__init__(community)
+        self.community = community
+        self.slug = slug

@@ -12,34 +12,18 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
 from bot.services import communities, visibility
-from bot.services.errors import DomainError, NotAllowed
+from bot.services.errors import (
+    AlreadyPublished,
+    NotAllowed,
+    NotAnswered,
+    QuestionNotFound,
+)
 from bot.services.membership import can_manage
 from bot.text import markdown as md
 from storage.models import Community, Lesson, Question
 
 MAX_LESSON = 3000
 MAX_TITLE = 200
-
-
-class QuestionNotFound(DomainError):
-    def __init__(self, question_id: int) -> None:
-        super().__init__(str(question_id))
-        self.question_id = question_id
-
-
-class NotAnswered(DomainError):
-    """Only an answered question can become a lesson."""
-
-    def __init__(self, question_id: int) -> None:
-        super().__init__(str(question_id))
-        self.question_id = question_id
-
-
-class AlreadyPublished(DomainError):
-    def __init__(self, community: str, published_at: dt.datetime | None) -> None:
-        super().__init__(community)
-        self.community = community
-        self.published_at = published_at
 
 
 @dataclass(frozen=True)

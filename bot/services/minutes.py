@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.services import communities, visibility
-from bot.services.errors import DomainError, MeetingNotFound, NotAllowed
+from bot.services.errors import MeetingNotFound, NoPastMeetings, NotAllowed
 from bot.services.membership import can_manage
 from bot.services.views import MinutesLink
 from storage.models import Community, Meeting
@@ -23,15 +23,6 @@ NUDGE_HOUR = 9
 NUDGE_WINDOW = dt.timedelta(days=7)
 # The earliest a nudge can be due: a meeting at 23:59 is nudged at 09:00 the next day.
 _NUDGE_EARLIEST = dt.timedelta(hours=9)
-
-
-class NoPastMeetings(DomainError):
-    """The community has had no meeting yet to write minutes of."""
-
-    def __init__(self, community: str, slug: str) -> None:
-        super().__init__(community)
-        self.community = community
-        self.slug = slug
 
 
 @dataclass(frozen=True)

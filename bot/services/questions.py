@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services import communities, membership, visibility
-from bot.services.errors import DomainError, NotAllowed, NotInCommunity, TextTooLong
+from bot.services.errors import (
+    EmptyText,
+    NotAllowed,
+    NotInCommunity,
+    QuestionAnswered,
+    QuestionNotFound,
+    TextTooLong,
+)
 from bot.services.membership import can_manage
 from storage.models import Community, Facilitator, Membership, Question, QuestionVote
 
@@ -23,27 +30,6 @@ UNANSWERED = (Question.OPEN, Question.RESEARCH, Question.WORKING_GROUP)
 # Where a facilitator may move an unanswered question (answering has its own function).
 MOVES = (Question.RESEARCH, Question.WORKING_GROUP)
 # How many leading words of `/cop vraag <community> <question>` may name the community.
-
-
-# -- errors -------------------------------------------------------------------------------
-
-
-class EmptyText(DomainError):
-    """A question or answer with nothing in it."""
-
-
-class QuestionNotFound(DomainError):
-    def __init__(self, question_id: int) -> None:
-        super().__init__(question_id)
-        self.question_id = question_id
-
-
-class QuestionAnswered(DomainError):
-    """The question has been answered: no more votes, moves or answers."""
-
-    def __init__(self, question_id: int) -> None:
-        super().__init__(question_id)
-        self.question_id = question_id
 
 
 # -- results ------------------------------------------------------------------------------

@@ -14,50 +14,18 @@ from dateutil import tz as dateutil_tz
 from dateutil.parser import isoparse
 from dateutil.relativedelta import relativedelta
 
-from bot.services.errors import DomainError
-
-# Why ambiguity was found, so handlers can ask the right question.
-NO_TIME = "no_time"  # "30 maart": a meeting needs a time
-NO_DATE = "no_date"  # "14:00": which day?
-HOUR_1_TO_7 = "hour"  # "om 3": 03:00 or 15:00?
-DAY_MONTH_ORDER = "day_month_order"  # "3/30": only makes sense month-first
-WEEKDAY_MISMATCH = "weekday_mismatch"  # "maandag 30 maart 2027" is a Tuesday
-AUTUMN_FOLD = "fold"  # 02:30 on the night summer time ends happens twice
-
-
-class WhenError(DomainError):
-    """Base: `text` is what the user typed, `reading` the aware local moment we read (or None)."""
-
-    def __init__(self, text: str, reading: dt.datetime | None = None) -> None:
-        super().__init__(text)
-        self.text = text
-        self.reading = reading
-
-
-class UnreadableWhen(WhenError):
-    """We could not make a date and time of it; `reading` is None."""
-
-
-class AmbiguousWhen(WhenError):
-    """A best guess in `reading` for the user to confirm; `reason` says what is unclear."""
-
-    def __init__(
-        self, text: str, reading: dt.datetime | None = None, reason: str = NO_TIME
-    ) -> None:
-        super().__init__(text, reading)
-        self.reason = reason
-
-
-class PastWhen(WhenError):
-    """The moment read lies before `now`; `reading` holds it."""
-
-
-class EndBeforeStart(WhenError):
-    """A time range whose end (`end`, aware local) is not after its start (`reading`)."""
-
-    def __init__(self, text: str, reading: dt.datetime, end: dt.datetime) -> None:
-        super().__init__(text, reading)
-        self.end = end
+from bot.services.errors import (
+    AUTUMN_FOLD,
+    DAY_MONTH_ORDER,
+    HOUR_1_TO_7,
+    NO_DATE,
+    NO_TIME,
+    WEEKDAY_MISMATCH,
+    AmbiguousWhen,
+    EndBeforeStart,
+    PastWhen,
+    UnreadableWhen,
+)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services import agenda, membership
-from bot.services.agenda import (
+from bot.services.agenda import Vote
+from bot.services.errors import (
     AgendaInvalid,
+    MeetingOver,
+    NotAllowed,
+    NotInCommunity,
+    TextTooLong,
     TopicNotFound,
-    Vote,
 )
-from bot.services.errors import MeetingOver, NotAllowed, NotInCommunity, TextTooLong
 from storage.db import Database
 from storage.models import Meeting, Topic, TopicVote
 from tests.conftest import NOW

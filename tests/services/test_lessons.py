@@ -12,8 +12,7 @@ from sqlalchemy import select
 from bot.cli import export_lessons
 from bot.config import ConfigError, Settings
 from bot.services import catalog, lessons
-from bot.services.errors import NotAllowed
-from bot.services.lessons import AlreadyPublished, NotAnswered
+from bot.services.errors import AlreadyPublished, NotAllowed, NotAnswered
 from storage.db import Database
 from storage.models import Community, Lesson, Question
 from tests.factories import add_community

@@ -11,8 +11,7 @@ from sqlalchemy import update
 from bot.clock import FrozenClock
 from bot.sandbox.standin import SlackStandIn
 from bot.services import minutes
-from bot.services.errors import NotAllowed
-from bot.services.minutes import NoPastMeetings
+from bot.services.errors import NoPastMeetings, NotAllowed
 from storage.db import Database
 from storage.models import Meeting
 from tests.factories import add_community, meeting

@@ -11,13 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services import membership, questions
-from bot.services.errors import CommunityNotFound, NotAllowed, NotInCommunity, TextTooLong
-from bot.services.questions import (
+from bot.services.errors import (
+    CommunityNotFound,
     EmptyText,
+    NotAllowed,
+    NotInCommunity,
     QuestionAnswered,
-    QuestionView,
-    VoteResult,
+    TextTooLong,
 )
+from bot.services.questions import QuestionView, VoteResult
 from storage.db import Database
 from storage.models import Question, QuestionVote
 from tests.conftest import NOW

@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import get_day_names, get_month_names
 
-from bot.services.errors import DomainError
-from bot.services.when import (
+from bot.services.errors import (
     AUTUMN_FOLD,
     DAY_MONTH_ORDER,
     HOUR_1_TO_7,
@@ -20,14 +19,13 @@ from bot.services.when import (
     NO_TIME,
     WEEKDAY_MISMATCH,
     AmbiguousWhen,
+    DomainError,
     EndBeforeStart,
-    ParsedWhen,
     PastWhen,
     UnreadableWhen,
     WhenError,
-    describe,
-    parse_when,
 )
+from bot.services.when import ParsedWhen, describe, parse_when
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = dt.UTC
