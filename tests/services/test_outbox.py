@@ -215,12 +215,15 @@ def test_a_live_worker_renews_its_leases_so_nobody_takes_its_items(
         assert started.wait(5)
         with db.read() as session:
             first = session.scalars(select(OutboxItem.lease_until)).one()
+        # Past the point where the first lease would be taken over ...
+        clock.now = first + outbox.IN_FLIGHT + dt.timedelta(seconds=0.1)
+        deadline = time.monotonic() + 10
         renewed = first
-        while renewed == first:  # wait for a renewal: the lease moves on with the clock
-            clock.now += dt.timedelta(seconds=0.05)
+        while renewed < clock.now:  # ... the worker renews it from the clock's now
+            assert time.monotonic() < deadline, "the lease was never renewed"
+            time.sleep(0.02)
             with db.read() as session:
                 renewed = session.scalars(select(OutboxItem.lease_until)).one()
-        assert renewed > first
         assert other.drain() == 0  # a live worker's claim is not taken
         go_on.set()
         worker.join(5)
