@@ -56,7 +56,9 @@ def reminder_dms(standin: SlackStandIn) -> Counter[str]:
     return Counter(
         str(call.args["channel"])
         for call in standin.calls("chat.postMessage")
-        if call.status == 200 and call.response.get("ok") and call.args.get("metadata")
+        if call.status == 200
+        and call.response.get("ok")
+        and call.args.get("metadata")
         # Welcomes carry a key too (outbox-...); a reminder's is delivery-<id>.
         and str(call.args["metadata"]["event_payload"]["key"]).startswith("delivery-")
     )
