@@ -16,7 +16,8 @@ Retry-After and 5xx back-off are the Slack client's (slack_sdk's retry handlers,
 bot/slack_notifier.py); errors Slack gives for good (`user_not_found`,
 `channel_not_found`, `is_archived`, ...) fail the item, which admins see in
 `cop-bot outbox failed`. Pace: a lane may have a rate (calendar files: the file API's
-tier), and posts to one channel keep Slack's one-per-second.
+tier), posts to one channel keep Slack's one-per-second, and invites and lookups keep
+tier 3 (50 a minute after a burst of 20).
 
 `kick()` sends in the background of this process (Socket Mode, the console); `run()` is
 the loop of the delivery process that `cop-bot serve` starts next to its web workers
@@ -77,6 +78,39 @@ class _ChannelPace:
             time.sleep(at - now)
 
 
+class _TierPace:
+    """Slack's rate tiers for the calls the road makes besides posts: a token bucket per
+    tier in this process, which a call waits for (Slack's 429s are still honoured per call
+    by the client's retry handlers, should several processes share a tier)."""
+
+    # Tier 3 (50+ a minute): conversations.invite, conversations.open and
+    # conversations.history (a lookup after a crash). Burst of 20, then 50 a minute.
+    TIER_3 = ("tier3", 50.0, 20)
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, tier: tuple[str, float, int]) -> None:
+        name, per_minute, burst = tier
+        with self._lock:
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                bucket = self._buckets[name] = _Bucket(per_minute, burst)
+        while True:
+            with bucket.lock:
+                now = time.monotonic()
+                bucket.tokens = min(
+                    bucket.burst, bucket.tokens + (now - bucket.refilled) * bucket.rate
+                )
+                bucket.refilled = now
+                if bucket.tokens >= 1:
+                    bucket.tokens -= 1
+                    return
+                short = (1 - bucket.tokens) / bucket.rate
+            time.sleep(short)
+
+
 class Sending:
     """A Notifier for one item: each message it posts carries the item's key and its
     number; when the item is unsure, each message is looked up in Slack first. Channel
@@ -85,12 +119,19 @@ class Sending:
     table says so)."""
 
     def __init__(
-        self, notifier: Notifier, item: outbox.Item, *, now: dt.datetime, pace: _ChannelPace
+        self,
+        notifier: Notifier,
+        item: outbox.Item,
+        *,
+        now: dt.datetime,
+        pace: _ChannelPace,
+        tiers: _TierPace,
     ) -> None:
         self.notifier = notifier
         self.item = item
         self.now = now
         self.pace = pace
+        self.tiers = tiers
         self.count = 0
         self.ts: str | None = None
 
@@ -98,6 +139,7 @@ class Sending:
         key = item_key(self.item.id, self.count)
         self.count += 1
         if self.item.unsure:
+            self.tiers.wait(_TierPace.TIER_3)
             since = look_back_to(self.item.created_at, self.now)
             found = self.notifier.find_posted(channel, EVENT_TYPE, key, since)
             if found:
@@ -123,6 +165,7 @@ class Sending:
         return self.notifier.permalink(channel_id, ts)
 
     def invite(self, channel_id: str, user_id: str) -> bool:
+        self.tiers.wait(_TierPace.TIER_3)
         return self.notifier.invite(channel_id, user_id)
 
     def upload(self, user_id: str, filename: str, content: bytes, comment: str) -> None:
@@ -192,6 +235,7 @@ class Courier:
             if lane.rate_per_minute is not None
         }
         self._pace = _ChannelPace()
+        self._tiers = _TierPace()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cop-courier")
         self._drain_lock = threading.Lock()
         self._kick_lock = threading.Lock()
@@ -244,7 +288,7 @@ class Courier:
 
     def _run_one(self, item: outbox.Item) -> str:
         lane = self.lanes.get(item.kind)
-        sending = Sending(self.notifier, item, now=self.clock(), pace=self._pace)
+        sending = Sending(self.notifier, item, now=self.clock(), pace=self._pace, tiers=self._tiers)
         try:
             if lane is None:
                 raise DeliveryError(f"no handler for {item.kind}", permanent=True)

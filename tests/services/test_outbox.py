@@ -361,3 +361,17 @@ def test_admins_see_what_slack_refused_for_good_in_the_cli(
     assert "welcome  to U" in line and line.endswith(": user_not_found")
     assert cli.main(["outbox", "status"]) == 0
     assert capsys.readouterr().out.split() == ["welcome", "done", "1", "welcome", "failed", "1"]
+
+
+def test_invites_and_lookups_keep_a_tier_3_pace_after_a_burst() -> None:
+    from bot.outbox import _TierPace
+
+    tiers = _TierPace()
+    tier = ("test", 60.0, 2)  # a burst of two, then one a second
+    tiers.wait(tier)
+    tiers.wait(tier)
+    bucket = tiers._buckets["test"]
+    assert bucket.tokens < 1  # the burst is spent: the next call waits for a token
+    bucket.refilled -= 1.0  # a second later
+    tiers.wait(tier)  # takes the token that came in
+    assert bucket.tokens < 1
