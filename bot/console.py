@@ -38,7 +38,7 @@ from bot.slack_requests import (
     view_submission_body,
 )
 from bot.standin import Call, SlackStandIn
-from handlers.commands import welcome_promoted
+from handlers.welcome import welcome_promoted
 from storage.db import Database
 from storage.models import Community
 

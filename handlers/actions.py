@@ -13,8 +13,9 @@ from bot.services import membership
 from bot.services.errors import DomainError
 from bot.services.views import Decision
 from handlers import render, text_in
-from handlers.commands import join, welcome_member
+from handlers.commands import join
 from handlers.errors import apology, domain_message
+from handlers.welcome import welcome_member
 
 log = logging.getLogger("cop_bot")
 

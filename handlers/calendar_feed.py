@@ -16,6 +16,7 @@ from bot.services.ical import calendar_bytes
 from handlers import render
 from handlers.blocks import Block, escape, section
 from handlers.reply import Reply
+from handlers.welcome import community_profile, still_member
 
 log = logging.getLogger("cop_bot")
 
@@ -116,8 +117,6 @@ def upload_welcome_calendar(services: Services, item: outbox.Item) -> None:
     """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
     into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
     or gives up); a community without upcoming meetings sends nothing."""
-    from handlers.commands import community_profile, still_member
-
     user_id = item.recipient
     if not still_member(services, item):
         return

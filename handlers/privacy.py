@@ -30,8 +30,9 @@ from handlers.blocks import (
     section,
 )
 from handlers.errors import answer_after_ack
-from handlers.feature import CommandHandler
+from handlers.registry import Command, Entry
 from handlers.reply import Reply
+from handlers.welcome import after_leave
 
 log = logging.getLogger("cop_bot")
 
@@ -125,7 +126,6 @@ def forget_ask(services: Services, t: Translator, user_id: str, rest: str) -> Re
 def forget_user(services: Services, user_id: str, *, actor: str | None = None) -> privacy.Forgotten:
     """Forget `user_id` (committed), then tell who needs to know: whoever moved up from a
     waitlist is welcomed, and the admins hear which facilitator roles ended."""
-    from handlers.commands import after_leave  # commands imports this module
 
     def forget(session: Session) -> privacy.Forgotten:
         salt = audit.salt(session, services.settings.audit_salt)
@@ -257,18 +257,13 @@ def retention_chore(services: Services) -> int:
     return len(done)
 
 
-WORDS: dict[str, str] = {
-    "vergeet": "forget", "forget": "forget", "vergeten": "forget",
-    "audit": "audit", "auditlog": "audit",
-    "my": "mine",  # `/cop my data`
-}  # fmt: skip
-COMMANDS: dict[str, CommandHandler] = {
-    "forget": forget_ask,
-    "audit": audit_command,
-}
-READ_ONLY: set[str] = {"forget", "audit"}
-HELP: tuple[str, ...] = ("privacy_help",)
-HELP_FACILITATOR: tuple[str, ...] = ()
+# Its `/cop` subcommands (see handlers/registry.py); `/cop mijn gegevens` is `mine`'s.
+COMMANDS: list[Entry] = [
+    # Only reads: the button that follows does the forgetting.
+    Command("forget", ("vergeet", "forget", "vergeten"), forget_ask, writes=False,
+            help="privacy_help"),
+    Command("audit", ("audit", "auditlog"), audit_command, writes=False),
+]  # fmt: skip
 
 
 def register(app: App, services: Services) -> None:
