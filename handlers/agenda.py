@@ -36,7 +36,9 @@ from bot.services.errors import (
 )
 from bot.services.views import MeetingView
 from handlers import render, text_in
-from handlers.blocks import (
+from handlers.errors import apology, domain_message
+from handlers.registry import Command, Entry
+from handlers.render.blocks import (
     Block,
     actions,
     author,
@@ -49,8 +51,6 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import apology, domain_message
-from handlers.registry import Command, Entry
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")

@@ -14,7 +14,7 @@ from bot.services import calendar_feed, outbox
 from bot.services.errors import CommunityNotFound
 from bot.services.ical import calendar_bytes
 from handlers import render
-from handlers.blocks import Block, escape, section
+from handlers.render.blocks import Block, escape, section
 from handlers.reply import Reply
 from handlers.welcome import community_profile, still_member
 

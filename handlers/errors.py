@@ -25,8 +25,8 @@ from bot.services.errors import (
     RegistrationClosed,
     RequestAlreadyDecided,
 )
-from handlers.blocks import escape, fit, section, sections
 from handlers.render import members_only, text_message
+from handlers.render.blocks import escape, fit, section, sections
 
 log = logging.getLogger("cop_bot")
 

@@ -24,11 +24,11 @@ from bot.services.errors import DomainError, MeetingNotFound
 from bot.services.meetings import DEFAULT_LENGTH, MeetingChange, MeetingDetails, MeetingForm
 from bot.services.when import wall_clock
 from handlers import render, text_in
-from handlers.blocks import Block, escape
 from handlers.errors import domain_message
 from handlers.meetings import added_message, after_change, change_reply, meeting_error
 from handlers.meetings import tell_members as tell_members_moved
 from handlers.registry import Entry, HelpLine
+from handlers.render.blocks import Block, escape
 
 log = logging.getLogger("cop_bot")
 

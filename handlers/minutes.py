@@ -25,7 +25,11 @@ from bot.services.errors import (
 from bot.services.lessons import AlreadyPublished, NotAnswered, Published, QuestionNotFound
 from bot.services.minutes import MinutesForm, MinutesSaved, NoPastMeetings, Nudge
 from handlers import text_in
-from handlers.blocks import (
+from handlers.errors import domain_message
+from handlers.meetings import _split_community
+from handlers.registry import Command, Entry
+from handlers.render import members_only, text_message
+from handlers.render.blocks import (
     Block,
     actions,
     author,
@@ -38,10 +42,6 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import domain_message
-from handlers.meetings import _split_community
-from handlers.registry import Command, Entry
-from handlers.render import members_only, text_message
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")

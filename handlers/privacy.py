@@ -18,7 +18,9 @@ from bot.runtime import Services
 from bot.services import audit, privacy
 from bot.text import looks_like_number, parse_number
 from handlers import text_in
-from handlers.blocks import (
+from handlers.errors import answer_after_ack
+from handlers.registry import Command, Entry
+from handlers.render.blocks import (
     Block,
     actions,
     button,
@@ -29,8 +31,6 @@ from handlers.blocks import (
     mention,
     section,
 )
-from handlers.errors import answer_after_ack
-from handlers.registry import Command, Entry
 from handlers.reply import Reply
 from handlers.welcome import after_leave
 

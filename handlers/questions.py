@@ -35,7 +35,10 @@ from bot.services.questions import (
     QuestionView,
 )
 from handlers import text_in
-from handlers.blocks import (
+from handlers.errors import answer_after_ack, domain_message
+from handlers.registry import Command, Entry
+from handlers.render import text_message
+from handlers.render.blocks import (
     Block,
     actions,
     author,
@@ -49,9 +52,6 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import answer_after_ack, domain_message
-from handlers.registry import Command, Entry
-from handlers.render import text_message
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")

@@ -1,4 +1,5 @@
-"""Renders service results as Slack messages (text and Block Kit) in the reader's language."""
+"""The render package: service results as Slack messages (text and Block Kit), in the
+reader's language, the same on every surface. The Block Kit builders are in `blocks`."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from bot.services.views import (
     MinutesLink,
     MyEntry,
 )
-from handlers.blocks import (
+from handlers.render.blocks import (
     MAX_BLOCKS_MESSAGE,
     Block,
     actions,
