@@ -56,10 +56,10 @@ DEADLINE_SECONDS = 3.0  # Slack's own: an answer later than this is an error in 
 
 
 def command_words() -> list[str]:
-    """Every word `/cop` knows (handlers/commands.py SUBCOMMANDS, with the features')."""
-    from handlers.commands import SUBCOMMANDS
+    """Every word `/cop` knows (the command registry that bot/app.py builds)."""
+    from bot.app import COMMAND_REGISTRY
 
-    return sorted(SUBCOMMANDS)
+    return sorted(COMMAND_REGISTRY.words)
 
 
 def second_words() -> list[str]:
@@ -105,10 +105,12 @@ class _Recorder:
 def listeners() -> dict[str, list[str | re.Pattern[str]]]:
     """Every command, action_id, view callback_id and shortcut the app registers, from the
     same register() calls that bot/app.py build_app makes."""
-    from handlers import actions, commands, meetings
+    from bot.app import COMMAND_REGISTRY, LISTENERS
+    from handlers import commands
 
     recorder = _Recorder()
-    for module in (commands, actions, meetings):
+    commands.register(recorder, None, COMMAND_REGISTRY)  # type: ignore[arg-type]
+    for module in LISTENERS:
         module.register(recorder, None)  # type: ignore[arg-type]
     return recorder.found
 
@@ -396,12 +398,13 @@ def slack_formatted(text: str, raw: bool | None) -> bool:
 def command_request(
     secret: str, user: str, text: str, response_url: str, key: str, *, raw: bool | None = None
 ) -> Request:
-    from handlers.commands import _subcommand
+    from bot.app import COMMAND_REGISTRY
 
     body = slash_command_body(
         user_id=user, text=text, response_url=response_url, raw=slack_formatted(text, raw)
     )
-    return Request(f"command {_subcommand(text)}", user, body, signed_headers(secret, body),
+    name = COMMAND_REGISTRY.name_of(text)
+    return Request(f"command {name}", user, body, signed_headers(secret, body),
                    response_key=key, summary=f"/cop {text!r}")  # fmt: skip
 
 

@@ -28,13 +28,39 @@ from bot.services import audit, catalog
 from bot.services import meetings as meetings_service
 from bot.services.reminders import Claimed
 from bot.slack_notifier import DeadlineWebClient, SlackNotifier, make_web_client
-from handlers import actions, commands, deliveries, meetings, minutes, privacy, render
+from handlers import (
+    actions,
+    agenda,
+    commands,
+    deliveries,
+    meeting_form,
+    meetings,
+    minutes,
+    privacy,
+    questions,
+    render,
+)
 from handlers.errors import OUTCOME, make_error_handler
+from handlers.registry import Registry
 from storage import migrate
 from storage.db import Database
 from storage.models import Community
 
 log = logging.getLogger("cop_bot")
+
+# The one place that knows every listener module. Besides `/cop` (handlers/commands.py),
+# each registers its buttons, modals and shortcuts, in this order (Bolt takes the first
+# listener that matches). Those with `/cop` subcommands declare them in COMMANDS; the
+# registry answers `/cop` from all of them, and `/cop hulp` lists them in this order.
+LISTENERS = (agenda, questions, minutes, meeting_form, privacy, actions, meetings)
+COMMAND_REGISTRY = Registry(
+    commands.COMMANDS,
+    agenda.COMMANDS,
+    questions.COMMANDS,
+    minutes.COMMANDS,
+    meeting_form.COMMANDS,
+    privacy.COMMANDS,
+)
 
 
 def load_catalog(
@@ -175,7 +201,7 @@ def _count(req: BoltRequest, response: BoltResponse, began: float) -> None:
     """A counter and a histogram observation per request: nothing more on the hot path."""
     kind = metrics.request_kind(req.body)
     text = req.body.get("text") if kind == "command" else None
-    subcommand = commands.subcommand(text) if isinstance(text, str) else ""
+    subcommand = COMMAND_REGISTRY.name_of(text) if isinstance(text, str) else ""
     status = response.status
     outcome = req.context.get(OUTCOME) or (
         "error" if status >= 500 else "unhandled" if status == 404 else "ok"
@@ -214,7 +240,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
     )
     app.use(_request_client(client))
     app.error(make_error_handler(services.translator, services.in_background))
-    commands.register(app, services)
-    actions.register(app, services)
-    meetings.register(app, services)
+    commands.register(app, services, COMMAND_REGISTRY)
+    for module in LISTENERS:
+        module.register(app, services)
     return app

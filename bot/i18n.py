@@ -52,15 +52,15 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "help_title": "CoP bot: Communities of Practice in Slack",
         "help_intro": "Ik help je mee te doen aan Communities of Practice: vakgenoten uit "
         "verschillende gemeenten die samen leren van praktijkvoorbeelden. Wat je kunt typen:",
-        "help_commands": "`/cop lijst` alle communities, met vrije plekken en de volgende bijeenkomst\n"
-        "`/cop info ethiek` starttekst, kartrekkers en bijeenkomsten\n"
-        "`/cop aanmelden ethiek` aanmelden (vol? dan kom je op de wachtlijst)\n"
-        "`/cop afmelden ethiek` afmelden\n"
-        "`/cop leden ethiek` leden en wachtlijst\n"
-        "`/cop mijn` jouw communities, wachtlijstplekken en aanvragen\n"
-        "`/cop bijeenkomsten` komende bijeenkomsten van jouw communities, met wie er komt\n"
-        "`/cop kalender ethiek` de bijeenkomsten als agendabestand in je DM\n"
-        "`/cop taal en` switch to English (`/cop taal nl` terug naar Nederlands)",
+        "help_list": "`/cop lijst` alle communities, met vrije plekken en de volgende bijeenkomst",
+        "help_info": "`/cop info ethiek` starttekst, kartrekkers en bijeenkomsten",
+        "help_join": "`/cop aanmelden ethiek` aanmelden (vol? dan kom je op de wachtlijst)",
+        "help_leave": "`/cop afmelden ethiek` afmelden",
+        "help_members": "`/cop leden ethiek` leden en wachtlijst",
+        "help_mine": "`/cop mijn` jouw communities, wachtlijstplekken en aanvragen",
+        "help_meetings": "`/cop bijeenkomsten` komende bijeenkomsten van jouw communities, met wie er komt",
+        "help_calendar": "`/cop kalender ethiek` de bijeenkomsten als agendabestand in je DM",
+        "help_language": "`/cop taal en` switch to English (`/cop taal nl` terug naar Nederlands)",
         "help_admin": "*Voor beheerders:* `/cop kartrekker ethiek @naam` maakt iemand kartrekker; "
         "`/cop audit [community]` toont wie wat wanneer veranderde.",
         "help_facilitator": "*Voor kartrekkers:* `/cop bijeenkomst toevoegen ethiek 30 maart 14:00 online` plant een bijeenkomst; `verplaatsen` en `annuleren` met het nummer uit `/cop bijeenkomsten ethiek`.",
@@ -219,15 +219,15 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "help_title": "CoP bot: Communities of Practice in Slack",
         "help_intro": "I help you take part in Communities of Practice: professionals from "
         "different municipalities learning together from real cases. What you can type:",
-        "help_commands": "`/cop list` all communities, with free seats and the next meeting\n"
-        "`/cop info ethiek` start text, facilitators and meetings\n"
-        "`/cop join ethiek` join (full? then you go on the waitlist)\n"
-        "`/cop leave ethiek` leave\n"
-        "`/cop members ethiek` members and waitlist\n"
-        "`/cop mine` your communities, waitlist places and requests\n"
-        "`/cop meetings` upcoming meetings of your communities, with who comes\n"
-        "`/cop calendar ethiek` the meetings as a calendar file in your DM\n"
-        "`/cop language nl` schakel naar Nederlands (`/cop language en` back to English)",
+        "help_list": "`/cop list` all communities, with free seats and the next meeting",
+        "help_info": "`/cop info ethiek` start text, facilitators and meetings",
+        "help_join": "`/cop join ethiek` join (full? then you go on the waitlist)",
+        "help_leave": "`/cop leave ethiek` leave",
+        "help_members": "`/cop members ethiek` members and waitlist",
+        "help_mine": "`/cop mine` your communities, waitlist places and requests",
+        "help_meetings": "`/cop meetings` upcoming meetings of your communities, with who comes",
+        "help_calendar": "`/cop calendar ethiek` the meetings as a calendar file in your DM",
+        "help_language": "`/cop language nl` schakel naar Nederlands (`/cop language en` back to English)",
         "help_admin": "*For admins:* `/cop facilitator ethiek @name` makes someone a facilitator; "
         "`/cop audit [community]` shows who changed what, when.",
         "help_facilitator": "*For facilitators:* `/cop meeting add ethiek 30 March 14:00 online` plans a meeting; `move` and `cancel` with the number from `/cop meetings ethiek`.",

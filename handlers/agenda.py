@@ -32,7 +32,9 @@ from bot.services.errors import (
 )
 from bot.services.views import MeetingView
 from handlers import render, text_in
-from handlers.blocks import (
+from handlers.errors import answer_after_ack, message_for
+from handlers.registry import Command, Entry
+from handlers.render.blocks import (
     Block,
     actions,
     author,
@@ -45,8 +47,6 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import answer_after_ack, message_for
-from handlers.feature import CommandHandler
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -304,22 +304,13 @@ def show_agenda(services: Services, t: Translator, user_id: str, rest: str) -> R
     return Reply(agenda_message(t, view))
 
 
-# Words after `/cop` (Dutch and English) and the command name each one means.
-WORDS: dict[str, str] = {
-    "onderwerp": "topic", "topic": "topic",
-    "onderwerpen": "topics", "topics": "topics",
-    "agenda": "agenda",
-}  # fmt: skip
-COMMANDS: dict[str, CommandHandler] = {
-    "topic": propose_topic,
-    "topics": list_topics,
-    "agenda": show_agenda,
-}
-# Commands that only read: answered inline, without the hand-over to the write pool.
-READ_ONLY: set[str] = {"topics", "agenda"}
-# Message keys of lines in `/cop hulp`: for everyone, and for facilitators.
-HELP: tuple[str, ...] = ("agenda_help",)
-HELP_FACILITATOR: tuple[str, ...] = ("agenda_help_facilitator",)
+# Its `/cop` subcommands (see handlers/registry.py), in the order of `/cop hulp`.
+COMMANDS: list[Entry] = [
+    Command("topic", ("onderwerp", "topic"), propose_topic, help="agenda_help"),
+    Command("topics", ("onderwerpen", "topics"), list_topics, writes=False),
+    Command("agenda", ("agenda",), show_agenda, writes=False,
+            help_facilitator="agenda_help_facilitator"),
+]  # fmt: skip
 
 
 # -- buttons and the form ---------------------------------------------------------------

@@ -8,13 +8,12 @@ import re
 
 from bot.cache import ReadCache
 from bot.i18n import Translator
-from bot.notifier import Message, Notifier
+from bot.notifier import Message
 from bot.runtime import Services
-from bot.services import calendar_feed, outbox
-from bot.services.errors import CommunityNotFound
+from bot.services import calendar_feed
 from bot.services.ical import calendar_bytes
 from handlers import render
-from handlers.blocks import Block, escape, section
+from handlers.render.blocks import Block, section
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -110,37 +109,3 @@ class Feeds:
         return calendar_bytes(
             events, tz=services.settings.timezone, name=t("calendar_feed_name"), stamp=minute
         )
-
-
-def upload_welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) -> None:
-    """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
-    into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
-    or gives up); a community without upcoming meetings sends nothing."""
-    from handlers.commands import community_profile
-    from handlers.deliveries import still_member
-
-    user_id = item.recipient
-    if not still_member(services, item):
-        return
-    try:
-        detail = community_profile(services, item.subject)
-    except CommunityNotFound:
-        return  # the community is gone; nothing to send
-    if not detail.meetings:
-        return
-    name = detail.summary.name
-
-    def build() -> bytes:
-        events = calendar_feed.community_events(detail.meetings, name)
-        return calendar_bytes(
-            events, tz=services.settings.timezone, name=f"CoP {name}", stamp=_minute(services)
-        )
-
-    # Every member who joins within a minute gets the same bytes; a meeting change drops
-    # the profiles cache (handlers.meetings._changed).
-    content: bytes = services.profiles.get(
-        ("welcome_ics", detail.summary.slug, _minute(services)), build
-    )
-    t = services.translator(user_id)
-    comment = t("calendar_feed_welcome_comment", name=escape(name))
-    notifier.upload(user_id, f"cop-{detail.summary.slug}.ics", content, comment)

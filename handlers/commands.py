@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -25,12 +24,13 @@ from bot.runtime import Services, error_reference
 from bot.services import communities, membership
 from bot.services import meetings as meeting_service
 from bot.services.errors import DomainError
-from bot.services.views import CommunityDetail, JoinResult
-from handlers import agenda, meeting_form, minutes, privacy, questions, render, text_in
+from bot.services.views import JoinResult
 from handlers import meetings as meeting_commands
+from handlers import privacy, render, text_in
 from handlers.errors import apology, message_for, nul_refusal, slack_slow
-from handlers.feature import CommandHandler
+from handlers.registry import Command, Entry, Registry
 from handlers.reply import Reply
+from handlers.welcome import community_profile, minute
 from storage.errors import WriteBusy
 
 log = logging.getLogger("cop_bot")
@@ -41,72 +41,30 @@ ACK_BUDGET_SECONDS = 2.0
 # goes through the request pool, whose answer is bounded by ACK_BUDGET_SECONDS.
 INLINE_WRITE_WAIT = 0.5
 
-SUBCOMMANDS = {
-    "hulp": "help", "help": "help", "?": "help",
-    "lijst": "list", "list": "list", "overzicht": "list",
-    "info": "info",
-    "aanmelden": "join", "join": "join", "meedoen": "join",
-    "afmelden": "leave", "leave": "leave",
-    "leden": "members", "members": "members",
-    "mijn": "mine", "mine": "mine",
-    "taal": "language", "language": "language",
-    "kartrekker": "facilitator", "facilitator": "facilitator",
-    "bijeenkomsten": "meetings", "meetings": "meetings", "agenda's": "meetings",
-    "bijeenkomst": "meeting", "meeting": "meeting",
-    "kalender": "calendar", "calendar": "calendar", "agenda-bestand": "calendar",
-}  # fmt: skip
-# Not "calendar": its first use writes the feed token, and `kalender nieuw` replaces it.
-READ_ONLY = {"help", "list", "info", "members", "mine", "unknown", "meetings"}
-NEEDS_COMMUNITY = {"info", "join", "leave", "members", "facilitator"}
 # Opens a modal (Reply.view) with the command's trigger_id; False when Slack refused.
 OpenView = Callable[[dict[str, Any]], bool]
 # The edge (handlers/text_in.py) turns a mention <@U123|name> into @U123.
 _MENTION = re.compile(r"^@?([UW][A-Z0-9]+)$")
 
 
-def _subcommand(text: str) -> str:
-    word = text.strip().partition(" ")[0]
-    return SUBCOMMANDS.get(word.lower(), "unknown") if word else "help"
-
-
-def subcommand(text: str) -> str:
-    """The canonical name of `/cop <text>`'s subcommand (`unknown` for any other word):
-    one of a fixed few, so the metrics can count by it."""
-    return _subcommand(text)
-
-
-def run_command(services: Services, user_id: str, text: str, *, tried_quick: bool = False) -> Reply:
+def run_command(
+    services: Services, registry: Registry, user_id: str, text: str, *, tried_quick: bool = False
+) -> Reply:
     """Everything `/cop <text>` does for `user_id`, as one reply. `tried_quick`: the
     two-statement join already found that this is not the plain case."""
     t = services.translator(user_id)
     word, _, rest = text.strip().partition(" ")
     rest = rest.strip()
-    name = _subcommand(text)
-    if name == "unknown":
+    command = registry.get(registry.name_of(text))
+    if command is None:
         return Reply(render.text_message(t("unknown_command", word=render.escape(word[:50]))))
-    if name in NEEDS_COMMUNITY and not rest:
+    if command.needs_community and not rest:
         return Reply(render.text_message(t("missing_community", command=word.lower())))
-    handler = _full_join if tried_quick and name == "join" else COMMANDS[name]
+    handler = _full_join if tried_quick and command.name == "join" else command.handler
     try:
         return handler(services, t, user_id, rest)
     except DomainError as error:
         return Reply(message_for(t, error))
-
-
-def _help(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
-    return Reply(
-        render.help_message(
-            t,
-            is_admin=user_id in services.settings.admins,
-            extra=HELP,
-            extra_facilitator=HELP_FACILITATOR,
-        )
-    )
-
-
-def _minute(services: Services) -> datetime:
-    """Now, to the minute: the granularity of cached answers that depend on the time."""
-    return services.clock().replace(second=0, microsecond=0)
 
 
 def _list(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -118,7 +76,7 @@ def _list(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
         return render.community_list(t, items)
 
     # The most asked-for answer, and the same for everyone who reads the same language.
-    return Reply(services.reads.get(("list", t.language, _minute(services)), compute))
+    return Reply(services.reads.get(("list", t.language, minute(services)), compute))
 
 
 def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -215,18 +173,6 @@ def _quick_join(
     )
 
 
-def community_profile(services: Services, slug: str) -> CommunityDetail:
-    """Start text, meetings and facilitators of a community, as welcome DMs show them."""
-
-    def compute() -> CommunityDetail:
-        with services.db.read() as session:
-            return communities.info(
-                session, query=slug, now=services.clock(), tz=services.settings.timezone
-            )
-
-    return services.profiles.get((slug, _minute(services)), compute)
-
-
 def _leave(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     with services.db.write() as session:
         result = membership.leave(
@@ -288,29 +234,29 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
     )
 
 
-COMMANDS: dict[str, CommandHandler] = {
-    "help": _help,
-    "list": _list,
-    "info": _info,
-    "join": join,
-    "leave": _leave,
-    "members": _members,
-    "mine": _mine,
-    "language": _language,
-    "facilitator": _facilitator,
-    "meetings": meeting_commands.list_meetings,
-    "meeting": meeting_commands.manage_meeting,
-    "calendar": meeting_commands.calendar,
-}
-
-# Features that bring their own subcommands, buttons and modals.
-FEATURES = (agenda, questions, minutes, meeting_form, privacy)
-for _feature in FEATURES:
-    SUBCOMMANDS.update(_feature.WORDS)
-    COMMANDS.update(_feature.COMMANDS)
-    READ_ONLY.update(_feature.READ_ONLY)
-HELP = tuple(key for feature in FEATURES for key in feature.HELP)
-HELP_FACILITATOR = tuple(key for feature in FEATURES for key in feature.HELP_FACILITATOR)
+# The core of `/cop`, in the order of `/cop hulp`; the features declare their own
+# (see handlers/registry.py; bot/app.py puts them together).
+COMMANDS: list[Entry] = [
+    Command("list", ("lijst", "list", "overzicht"), _list, writes=False, help="help_list"),
+    Command("info", ("info",), _info, writes=False, needs_community=True, help="help_info"),
+    Command("join", ("aanmelden", "join", "meedoen"), join, needs_community=True,
+            help="help_join"),
+    Command("leave", ("afmelden", "leave"), _leave, needs_community=True, help="help_leave"),
+    Command("members", ("leden", "members"), _members, writes=False, needs_community=True,
+            help="help_members"),
+    # "my": `/cop my data`, the export (handlers/privacy.py).
+    Command("mine", ("mijn", "mine", "my"), _mine, writes=False, help="help_mine"),
+    Command("meetings", ("bijeenkomsten", "meetings", "agenda's"), meeting_commands.list_meetings,
+            writes=False, help="help_meetings"),
+    # Writes: its first use makes the feed token, and `kalender nieuw` replaces it.
+    Command("calendar", ("kalender", "calendar", "agenda-bestand"), meeting_commands.calendar,
+            help="help_calendar"),
+    Command("language", ("taal", "language"), _language, help="help_language"),
+    Command("meeting", ("bijeenkomst", "meeting"), meeting_commands.manage_meeting,
+            help_facilitator="help_facilitator"),
+    Command("facilitator", ("kartrekker", "facilitator"), _facilitator, needs_community=True,
+            help_admin="help_admin"),
+]  # fmt: skip
 
 
 def _opener(client: WebClient, trigger_id: str) -> OpenView:
@@ -360,7 +306,12 @@ def _send_late(
 
 
 def cop_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services
+    ack: Ack,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+    registry: Registry,
 ) -> None:
     """Answer `/cop` within Slack's deadline: in the HTTP response when the work is quick,
     else with a short "working on it" and the real answer through response_url."""
@@ -373,14 +324,15 @@ def cop_command(
         refusal = Reply(nul_refusal(services.translator(user_id), refused.text))
         _ack(ack, services, user_id, refusal, open_view)
         return
-    if _subcommand(text) in READ_ONLY:
+    name = registry.name_of(text)
+    if not registry.writes(name):
         # Reads never wait for a lock (SQLite WAL, PostgreSQL MVCC) and the database's
         # own timeouts bound them, so they skip the hand-over to the request pool.
-        _ack(ack, services, user_id, run_command(services, user_id, text), open_view)
+        _ack(ack, services, user_id, run_command(services, registry, user_id, text), open_view)
         return
     started = time.monotonic()
     tried_quick = False
-    if _subcommand(text) == "join":
+    if name == "join":
         # The busiest write: two statements once the lock is had, so when the lock comes
         # quickly it is done here, without the hand-over to the request pool.
         try:
@@ -393,7 +345,7 @@ def cop_command(
                 return
             tried_quick = True
     future = services.foreground.submit(
-        partial(run_command, services, user_id, text, tried_quick=tried_quick)
+        partial(run_command, services, registry, user_id, text, tried_quick=tried_quick)
     )
     budget = max(0.05, _answer_budget(started))
     try:
@@ -442,7 +394,6 @@ def _follow_up(services: Services, reply: Reply) -> None:
         services.in_background("after /cop", reply.after)
 
 
-def register(app: App, services: Services) -> None:
-    app.command("/cop")(partial(cop_command, services=services))
-    for feature in FEATURES:
-        feature.register(app, services)
+def register(app: App, services: Services, registry: Registry) -> None:
+    """`/cop`, answered from `registry` (every module's COMMANDS, see bot/app.py)."""
+    app.command("/cop")(partial(cop_command, services=services, registry=registry))

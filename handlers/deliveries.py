@@ -14,17 +14,18 @@ from functools import partial
 from bot.notifier import DeliveryError, Notifier
 from bot.outbox import Handler, Lane
 from bot.runtime import Services
+from bot.services import calendar_feed as calendar_feed_service
 from bot.services import membership, outbox
 from bot.services.errors import DomainError
+from bot.services.ical import calendar_bytes
 from bot.services.views import CommunityDetail, Decision, JoinResult
 from handlers import render
+from handlers.welcome import community_profile, minute
 
 log = logging.getLogger("cop_bot")
 
 
 def _profile(services: Services, slug: str) -> CommunityDetail:
-    from handlers.commands import community_profile
-
     try:
         return community_profile(services, slug)
     except DomainError as exc:  # the community is gone: nothing to say about it
@@ -66,9 +67,7 @@ def welcome_member(
             problem = exc.error
             log.warning("could not invite %s to %s: %s", user_id, channel, exc.error)
     # Every new member of a community gets the same welcome: render it once a minute.
-    from handlers.commands import _minute
-
-    key = ("welcome", detail.summary.slug, t.language, invited, intro, _minute(services))
+    key = ("welcome", detail.summary.slug, t.language, invited, intro, minute(services))
     message = services.profiles.get(
         key,
         lambda: (
@@ -127,9 +126,36 @@ def decision(services: Services, item: outbox.Item, notifier: Notifier) -> None:
     notifier.send_dm(item.recipient, render.decision_outcome(t, told))
 
 
+def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
+    into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
+    or gives up); a community without upcoming meetings sends nothing."""
+    user_id = item.recipient
+    if not still_member(services, item):
+        return
+    detail = _profile(services, item.subject)
+    if not detail.meetings:
+        return
+    name = detail.summary.name
+
+    def build() -> bytes:
+        events = calendar_feed_service.community_events(detail.meetings, name)
+        return calendar_bytes(
+            events, tz=services.settings.timezone, name=f"CoP {name}", stamp=minute(services)
+        )
+
+    # Every member who joins within a minute gets the same bytes; a meeting change drops
+    # the profiles cache (handlers.meetings._changed).
+    content: bytes = services.profiles.get(
+        ("welcome_ics", detail.summary.slug, minute(services)), build
+    )
+    t = services.translator(user_id)
+    comment = t("calendar_feed_welcome_comment", name=render.escape(name))
+    notifier.upload(user_id, f"cop-{detail.summary.slug}.ics", content, comment)
+
+
 def lanes(services: Services) -> dict[str, Lane]:
     """Every kind of item and its handler: the one place that says what each one sends."""
-    from handlers import calendar_feed
 
     def lane(handler: Handler, **pace: float) -> Lane:
         return Lane(handler, rate_per_minute=pace.get("rate_per_minute"))
@@ -140,7 +166,7 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.APPROVAL_REQUEST: lane(partial(approval_request, services)),
         outbox.DECISION: lane(partial(decision, services)),
         outbox.WELCOME_CALENDAR: lane(
-            partial(calendar_feed.upload_welcome_calendar, services),
+            partial(welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,
         ),
     }

@@ -43,8 +43,8 @@ from bot.services.errors import (
     WhenError,
 )
 from bot.services.when import describe
-from handlers.blocks import escape, fit, section, sections
 from handlers.render import members_only, text_message
+from handlers.render.blocks import escape, fit, section, sections
 
 log = logging.getLogger("cop_bot")
 

@@ -24,22 +24,16 @@ from bot.services.errors import DomainError
 from bot.services.meetings import DEFAULT_LENGTH, MeetingChange, MeetingDetails, MeetingForm
 from bot.services.when import wall_clock
 from handlers import render, text_in
-from handlers.blocks import Block, escape
 from handlers.errors import message_for
-from handlers.feature import CommandHandler
 from handlers.meetings import added_message, after_change, change_reply
 from handlers.meetings import tell_members as tell_members_moved
+from handlers.registry import Entry, HelpLine
+from handlers.render.blocks import Block, escape
 
 log = logging.getLogger("cop_bot")
 
-# Words after `/cop` (Dutch and English) and the command name each one means.
-WORDS: dict[str, str] = {}
-COMMANDS: dict[str, CommandHandler] = {}
-# Commands that only read: answered inline, without the hand-over to the write pool.
-READ_ONLY: set[str] = set()
-# Message keys of lines in `/cop hulp`: for everyone, and for facilitators.
-HELP: tuple[str, ...] = ()
-HELP_FACILITATOR: tuple[str, ...] = ("meeting_form_help_facilitator",)
+# No `/cop` subcommand of its own (it opens from buttons), but a line in `/cop hulp`.
+COMMANDS: list[Entry] = [HelpLine("meeting_form_help_facilitator", facilitator=True)]
 
 CALLBACK_ID = "meeting_form"
 # Slack gives a view submission 3 s; answer by then, else tell the outcome by DM.

@@ -21,8 +21,8 @@ from bot.services.meetings import MeetingChange
 from bot.services.when import parse_when
 from bot.text import looks_like_number, parse_number
 from handlers import calendar_feed, render, text_in
-from handlers.blocks import escape
 from handlers.errors import answer_after_ack, message_for
+from handlers.render.blocks import escape
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")

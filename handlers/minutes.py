@@ -26,7 +26,11 @@ from bot.services.errors import (
 from bot.services.lessons import Published
 from bot.services.minutes import MinutesForm, MinutesSaved, Nudge
 from handlers import text_in
-from handlers.blocks import (
+from handlers.errors import answer_after_ack, message_for
+from handlers.meetings import _split_community
+from handlers.registry import Command, Entry
+from handlers.render import members_only, text_message
+from handlers.render.blocks import (
     Block,
     actions,
     author,
@@ -39,10 +43,6 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import answer_after_ack, message_for
-from handlers.feature import CommandHandler
-from handlers.meetings import _split_community
-from handlers.render import members_only, text_message
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -488,23 +488,16 @@ def lessons_page_button(
     respond(text=message.text, blocks=message.blocks, replace_original=True)
 
 
-# Words after `/cop` (Dutch and English) and the command name each one means.
-WORDS: dict[str, str] = {
-    "verslag": "minutes", "minutes": "minutes", "notulen": "minutes",
-    "les": "lesson", "lesson": "lesson",
-    "lessen": "lessons", "lessons": "lessons",
-}  # fmt: skip
-COMMANDS: dict[str, CommandHandler] = {
-    "minutes": minutes_command,
-    "lesson": lesson_command,
-    "lessons": lessons_command,
-}
-# Commands that only read: answered inline, without the hand-over to the write pool.
-# `minutes` only reads to open its modal; inline keeps the trigger_id fresh.
-READ_ONLY: set[str] = {"minutes", "lessons"}
-# Message keys of lines in `/cop hulp`: for everyone, and for facilitators.
-HELP: tuple[str, ...] = ("lessons_help",)
-HELP_FACILITATOR: tuple[str, ...] = ("minutes_help", "lessons_help_facilitator")
+# Its `/cop` subcommands (see handlers/registry.py), in the order of `/cop hulp`.
+COMMANDS: list[Entry] = [
+    # Only reads to open its modal; answered inline, which keeps the trigger_id fresh.
+    Command("minutes", ("verslag", "minutes", "notulen"), minutes_command, writes=False,
+            help_facilitator="minutes_help"),
+    Command("lesson", ("les", "lesson"), lesson_command,
+            help_facilitator="lessons_help_facilitator"),
+    Command("lessons", ("lessen", "lessons"), lessons_command, writes=False,
+            help="lessons_help"),
+]  # fmt: skip
 
 
 def register(app: App, services: Services) -> None:

@@ -18,7 +18,9 @@ from bot.runtime import Services
 from bot.services import audit, privacy
 from bot.text import looks_like_number, parse_number
 from handlers import text_in
-from handlers.blocks import (
+from handlers.errors import answer_after_ack
+from handlers.registry import Command, Entry
+from handlers.render.blocks import (
     Block,
     actions,
     button,
@@ -29,8 +31,6 @@ from handlers.blocks import (
     mention,
     section,
 )
-from handlers.errors import answer_after_ack
-from handlers.feature import CommandHandler
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -250,18 +250,13 @@ def retention_chore(services: Services) -> int:
     return len(done)
 
 
-WORDS: dict[str, str] = {
-    "vergeet": "forget", "forget": "forget", "vergeten": "forget",
-    "audit": "audit", "auditlog": "audit",
-    "my": "mine",  # `/cop my data`
-}  # fmt: skip
-COMMANDS: dict[str, CommandHandler] = {
-    "forget": forget_ask,
-    "audit": audit_command,
-}
-READ_ONLY: set[str] = {"forget", "audit"}
-HELP: tuple[str, ...] = ("privacy_help",)
-HELP_FACILITATOR: tuple[str, ...] = ()
+# Its `/cop` subcommands (see handlers/registry.py); `/cop mijn gegevens` is `mine`'s.
+COMMANDS: list[Entry] = [
+    # Only reads: the button that follows does the forgetting.
+    Command("forget", ("vergeet", "forget", "vergeten"), forget_ask, writes=False,
+            help="privacy_help"),
+    Command("audit", ("audit", "auditlog"), audit_command, writes=False),
+]  # fmt: skip
 
 
 def register(app: App, services: Services) -> None:

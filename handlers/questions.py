@@ -25,7 +25,10 @@ from bot.services.questions import (
     QuestionView,
 )
 from handlers import text_in
-from handlers.blocks import (
+from handlers.errors import answer_after_ack, message_for
+from handlers.registry import Command, Entry
+from handlers.render import text_message
+from handlers.render.blocks import (
     Block,
     actions,
     author,
@@ -39,9 +42,6 @@ from handlers.blocks import (
     section,
     sections,
 )
-from handlers.errors import answer_after_ack, message_for
-from handlers.feature import CommandHandler
-from handlers.render import text_message
 from handlers.reply import Reply
 
 log = logging.getLogger("cop_bot")
@@ -201,22 +201,12 @@ def list_command(services: Services, t: Translator, user_id: str, rest: str) -> 
     return Reply(_list(services, t, user_id, query, page))
 
 
-# Words after `/cop` (Dutch and English) and the command name each one means.
-WORDS: dict[str, str] = {
-    "vraag": "question_ask",
-    "ask": "question_ask",
-    "vragen": "question_list",
-    "questions": "question_list",
-}
-COMMANDS: dict[str, CommandHandler] = {
-    "question_ask": ask_command,
-    "question_list": list_command,
-}
-# Commands that only read: answered inline, without the hand-over to the write pool.
-READ_ONLY: set[str] = {"question_list"}
-# Message keys of lines in `/cop hulp`: for everyone, and for facilitators.
-HELP: tuple[str, ...] = ("questions_help",)
-HELP_FACILITATOR: tuple[str, ...] = ("questions_help_facilitator",)
+# Its `/cop` subcommands (see handlers/registry.py), in the order of `/cop hulp`.
+COMMANDS: list[Entry] = [
+    Command("question_ask", ("vraag", "ask"), ask_command, help="questions_help"),
+    Command("question_list", ("vragen", "questions"), list_command, writes=False,
+            help_facilitator="questions_help_facilitator"),
+]  # fmt: skip
 
 
 # -- buttons ------------------------------------------------------------------------------

@@ -17,16 +17,29 @@ import datetime as dt
 import re
 import threading
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
 
 from storage.errors import WriteBusy
 from storage.models import Community, Membership
 
-if TYPE_CHECKING:
-    from storage.db import Database
+
+class RawWriter(Protocol):
+    """What JoinQueue needs of storage.db.Database, named here so that this module does
+    not import the one that builds it (db imports joins)."""
+
+    @property
+    def joins(self) -> JoinStatements: ...
+
+    def raw_write(
+        self, *, wait: float | None = None, hooks: bool = True
+    ) -> AbstractContextManager[Any]: ...
+
+    def bound_lock_wait(self, cursor: Any, seconds: float) -> None: ...
+
 
 _INSERT = """
 INSERT INTO memberships (community_id, user_id, status, seq, created_at, updated_at)
@@ -169,7 +182,7 @@ class JoinQueue:
 
     MAX_BATCH = 64
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: RawWriter) -> None:
         self.db = db
         self._cond = threading.Condition()
         self._pending: list[_Request] = []

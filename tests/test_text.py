@@ -16,7 +16,8 @@ from markdown_it import MarkdownIt
 from bot.sandbox.signed import slack_escape, slack_format
 from bot.services.ical import CalendarEvent, calendar_bytes
 from bot.text import MAX_NUMBER, clean, looks_like_number, markdown, parse_number
-from handlers import blocks, text_in
+from handlers import text_in
+from handlers.render import blocks
 
 FORBIDDEN = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060-\u2064\ufeff\u180e"

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.errors import CommunityNotFound
-from bot.services.views import CommunityDetail, CommunitySummary, MeetingView
+from bot.services.views import CommunityDetail, CommunitySummary, MeetingView, MinutesLink
 from bot.services.visibility import Audience, Part, audience, can_read
 from storage.models import Community, Facilitator, Meeting, Membership, UTCDateTime
 
@@ -276,17 +276,30 @@ def detail(
         .where(Facilitator.community_id == community.id)
         .order_by(Facilitator.id)
     )
-    from bot.services import minutes  # minutes builds on this module
-
     return CommunityDetail(
         summary=summary(session, community, now=now, tz=tz),
         description=community.description,
         facilitators=tuple(facilitators),
         meetings=tuple(meeting_view(m) for m in meetings),
         latest_minutes=(
-            minutes.latest(session, community.id) if can_read(audience, Part.MINUTES) else None
+            latest_minutes(session, community.id) if can_read(audience, Part.MINUTES) else None
         ),
     )
+
+
+def latest_minutes(session: Session, community_id: int) -> MinutesLink | None:
+    """The most recent meeting of the community that has minutes."""
+    row = session.execute(
+        select(Meeting.starts_at, Meeting.minutes_permalink)
+        .where(
+            Meeting.community_id == community_id,
+            Meeting.status == Meeting.SCHEDULED,
+            Meeting.minutes.is_not(None),
+        )
+        .order_by(Meeting.starts_at.desc())
+        .limit(1)
+    ).first()
+    return MinutesLink(row.starts_at, row.minutes_permalink) if row is not None else None
 
 
 def info(

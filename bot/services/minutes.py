@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.services import communities, visibility
 from bot.services.errors import MeetingNotFound, NoPastMeetings, NotAllowed
-from bot.services.membership import can_manage
-from bot.services.views import MinutesLink
+from bot.services.visibility import can_manage
 from storage.models import Community, Meeting
 
 MAX_MINUTES = 3000
@@ -174,21 +173,6 @@ def record_post(session: Session, *, meeting_id: int, ts: str, permalink: str | 
         .where(Meeting.id == meeting_id)
         .values(minutes_ts=ts, minutes_permalink=permalink)
     )
-
-
-def latest(session: Session, community_id: int) -> MinutesLink | None:
-    """The most recent meeting of the community that has minutes."""
-    row = session.execute(
-        select(Meeting.starts_at, Meeting.minutes_permalink)
-        .where(
-            Meeting.community_id == community_id,
-            Meeting.status == Meeting.SCHEDULED,
-            Meeting.minutes.is_not(None),
-        )
-        .order_by(Meeting.starts_at.desc())
-        .limit(1)
-    ).first()
-    return MinutesLink(row.starts_at, row.minutes_permalink) if row is not None else None
 
 
 @dataclass(frozen=True)

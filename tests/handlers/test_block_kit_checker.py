@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handlers import blocks as bk
+from handlers.render import blocks as bk
 from tests.blockkit import assert_valid_message, assert_valid_view
 
 

@@ -1,9 +1,11 @@
-"""Renders service results as Slack messages (text and Block Kit) in the reader's language."""
+"""The render package: service results as Slack messages (text and Block Kit), in the
+reader's language, the same on every surface. The Block Kit builders are in `blocks`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from bot.i18n import Translator
 from bot.notifier import Message
@@ -20,7 +22,7 @@ from bot.services.views import (
     MinutesLink,
     MyEntry,
 )
-from handlers.blocks import (
+from handlers.render.blocks import (
     MAX_BLOCKS_MESSAGE,
     Block,
     actions,
@@ -305,20 +307,20 @@ def decision_outcome(t: Translator, d: Decision) -> Message:
 def help_message(
     t: Translator,
     *,
-    is_admin: bool,
-    extra: tuple[str, ...] = (),
-    extra_facilitator: tuple[str, ...] = (),
+    lines: Sequence[str],
+    facilitator_lines: Sequence[str],
+    admin_lines: Sequence[str] = (),
 ) -> Message:
-    """`/cop hulp`; `extra` and `extra_facilitator` are message keys of feature lines."""
-    commands = "\n".join([t("help_commands"), *(t(key) for key in extra)])
+    """`/cop hulp`, from message keys of lines: for everyone, facilitators and admins
+    (see handlers/registry.py, which knows whose lines they are)."""
     blocks: list[Block] = [
         header(t("help_title")),
         section(t("help_intro")),
-        section(commands),
+        section("\n".join(t(key) for key in lines)),
     ]
-    blocks.append(section("\n".join([t("help_facilitator"), *(t(k) for k in extra_facilitator)])))
-    if is_admin:
-        blocks.append(section(t("help_admin")))
+    for keys in (facilitator_lines, admin_lines):
+        if keys:
+            blocks.append(section("\n".join(t(key) for key in keys)))
     blocks.append(context(t("help_footer")))
     return Message(text=t("help_title"), blocks=blocks)
 
