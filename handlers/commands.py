@@ -36,7 +36,7 @@ log = logging.getLogger("cop_bot")
 
 # Slack gives up after 3 s; answer by then with a "working on it" and follow up.
 ACK_BUDGET_SECONDS = 2.0
-# A plain join runs in the request's thread if the write lock comes within this; else it
+# A join runs in the request's thread if the write lock comes within this; else it
 # goes through the request pool, whose answer is bounded by ACK_BUDGET_SECONDS.
 INLINE_WRITE_WAIT = 0.5
 
