@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import time
@@ -24,20 +23,19 @@ from bot.runtime import Services, error_reference
 from bot.services import communities, membership
 from bot.services import meetings as meeting_service
 from bot.services.errors import DomainError
-from bot.services.views import JoinResult
 from handlers import meetings as meeting_commands
 from handlers import privacy, render, text_in
 from handlers.errors import apology, message_for, nul_refusal, slack_slow
 from handlers.registry import Command, Entry, Registry
 from handlers.reply import Reply
-from handlers.welcome import community_profile, minute
+from handlers.welcome import minute
 from storage.errors import WriteBusy
 
 log = logging.getLogger("cop_bot")
 
 # Slack gives up after 3 s; answer by then with a "working on it" and follow up.
 ACK_BUDGET_SECONDS = 2.0
-# A plain join runs in the request's thread if the write lock comes within this; else it
+# A join runs in the request's thread if the write lock comes within this; else it
 # goes through the request pool, whose answer is bounded by ACK_BUDGET_SECONDS.
 INLINE_WRITE_WAIT = 0.5
 
@@ -47,11 +45,8 @@ OpenView = Callable[[dict[str, Any]], bool]
 _MENTION = re.compile(r"^@?([UW][A-Z0-9]+)$")
 
 
-def run_command(
-    services: Services, registry: Registry, user_id: str, text: str, *, tried_quick: bool = False
-) -> Reply:
-    """Everything `/cop <text>` does for `user_id`, as one reply. `tried_quick`: the
-    two-statement join already found that this is not the plain case."""
+def run_command(services: Services, registry: Registry, user_id: str, text: str) -> Reply:
+    """Everything `/cop <text>` does for `user_id`, as one reply."""
     t = services.translator(user_id)
     word, _, rest = text.strip().partition(" ")
     rest = rest.strip()
@@ -60,7 +55,7 @@ def run_command(
         return Reply(render.text_message(t("unknown_command", word=render.escape(word[:50]))))
     if command.needs_community and not rest:
         return Reply(render.text_message(t("missing_community", command=word.lower())))
-    handler = _full_join if tried_quick and command.name == "join" else command.handler
+    handler = command.handler
     try:
         return handler(services, t, user_id, rest)
     except DomainError as error:
@@ -101,76 +96,44 @@ def community_index(services: Services) -> communities.CommunityIndex:
     return services.profiles.get(("index",), compute)
 
 
-def join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
-    result = _quick_join(services, user_id, query)
-    if result is not None:
-        return _quick_join_reply(t, result)
-    return _full_join(services, t, user_id, query)
-
-
-def _full_join(services: Services, t: Translator, user_id: str, query: str) -> Reply:
-    """Every join that is not the plain case: it says why (already a member, deadline,
-    approval, an unknown name with suggestions)."""
-    with services.db.write() as session:
-        result = membership.join(
-            session,
-            query=query,
-            user_id=user_id,
-            now=services.clock(),
-            tz=services.settings.timezone,
-            admins=services.settings.admins,
-        )
+def join(
+    services: Services, t: Translator, user_id: str, query: str, *, wait: float | None = None
+) -> Reply:
+    """Join a community through the membership service; joins arriving together are
+    written in one transaction (storage/group_commit.py). With `wait`, raises WriteBusy
+    when the write lock is not had within that many seconds."""
+    try:
+        community_id: int | None = community_index(services).resolve(query)
+    except DomainError:
+        community_id = None  # the service names the suggestions, with fresh data
+    work = partial(
+        membership.join,
+        query=query,
+        user_id=user_id,
+        now=services.clock(),
+        tz=services.settings.timezone,
+        admins=services.settings.admins,
+        community_id=community_id,
+    )
+    result = services.db.group_commit.run(work, wait=wait, order=community_id or 0)
     # A welcome or the facilitators' approval requests wait in the outbox (queued with the join).
     return Reply(render.join_reply(t, result), deliver=result.outcome != "waitlist")
 
 
-def _quick_join_reply(t: Translator, result: JoinResult) -> Reply:
-    # A new member's welcome waits in the outbox (queued with the join).
-    return Reply(render.join_reply(t, result), deliver=result.welcome_queued)
-
-
 def join_in_request(services: Services, user_id: str, text: str) -> Reply | None:
-    """The plain join, answered in the request's own thread when the write lock comes
-    within INLINE_WRITE_WAIT (else WriteBusy); None when it is not the plain case, and
-    the full path (`run_command` in the request pool) gives the answer."""
+    """The join, answered in the request's own thread when the write lock comes within
+    INLINE_WRITE_WAIT (else WriteBusy, and `run_command` in the request pool gives the
+    answer); None without a community's name (`run_command` says what is missing)."""
     query = text.strip().partition(" ")[2].strip()
     if not query:
         return None
-    wait = min(INLINE_WRITE_WAIT, ACK_BUDGET_SECONDS / 4)
-    result = _quick_join(services, user_id, query, wait=wait)
-    if result is None:
-        return None
-    return _quick_join_reply(services.translator(user_id), result)
-
-
-def _quick_join(
-    services: Services, user_id: str, query: str, *, wait: float | None = None
-) -> JoinResult | None:
-    """The plain join in two statements (see storage/joins.py), or None for the full path.
-    With `wait`, raises WriteBusy when the write lock is not had within that many seconds."""
+    t = services.translator(user_id)
     try:
-        community_id = community_index(services).resolve(query)
-    except DomainError:
-        return None  # the full path names the suggestions, with fresh data
-    db = services.db
-    try:
-        # Joins arriving together are written in one transaction (storage/joins.py).
-        result = membership.quick_join(
-            partial(db.join_queue.join, wait=wait),
-            community_id=community_id,
-            user_id=user_id,
-            now=services.clock(),
-            tz=services.settings.timezone,
+        return join(
+            services, t, user_id, query, wait=min(INLINE_WRITE_WAIT, ACK_BUDGET_SECONDS / 4)
         )
-    except db.integrity_errors:
-        return None  # the same person joining twice at once: the full path says so
-    if result is None:
-        return None
-    profile = community_profile(services, result.community.slug)
-    return dataclasses.replace(
-        result,
-        community=dataclasses.replace(result.community, next_meeting=profile.summary.next_meeting),
-    )
+    except DomainError as error:
+        return Reply(message_for(t, error))
 
 
 def _leave(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -331,10 +294,9 @@ def cop_command(
         _ack(ack, services, user_id, run_command(services, registry, user_id, text), open_view)
         return
     started = time.monotonic()
-    tried_quick = False
     if name == "join":
-        # The busiest write: two statements once the lock is had, so when the lock comes
-        # quickly it is done here, without the hand-over to the request pool.
+        # The busiest write: when the lock comes quickly it is done here, without the
+        # hand-over to the request pool.
         try:
             quick = join_in_request(services, user_id, text)
         except WriteBusy:
@@ -343,10 +305,7 @@ def cop_command(
             if quick is not None:
                 _ack(ack, services, user_id, quick, open_view)
                 return
-            tried_quick = True
-    future = services.foreground.submit(
-        partial(run_command, services, registry, user_id, text, tried_quick=tried_quick)
-    )
+    future = services.foreground.submit(partial(run_command, services, registry, user_id, text))
     budget = max(0.05, _answer_budget(started))
     try:
         reply = future.result(timeout=budget)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from storage.errors import WriteBusy
-from storage.joins import JoinQueue, JoinStatements
+from storage.group_commit import GroupCommit
 from storage.models import SeenRequest
 
 __all__ = ["Database", "WriteBusy", "make_engine", "normalise_url", "null_pool_engine"]
@@ -158,12 +158,71 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A write transaction, committed on leaving; on SQLite writers queue for it first."""
-        with self._write_lock, self._write.begin() as session:
-            yield session
+    def write(self, *, wait: float | None = None) -> Iterator[Session]:
+        """A write transaction, committed on leaving; on SQLite writers queue for it first.
+        With `wait`, raises WriteBusy (nothing written) when the lock is not had within
+        that many seconds (on PostgreSQL: a row lock a statement waits for)."""
+        if wait is None:
+            with self._write_lock, self._write.begin() as session:
+                yield session
+        else:
+            with self._bounded_write(wait) as session:
+                yield session
         for hook in self.after_write:
             hook()
+
+    @contextmanager
+    def _bounded_write(self, wait: float) -> Iterator[Session]:
+        if isinstance(self._write_lock, _SQLiteWriteLock):
+            self._write_lock.acquire(wait)
+        else:
+            self._write_lock.__enter__()
+        try:
+            if self.is_sqlite:
+                with self._bounded_engine.connect() as connection:
+                    # Before BEGIN IMMEDIATE: a writer that does not queue on our lock is
+                    # waited for by SQLite's busy handler (see raw_write).
+                    pooled = connection.connection
+                    self._bound_busy_timeout(pooled.dbapi_connection, pooled.info, wait)
+                    bind = connection.execution_options(cop_write=True)
+                    with Session(bind, expire_on_commit=False) as session, session.begin():
+                        yield session
+            else:
+                with self._write.begin() as session:
+                    self.bound_session_lock_wait(session, wait)
+                    yield session
+        except DBAPIError as exc:
+            if self.is_lock_timeout(exc):
+                raise WriteBusy() from exc
+            raise
+        finally:
+            self._write_lock.__exit__(None, None, None)
+
+    @staticmethod
+    def _bound_busy_timeout(dbapi_connection: Any, info: dict[Any, Any], wait: float) -> None:
+        # In steps of 100 ms, so that the setting rarely has to change.
+        busy_ms = max(100, math.ceil(wait * 10) * 100)
+        if info.get("busy_ms") != busy_ms:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+            finally:
+                cursor.close()
+            info["busy_ms"] = busy_ms
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """Whether `exc` says a lock did not come in time: PostgreSQL's lock_timeout, or
+        SQLite's busy handler giving up (under a bounded wait)."""
+        orig = getattr(exc, "orig", exc)
+        return getattr(orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE or (
+            self.is_sqlite and getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+        )
+
+    def bound_session_lock_wait(self, session: Session, seconds: float) -> None:
+        """PostgreSQL: in the write transaction of `session`, give up waiting for a row
+        lock after `seconds` (WriteBusy). SQLite: nothing; its one lock is had up front."""
+        if not self.is_sqlite:
+            session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(seconds * 1000))}"))
 
     def write_retrying(self, work: Callable[[Session], T], *, attempts: int = 3) -> T:
         """`work` in a write transaction, run again from the start (at most `attempts`
@@ -183,7 +242,7 @@ class Database:
     @contextmanager
     def raw_write(self, *, wait: float | None = None, hooks: bool = True) -> Iterator[Any]:
         """A write transaction on the driver's own cursor, for the few writes whose cost
-        under the write lock matters (see storage/joins.py); same locking and hooks as
+        under the write lock matters (storage/replays.py); same locking and hooks as
         `write`. Rolled back if the block raises. With `wait`, raises WriteBusy (nothing
         written) when the lock is not had within that many seconds. Without `hooks`, the
         after-write hooks are not called: for a write that changes nothing anyone caches."""
@@ -201,10 +260,7 @@ class Database:
                         # A writer that does not queue on our lock (another program, a
                         # migration) is waited for by SQLite's busy handler: bound it too,
                         # in steps of 100 ms so that the setting rarely has to change.
-                        busy_ms = max(100, math.ceil((wait or 0) * 10) * 100)
-                        if connection.info.get("busy_ms") != busy_ms:
-                            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-                            connection.info["busy_ms"] = busy_ms
+                        self._bound_busy_timeout(connection, connection.info, wait or 0)
                     if self.is_sqlite:
                         cursor.execute("BEGIN IMMEDIATE")
                     elif wait is not None:
@@ -238,19 +294,10 @@ class Database:
         return make_engine(self.url, pool_size=self.engine.pool.size())  # type: ignore[attr-defined]
 
     @cached_property
-    def integrity_errors(self) -> type[Exception]:
-        """The driver's IntegrityError, as raised inside `raw_write`."""
-        error: type[Exception] = self.engine.dialect.loaded_dbapi.IntegrityError
-        return error
-
-    @cached_property
-    def joins(self) -> JoinStatements:
-        return JoinStatements(self.engine.dialect)
-
-    @cached_property
-    def join_queue(self) -> JoinQueue:
-        """Plain joins of this process, written together (group commit)."""
-        return JoinQueue(self)
+    def group_commit(self) -> GroupCommit:
+        """Writes of this process that arrive together, written in one transaction (the
+        joins, see storage/group_commit.py)."""
+        return GroupCommit(self)
 
     @cached_property
     def seen_requests_db(self) -> Database:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -18,7 +18,6 @@ from bot.services.errors import (
     RequestAlreadyDecided,
 )
 from bot.services.views import (
-    CommunitySummary,
     Decision,
     JoinResult,
     LeaveResult,
@@ -27,7 +26,6 @@ from bot.services.views import (
     Promotion,
 )
 from bot.services.visibility import Part, can_manage, is_member, require
-from storage.joins import Joined
 from storage.models import Community, Departure, Facilitator, Membership
 
 
@@ -123,19 +121,25 @@ def join(
     now: dt.datetime,
     tz: ZoneInfo,
     admins: Collection[str] = (),
+    community_id: int | None = None,
 ) -> JoinResult:
-    """Join a community, or take a place on its waitlist, or ask the facilitators.
+    """Join a community, or take a place on its waitlist, or ask the facilitators. A new
+    member's welcome DM and calendar file are queued in the outbox, in this transaction.
 
     Call inside a write transaction. Raises CommunityNotFound, AlreadyMember and
     RegistrationClosed (the deadline is the last day, inclusive, in `tz`).
+    `community_id`: the id `query` names when the caller already knows it (from a cached
+    index); when no such community is left, `query` is looked up afresh.
     """
-    community_id = communities.resolve_id(session, query)
     conn = session.connection()  # plain SQL: this is the busiest write there is
     # Bumping the counter locks the community's row (PostgreSQL; SQLite's write
     # transaction holds the database), so joins to one community queue here and the
     # counter is this person's place in the order of arrival. A refusal below rolls
     # the bump back with the transaction.
-    community = conn.execute(_BUMP, {"cid": community_id}).one()
+    community = None if community_id is None else conn.execute(_BUMP, {"cid": community_id}).first()
+    if community is None:
+        community = conn.execute(_BUMP, {"cid": communities.resolve_id(session, query)}).one()
+    community_id = community.id
     existing = conn.execute(_EXISTING, {"cid": community_id, "uid": user_id}).first()
     if existing is not None:
         position = None
@@ -185,6 +189,7 @@ def join(
         community=communities.summary(session, community, now=now, tz=tz),
         position=position,
         approvers=approvers,
+        welcome_queued=status == Membership.MEMBER,
     )
 
 
@@ -221,46 +226,6 @@ def participation(
     if can_manage(session, community_id, user_id, admins):
         return "manager"
     return "member" if is_member(session, community_id, user_id) else None
-
-
-def quick_join(
-    join: Callable[..., Joined | None],
-    *,
-    community_id: int,
-    user_id: str,
-    now: dt.datetime,
-    tz: ZoneInfo,
-) -> JoinResult | None:
-    """The plain join (open community, no approval, not in it yet) in two statements:
-    `join` is JoinStatements.join on a raw write transaction's cursor, or a JoinQueue's
-    join; None when it is not the plain case, and then `join` (this module's) gives the
-    answer. The result has no next meeting: the caller knows it."""
-    joined = join(
-        community_id=community_id, user_id=user_id, now=now, today=now.astimezone(tz).date()
-    )
-    if joined is None:
-        return None
-    summary = CommunitySummary(
-        slug=joined.slug,
-        name=joined.name,
-        programme=joined.programme,
-        capacity=joined.capacity,
-        member_count=joined.member_count,
-        waitlist_count=joined.waitlist_count,
-        deadline=joined.registration_deadline,
-        registration_open=True,
-        approval=joined.approval,
-        channel_id=joined.channel_id,
-        next_meeting=None,
-    )
-    waiting = joined.status == Membership.WAITLIST
-    return JoinResult(
-        outcome=joined.status,
-        user_id=user_id,
-        community=summary,
-        position=joined.waitlist_count if waiting else None,
-        welcome_queued=joined.status == Membership.MEMBER,
-    )
 
 
 def _promote_next(

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from bot.clock import FrozenClock
 from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
 from tests.conftest import AMS
@@ -134,6 +135,23 @@ def test_joining_on_the_deadline_day_itself_still_works(
     add_community(services.db, "ethiek", name="Ethiek", deadline=dt.date(2026, 11, 23))
 
     assert "Je bent lid van *Ethiek*" in slack.command("U1", "aanmelden ethiek").json()["text"]
+
+
+def test_joining_at_half_past_midnight_in_amsterdam_after_the_deadline_is_refused(
+    slack: CheckedSlack, services: Services, clock: FrozenClock, standin: SlackStandIn
+) -> None:
+    # The last day is 22 November in Amsterdam. At 00:30 on the 23rd there (23:30 UTC on
+    # the 22nd) the deadline has passed, though in UTC it is still the 22nd.
+    add_community(services.db, "ethiek", name="Ethiek", deadline=dt.date(2026, 11, 22))
+    clock.now = dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.UTC)
+
+    reply = slack.command("U1", "aanmelden ethiek").json()
+
+    assert reply["text"].startswith("Aanmelden voor *Ethiek* kon tot en met zondag 22 november")
+    clock.now = dt.datetime(2026, 11, 22, 22, 59, tzinfo=dt.UTC)  # 23:59 in Amsterdam
+    assert "Je bent lid van *Ethiek*" in slack.command("U2", "aanmelden ethiek").json()["text"]
+    assert services.wait_idle(5)
+    assert [c.args["channel"] for c in standin.calls("chat.postMessage")] == ["U2"]
 
 
 def test_joining_twice_says_you_are_already_a_member_and_sends_nothing_new(

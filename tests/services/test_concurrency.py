@@ -86,49 +86,27 @@ def full_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResult
     )
 
 
-def quick_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResult]:
-    """The join as `/cop aanmelden` does it: two statements, else the full path."""
-
-    def task(database: Database) -> JoinResult:
-        with database.read() as session:
-            community_id = communities.resolve_id(session, slug)
-        try:
-            with database.raw_write() as cursor:
-                result = membership.quick_join(
-                    partial(database.joins.join, cursor), community_id=community_id,
-                    user_id=user, now=NOW, tz=AMS,
-                )  # fmt: skip
-        except database.integrity_errors:
-            result = None
-        return result if result is not None else full_join(user, slug)(database)
-
-    return task
-
-
 def grouped_join(user: str, slug: str = "groot") -> Callable[[Database], JoinResult]:
-    """The two-statement join through the process's JoinQueue (group commit), as the
-    request threads of `cop-bot serve` do it."""
+    """The join as `/cop aanmelden` does it: the service's own join, through the process's
+    group commit (written together with the joins that arrive beside it), the community's
+    id from an index read before."""
 
     def task(database: Database) -> JoinResult:
         with database.read() as session:
             community_id = communities.resolve_id(session, slug)
-        try:
-            result = membership.quick_join(
-                database.join_queue.join, community_id=community_id, user_id=user,
-                now=NOW, tz=AMS,
-            )  # fmt: skip
-        except database.integrity_errors:
-            result = None
-        return result if result is not None else full_join(user, slug)(database)
+        work = partial(
+            membership.join, query=slug, user_id=user, now=NOW, tz=AMS, community_id=community_id
+        )
+        return database.group_commit.run(work, order=community_id)
 
     return task
 
 
-@pytest.fixture(params=["full", "quick", "grouped"])
+@pytest.fixture(params=["full", "grouped"])
 def joining(request: pytest.FixtureRequest) -> Callable[..., Callable[[Database], JoinResult]]:
-    """Every way a join is written: the ORM path, the two-statement one, and that one
-    written together with the joins that arrive beside it."""
-    return {"full": full_join, "quick": quick_join, "grouped": grouped_join}[request.param]
+    """Every way a join is written: in a write transaction of its own, and through the
+    group commit, together with the joins that arrive beside it."""
+    return {"full": full_join, "grouped": grouped_join}[request.param]
 
 
 def leaving(user: str, slug: str = "groot") -> Callable[[Database], LeaveResult]:

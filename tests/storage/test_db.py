@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from storage.db import Database, WriteBusy, make_engine, normalise_url
 from storage.models import Community
@@ -64,8 +64,8 @@ def test_write_rolls_back_when_the_block_raises(db: Database) -> None:
 def test_a_raw_write_that_may_wait_briefly_gives_up_while_another_writer_holds_the_lock(
     db: Database,
 ) -> None:
-    """The plain join runs in the request's thread only when the lock comes quickly; a
-    writer that holds it longer makes it give up (WriteBusy) without writing anything."""
+    """A write that may wait only briefly gives up (WriteBusy) without writing anything
+    while a writer holds the lock longer."""
     with db.write() as session:
         session.add(Community(slug="ethiek", name="Ethiek", programme="P", description=""))
     with write_lock_held(db):
@@ -80,3 +80,24 @@ def test_a_raw_write_that_may_wait_briefly_gives_up_while_another_writer_holds_t
     with db.read() as session:
         row = session.scalars(select(Community)).one()
     assert (row.name, row.programme) == ("Ethiek", "Q")
+
+
+def test_a_write_session_that_may_wait_briefly_gives_up_while_another_writer_holds_the_lock(
+    db: Database,
+) -> None:
+    """A join runs in the request's thread only when the lock comes quickly (group commit
+    with `wait`): a writer that holds it longer makes it give up without writing."""
+    with db.write() as session:
+        session.add(Community(slug="ethiek", name="Ethiek", programme="P", description=""))
+    with write_lock_held(db):
+        started = time.monotonic()
+        with pytest.raises(WriteBusy), db.write(wait=0.2) as session:
+            session.execute(text("UPDATE communities SET name = 'X' WHERE slug = 'ethiek'"))
+        waited = time.monotonic() - started
+        assert 0.15 <= waited < 2.0
+
+    with db.write(wait=0.2) as session:  # free again: it goes through at once
+        session.execute(text("UPDATE communities SET programme = 'Q' WHERE slug = 'ethiek'"))
+    with db.read() as session:
+        community = session.scalars(select(Community)).one()
+    assert (community.name, community.programme) == ("Ethiek", "Q")
