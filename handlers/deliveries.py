@@ -129,7 +129,7 @@ def decision(services: Services, item: outbox.Item, notifier: Notifier) -> None:
 
 def lanes(services: Services) -> dict[str, Lane]:
     """Every kind of item and its handler: the one place that says what each one sends."""
-    from handlers import calendar_feed
+    from handlers import calendar_feed, questions
 
     def lane(handler: Handler, **pace: float) -> Lane:
         return Lane(handler, rate_per_minute=pace.get("rate_per_minute"))
@@ -139,6 +139,7 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.PROMOTED: lane(partial(welcome, services)),
         outbox.APPROVAL_REQUEST: lane(partial(approval_request, services)),
         outbox.DECISION: lane(partial(decision, services)),
+        outbox.QUESTION_ANSWERED: lane(partial(questions.deliver_answer, services)),
         outbox.WELCOME_CALENDAR: lane(
             partial(calendar_feed.upload_welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,
