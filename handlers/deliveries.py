@@ -129,7 +129,7 @@ def decision(services: Services, item: outbox.Item, notifier: Notifier) -> None:
 
 def lanes(services: Services) -> dict[str, Lane]:
     """Every kind of item and its handler: the one place that says what each one sends."""
-    from handlers import calendar_feed, questions
+    from handlers import calendar_feed, meetings, questions
 
     def lane(handler: Handler, **pace: float) -> Lane:
         return Lane(handler, rate_per_minute=pace.get("rate_per_minute"))
@@ -140,6 +140,7 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.APPROVAL_REQUEST: lane(partial(approval_request, services)),
         outbox.DECISION: lane(partial(decision, services)),
         outbox.QUESTION_ANSWERED: lane(partial(questions.deliver_answer, services)),
+        outbox.MEETING_NOTICE: lane(partial(meetings.deliver_notice, services)),
         outbox.WELCOME_CALENDAR: lane(
             partial(calendar_feed.upload_welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,
