@@ -124,14 +124,14 @@ class Sending:
         item: outbox.Item,
         *,
         now: dt.datetime,
-        pace: _ChannelPace,
-        tiers: _TierPace,
+        pace: _ChannelPace | None = None,
+        tiers: _TierPace | None = None,
     ) -> None:
         self.notifier = notifier
         self.item = item
         self.now = now
-        self.pace = pace
-        self.tiers = tiers
+        self.pace = pace or _ChannelPace()
+        self.tiers = tiers or _TierPace()
         self.count = 0
         self.ts: str | None = None
 

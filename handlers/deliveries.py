@@ -19,7 +19,7 @@ from bot.services import membership, outbox
 from bot.services.errors import DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.views import CommunityDetail, Decision, JoinResult
-from handlers import render
+from handlers import meetings, questions, render
 from handlers.welcome import community_profile, minute
 
 log = logging.getLogger("cop_bot")
@@ -165,6 +165,8 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.PROMOTED: lane(partial(welcome, services)),
         outbox.APPROVAL_REQUEST: lane(partial(approval_request, services)),
         outbox.DECISION: lane(partial(decision, services)),
+        outbox.QUESTION_ANSWERED: lane(partial(questions.deliver_answer, services)),
+        outbox.MEETING_NOTICE: lane(partial(meetings.deliver_notice, services)),
         outbox.WELCOME_CALENDAR: lane(
             partial(welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,

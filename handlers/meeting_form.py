@@ -26,7 +26,6 @@ from bot.services.when import wall_clock
 from handlers import render, text_in
 from handlers.errors import message_for
 from handlers.meetings import added_message, after_change, change_reply
-from handlers.meetings import tell_members as tell_members_moved
 from handlers.registry import Entry, HelpLine
 from handlers.render.blocks import Block, escape
 
@@ -284,12 +283,14 @@ def save(services: Services, user_id: str, answers: Answers) -> Outcome:
     except DomainError as error:
         return Outcome(errors={DATE: message_for(t, error, "meeting_form", slug=answers.slug).text})
     after_change(services)
+    if change.previous_starts_at is not None:
+        services.deliver_soon()  # every member hears of the move through the outbox
     return Outcome(change=change)
 
 
 def tell(services: Services, user_id: str, outcome: Outcome) -> None:
     """After the commit: the submitter hears what happened (a modal has no reply of its
-    own), and for a move every member gets the old and the new time."""
+    own); for a move every member gets the old and the new time through the outbox."""
     t = services.translator(user_id)
     change = outcome.change
     if change is None:
@@ -302,8 +303,6 @@ def tell(services: Services, user_id: str, outcome: Outcome) -> None:
     services.notifier.send_dm(
         user_id, change_reply(t, change) if moved else added_message(t, change)
     )
-    if moved:
-        tell_members_moved(services, change)
 
 
 def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from functools import partial
@@ -10,9 +11,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.i18n import Translator
-from bot.notifier import DeliveryError
+from bot.notifier import DeliveryError, Notifier
 from bot.runtime import Services
-from bot.services import communities, meetings
+from bot.services import communities, meetings, outbox
 from bot.services.calendar_feed import event_for
 from bot.services.catalog import MEETING_KINDS
 from bot.services.errors import CommunityNotFound, DomainError
@@ -112,7 +113,8 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
                         now=now, tz=settings.timezone,
                     )  # fmt: skip
             after_change(services)
-            return Reply(change_reply(t, change), after=partial(tell_members, services, change))
+            # Every member hears of it through the outbox (queued with the change).
+            return Reply(change_reply(t, change), deliver=bool(change.members))
     except DomainError as error:
         return Reply(message_for(t, error, "meetings", slug=slug, number=typed_number))
     return Reply(render.text_message(t("meeting_usage")))
@@ -147,21 +149,53 @@ def change_reply(t: Translator, change: MeetingChange) -> render.Message:
     )
 
 
-def tell_members(services: Services, change: MeetingChange) -> None:
-    """DM every member about a moved or cancelled meeting, each in their own language."""
-    for user in change.members:
-        t = services.translator(user)
-        name = escape(change.community_name)
-        if change.previous_starts_at is not None:
-            text = t("meeting_moved_dm", name=name, old=t.datetime(change.previous_starts_at),
-                     new=t.datetime(change.meeting.starts_at))  # fmt: skip
-        else:
-            text = t("meeting_cancelled_dm", name=name, when=t.datetime(change.meeting.starts_at))
-        try:
-            services.notifier.send_dm(user, render.text_message(text))
-        except DeliveryError as exc:
-            log.warning("could not tell %s about meeting %s: %s", user, change.meeting.id,
-                        exc.error)  # fmt: skip
+def notice_message(
+    t: Translator,
+    community_name: str,
+    *,
+    previous: dt.datetime | None,
+    starts_at: dt.datetime,
+) -> render.Message:
+    """What a member reads of a moved (`previous` is the old time) or cancelled meeting."""
+    name = escape(community_name)
+    if previous is not None:
+        text = t("meeting_moved_dm", name=name, old=t.datetime(previous),
+                 new=t.datetime(starts_at))  # fmt: skip
+    else:
+        text = t("meeting_cancelled_dm", name=name, when=t.datetime(starts_at))
+    return render.text_message(text)
+
+
+def _moment(item: outbox.Item, key: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(str(item.payload[key]))
+    except (KeyError, ValueError) as exc:
+        raise DeliveryError("bad_meeting_notice", permanent=True) from exc
+
+
+def deliver_notice(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """The outbox's `meeting_notice` (queued with a move or cancellation): tell one member,
+    in their own language. Not sent when the meeting is gone or over, the recipient is no
+    longer a member, or a moved meeting was cancelled since (that notice follows)."""
+    try:
+        meeting_id = int(item.subject)
+    except ValueError as exc:
+        raise DeliveryError("bad_meeting_notice", permanent=True) from exc
+    moved = item.payload.get("change") == meetings.MOVED
+    previous = _moment(item, "from") if moved else None
+    starts_at = _moment(item, "to" if moved else "at")
+    with services.db.read() as session:
+        context = meetings.notice_context(session, meeting_id=meeting_id, user_id=item.recipient)
+    if (
+        context is None
+        or context.starts_at <= services.clock()
+        or (moved and not context.scheduled)
+    ):
+        log.info("meeting notice %s for %s dropped: no longer news", item.subject, item.recipient)
+        return
+    t = services.translator(item.recipient)
+    message = notice_message(t, context.community_name, previous=previous, starts_at=starts_at)
+    notifier.send_dm(item.recipient, message)
 
 
 def calendar(services: Services, t: Translator, user_id: str, rest: str) -> Reply:

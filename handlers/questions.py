@@ -14,10 +14,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
-from bot.notifier import DeliveryError, Message
+from bot.notifier import DeliveryError, Message, Notifier
 from bot.runtime import Services
-from bot.services import questions
-from bot.services.errors import DomainError, QuestionNotFound, TextTooLong
+from bot.services import outbox, questions
+from bot.services.errors import (
+    DomainError,
+    QuestionNotFound,
+    TextTooLong,
+)
 from bot.services.questions import (
     Answered,
     CommunityChoice,
@@ -371,22 +375,40 @@ def answer_submission(
         ack(response_action="errors", errors={"answer": error_text})
         return
     ack()
-    services.in_background("question answered", partial(tell_answered, services, answered, user_id))
+    services.deliver_soon()  # the asker and the voters hear it through the outbox
+    services.in_background(
+        "question answered", partial(confirm_answered, services, answered, user_id)
+    )
 
 
-def tell_answered(services: Services, answered: Answered, answered_by: str) -> None:
-    """DM the asker and every voter (each once) the answer; confirm to the facilitator."""
+def confirm_answered(services: Services, answered: Answered, answered_by: str) -> None:
+    """Confirm to the facilitator (a modal has no reply of its own) how many hear the
+    answer; the answer itself was queued with it (`deliver_answer`)."""
     q = answered.question
-    for user in answered.recipients:
-        t = services.translator(user)
-        try:
-            services.notifier.send_dm(user, answered_dm(t, q, asker=user == q.asked_by))
-        except DeliveryError as exc:
-            log.warning("could not tell %s the answer to question %s: %s", user, q.id, exc.error)
     t = services.translator(answered_by)
     confirm = t("questions_answered_confirm", id=q.id, name=escape(q.community_name),
                 count=len(answered.recipients))  # fmt: skip
     services.notifier.send_dm(answered_by, text_message(confirm))
+
+
+def deliver_answer(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """The outbox's `question_answered`: the answer, to the asker or one voter. Not sent
+    when the question is gone meanwhile, or the recipient no longer reads the community."""
+    try:
+        question_id = int(item.subject)
+    except ValueError as exc:
+        raise DeliveryError("bad_question_id", permanent=True) from exc
+    with services.db.read() as session:
+        q = questions.answered_for(
+            session, question_id=question_id, user_id=item.recipient,
+            admins=services.settings.admins,
+        )  # fmt: skip
+    if q is None:
+        log.info("answer to question %s for %s dropped: gone or no longer readable",
+                 item.subject, item.recipient)  # fmt: skip
+        return
+    t = services.translator(item.recipient)
+    notifier.send_dm(item.recipient, answered_dm(t, q, asker=item.recipient == q.asked_by))
 
 
 # -- the message shortcut -----------------------------------------------------------------

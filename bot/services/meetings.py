@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services import communities, reminders, visibility
+from bot.services import communities, outbox, reminders, visibility
 from bot.services.catalog import MEETING_KINDS
 from bot.services.errors import (
     MeetingNotFound,
@@ -25,6 +25,9 @@ from bot.services.views import MeetingView
 from storage.models import Community, Meeting, Membership, Rsvp
 
 DEFAULT_LENGTH = dt.timedelta(hours=2)
+# What a meeting notice (outbox kind `meeting_notice`) tells a member.
+MOVED = "moved"
+CANCELLED = "cancelled"
 # A CoP plans a year or two ahead; five years is room for that and keeps typos such as
 # 2207 (and the calendar arithmetic on them) out.
 PLANNING_HORIZON = dt.timedelta(days=5 * 365)
@@ -267,7 +270,9 @@ def move(
         meeting.kind = details.kind if details.kind in MEETING_KINDS else meeting.kind
         meeting.location, meeting.title = details.location, details.title
     _replan(session, community, meeting, offsets, now=now, tz=tz)
-    return _change(session, community, meeting, previous)
+    change = _change(session, community, meeting, previous)
+    _queue_notices(session, change, now=now)
+    return change
 
 
 def cancel(
@@ -289,7 +294,53 @@ def cancel(
     meeting = _numbered(session, community, number, now)
     meeting.status = Meeting.CANCELLED
     _replan(session, community, meeting, offsets, now=now, tz=tz)
-    return _change(session, community, meeting, None)
+    change = _change(session, community, meeting, None)
+    _queue_notices(session, change, now=now)
+    return change
+
+
+def _queue_notices(session: Session, change: MeetingChange, *, now: dt.datetime) -> None:
+    """Every member hears of a move (the old and the new time) or a cancellation: one
+    outbox item each (kind `meeting_notice`), sent once this transaction commits."""
+    payload: dict[str, str]
+    if change.previous_starts_at is not None:
+        payload = {
+            "change": MOVED,
+            "from": change.previous_starts_at.isoformat(),
+            "to": change.meeting.starts_at.isoformat(),
+        }
+    else:
+        payload = {"change": CANCELLED, "at": change.meeting.starts_at.isoformat()}
+    for user in change.members:
+        outbox.enqueue(
+            session, kind=outbox.MEETING_NOTICE, recipient=user,
+            subject=str(change.meeting.id), now=now, payload=payload,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NoticeContext:
+    """What a meeting notice needs at send time."""
+
+    community_name: str
+    scheduled: bool  # not cancelled (yet)
+    starts_at: dt.datetime  # the meeting's, now
+
+
+def notice_context(session: Session, *, meeting_id: int, user_id: str) -> NoticeContext | None:
+    """The meeting a notice is about, for a member of its community; None when the meeting
+    is gone or `user_id` is no longer a member (left, forgotten)."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not visibility.is_member(session, meeting.community_id, user_id):
+        return None
+    community = session.get(Community, meeting.community_id)
+    if community is None:
+        return None
+    return NoticeContext(
+        community_name=community.name,
+        scheduled=meeting.status == Meeting.SCHEDULED,
+        starts_at=meeting.starts_at,
+    )
 
 
 def manageable(

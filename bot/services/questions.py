@@ -10,7 +10,7 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import communities, membership, visibility
+from bot.services import communities, membership, outbox, visibility
 from bot.services.errors import (
     EmptyText,
     NotAllowed,
@@ -347,6 +347,20 @@ def move(
     return _view(session, question, votes=_votes(session, question_id), voted=False)
 
 
+def answered_for(
+    session: Session, *, question_id: int, user_id: str, admins: Collection[str]
+) -> QuestionView | None:
+    """The answered question as `user_id` (its asker or a voter) is told of it; None when
+    the question is gone or not answered (any more), or `user_id` no longer reads the
+    community's questions (visibility)."""
+    question = session.get(Question, question_id)
+    if question is None or question.status != Question.ANSWERED:
+        return None
+    if not visibility.readers(session, question.community_id, [user_id], admins):
+        return None
+    return _view(session, question, votes=_votes(session, question_id), voted=False)
+
+
 def answer(
     session: Session,
     *,
@@ -356,7 +370,8 @@ def answer(
     admins: Collection[str],
     now: dt.datetime,
 ) -> Answered:
-    """A facilitator answers a question; returns who should hear of it.
+    """A facilitator answers a question; returns who should hear of it, and queues the
+    answer to each of them in the outbox (kind `question_answered`).
 
     Call inside a write transaction. Raises QuestionNotFound, NotAllowed,
     QuestionAnswered, EmptyText and TextTooLong (over MAX_ANSWER_LENGTH).
@@ -384,6 +399,12 @@ def answer(
     recipients = visibility.readers(
         session, question.community_id, dict.fromkeys([question.asked_by, *voters]), admins
     )
+    # Each of them is told by the delivery worker once this transaction commits.
+    for recipient in recipients:
+        outbox.enqueue(
+            session, kind=outbox.QUESTION_ANSWERED, recipient=recipient,
+            subject=str(question_id), now=now,
+        )  # fmt: skip
     return Answered(
         question=_view(session, question, votes=len(voters), voted=False),
         recipients=recipients,

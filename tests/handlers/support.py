@@ -92,3 +92,18 @@ def drain_outbox(services: Services) -> int:
         return courier.drain()
     finally:
         courier.close()
+
+
+def settle_outbox(services: Services) -> None:
+    """Take what a fixture's setup queued (the welcomes of members who joined "long ago")
+    as sent, so that a test sees only the messages of what it does itself."""
+    from sqlalchemy import update
+
+    from storage.models import OutboxItem
+
+    with services.db.write() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.state == OutboxItem.PENDING)
+            .values(state=OutboxItem.DONE, done_at=services.clock())
+        )

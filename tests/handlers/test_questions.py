@@ -15,7 +15,7 @@ from bot.sandbox.standin import Call, SlackStandIn
 from bot.services import membership
 from storage.models import Question, QuestionVote
 from tests.factories import add_community
-from tests.handlers.support import CheckedSlack, buttons, dms_to, dumps, texts
+from tests.handlers.support import CheckedSlack, buttons, dms_to, dumps, settle_outbox, texts
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def ethiek(services: Services) -> None:
         for user in ("U1", "U2", "U3"):
             membership.join(session, query="ethiek", user_id=user, now=services.clock(),
                             tz=services.settings.timezone)  # fmt: skip
+    settle_outbox(services)  # their welcomes went out long ago
 
 
 def _ask(slack: CheckedSlack, user: str, text: str) -> int:
