@@ -129,7 +129,7 @@ def decision(services: Services, item: outbox.Item, notifier: Notifier) -> None:
 
 def lanes(services: Services) -> dict[str, Lane]:
     """Every kind of item and its handler: the one place that says what each one sends."""
-    from handlers import calendar_feed
+    from handlers import agenda, calendar_feed, minutes, privacy
 
     def lane(handler: Handler, **pace: float) -> Lane:
         return Lane(handler, rate_per_minute=pace.get("rate_per_minute"))
@@ -143,4 +143,9 @@ def lanes(services: Services) -> dict[str, Lane]:
             partial(calendar_feed.upload_welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,
         ),
+        outbox.AGENDA_POST: lane(partial(agenda.deliver_agenda, services)),
+        outbox.MINUTES_POST: lane(partial(minutes.deliver_minutes, services)),
+        outbox.LESSON_POST: lane(partial(minutes.deliver_lesson, services)),
+        outbox.MINUTES_NUDGE: lane(partial(minutes.deliver_nudge, services)),
+        outbox.FORGET_NOTICE: lane(partial(privacy.deliver_forget_notice, services)),
     }
