@@ -5,8 +5,8 @@ process sends."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
