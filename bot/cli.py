@@ -395,6 +395,7 @@ def _privacy_forget(settings: Settings, args: argparse.Namespace) -> None:
                 forgotten = privacy.forget(
                     session, user_id=args.user, now=system_clock(), tz=settings.timezone,
                     salt=audit.salt(session, settings.audit_salt), actor=audit.BY_CLI,
+                    admins=settings.admins,
                 )  # fmt: skip
         finally:
             db.dispose()

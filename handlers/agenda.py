@@ -12,9 +12,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.i18n import Translator
-from bot.notifier import DeliveryError, Message
+from bot.notifier import EVENT_TYPE, DeliveryError, Message, Notifier, look_back_to
+from bot.outbox import item_key
 from bot.runtime import Services
-from bot.services import agenda
+from bot.services import agenda, outbox
 from bot.services.agenda import (
     MAX_AGENDA_LENGTH,
     MAX_SPEAKERS_LENGTH,
@@ -393,7 +394,8 @@ def _field(values: dict[str, Any], name: str) -> dict[str, Any]:
 
 def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
     """Save the agenda: the submitter's right to manage the chosen meeting's community is
-    checked again here. Mistakes show at their field; the post follows after the answer."""
+    checked again here. Mistakes show at their field; the post follows after the answer,
+    from the outbox."""
     user_id = body["user"]["id"]
     t = services.translator(user_id)
     values = (view.get("state") or {}).get("values") or {}
@@ -427,20 +429,35 @@ def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: 
         ack(response_action="errors", errors={field: message_for(t, error, "agenda_form").text})
         return
     ack()
-    services.in_background("agenda post", partial(publish_agenda, services, meeting_id, user_id))
+    services.deliver_soon()  # the channel post and the note to the facilitator
 
 
-def publish_agenda(services: Services, meeting_id: int, user_id: str) -> None:
-    """Post the agenda in the community's channel, or update the earlier post, and tell
-    the facilitator. It reads the agenda as it stands, so the last save wins the post."""
-    with services.db.read() as session:
-        published = agenda.published_agenda(session, meeting_id=meeting_id)
+def _posted_before(services: Services, item: outbox.Item, notifier: Notifier, channel: str) -> bool:
+    """Whether an earlier attempt of this item posted the agenda (its first message): a
+    retry then goes the same way, so that its note keeps its number and is not sent twice."""
+    if not item.unsure:
+        return False
+    since = look_back_to(item.created_at, services.clock())
+    return notifier.find_posted(channel, EVENT_TYPE, item_key(item.id, 0), since) is not None
+
+
+def deliver_agenda(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """AGENDA_POST (subject: the meeting; recipient: who saved it): post the agenda in the
+    community's channel, or update the earlier post, then tell the facilitator. It reads
+    the agenda as it stands, so the last save wins the post. Messages: the channel post
+    (when one is made), then the note to the facilitator."""
+    user_id = item.recipient
+    try:
+        with services.db.read() as session:
+            published = agenda.published_agenda(session, meeting_id=int(item.subject))
+    except MeetingNotFound:
+        return  # the meeting (or its agenda) is gone: nothing to post
     t = services.translator(user_id)
     name = escape(published.community_name)
     when = t.datetime(published.meeting.starts_at)
     channel = published.channel_id
     if channel is None:
-        services.notifier.send_dm(
+        notifier.send_dm(
             user_id, render.text_message(t("agenda_saved_no_channel", name=name, when=when))
         )
         return
@@ -448,24 +465,29 @@ def publish_agenda(services: Services, meeting_id: int, user_id: str) -> None:
     key = "agenda_saved_posted"
     try:
         updated = False
-        if published.ts:
+        again = _posted_before(services, item, notifier, channel)
+        if published.ts and not again:
             try:
-                services.notifier.update(channel, published.ts, message)
+                notifier.update(channel, published.ts, message)
                 updated, key = True, "agenda_saved_updated"
-            except DeliveryError as exc:  # deleted by someone: post it anew
+            except DeliveryError as exc:
+                if not exc.permanent and exc.error != "message_not_found":
+                    raise  # Slack is unwell: the whole item is tried again
+                # Deleted by someone: post it anew.
                 log.warning("could not update the agenda post %s: %s", published.ts, exc.error)
         if not updated:
-            ts = services.notifier.post(channel, message)
-            with services.db.write() as session:
-                agenda.record_agenda_post(session, meeting_id=meeting_id, ts=ts)
+            ts = notifier.post(channel, message)  # on a retry: the post found in Slack
+            if ts != published.ts:
+                with services.db.write() as session:
+                    agenda.record_agenda_post(session, meeting_id=published.meeting.id, ts=ts)
     except DeliveryError as exc:
-        log.warning("could not post the agenda of meeting %s: %s", meeting_id, exc.error)
+        if not exc.permanent:
+            raise
+        log.warning("could not post the agenda of meeting %s: %s", item.subject, exc.error)
         text = t("agenda_post_failed", name=name, channel=channel, error=escape(exc.error))
-        services.notifier.send_dm(user_id, render.text_message(text))
+        notifier.send_dm(user_id, render.text_message(text))
         return
-    services.notifier.send_dm(
-        user_id, render.text_message(t(key, name=name, when=when, channel=channel))
-    )
+    notifier.send_dm(user_id, render.text_message(t(key, name=name, when=when, channel=channel)))
 
 
 def register(app: App, services: Services) -> None:

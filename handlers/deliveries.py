@@ -19,7 +19,7 @@ from bot.services import membership, outbox
 from bot.services.errors import DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.views import CommunityDetail, Decision, JoinResult
-from handlers import meetings, questions, render
+from handlers import agenda, meetings, minutes, privacy, questions, render
 from handlers.welcome import community_profile, minute
 
 log = logging.getLogger("cop_bot")
@@ -171,4 +171,9 @@ def lanes(services: Services) -> dict[str, Lane]:
             partial(welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,
         ),
+        outbox.AGENDA_POST: lane(partial(agenda.deliver_agenda, services)),
+        outbox.MINUTES_POST: lane(partial(minutes.deliver_minutes, services)),
+        outbox.LESSON_POST: lane(partial(minutes.deliver_lesson, services)),
+        outbox.MINUTES_NUDGE: lane(partial(minutes.deliver_nudge, services)),
+        outbox.FORGET_NOTICE: lane(partial(privacy.deliver_forget_notice, services)),
     }

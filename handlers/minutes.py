@@ -12,9 +12,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.i18n import Translator
-from bot.notifier import DeliveryError, Message
+from bot.notifier import DeliveryError, Message, Notifier
 from bot.runtime import Services
-from bot.services import lessons, minutes
+from bot.services import lessons, minutes, outbox
 from bot.services.errors import (
     CommunityNotFound,
     DomainError,
@@ -25,6 +25,7 @@ from bot.services.errors import (
 )
 from bot.services.lessons import Published
 from bot.services.minutes import MinutesForm, MinutesSaved, Nudge
+from bot.services.privacy import FORMER_MEMBER
 from handlers import text_in
 from handlers.errors import answer_after_ack, message_for
 from handlers.meetings import _split_community
@@ -192,7 +193,7 @@ def submit_minutes(
     meeting_id = text_in.id_value((meeting_state.get("selected_option") or {}).get("value"))
     try:
         with services.db.write() as session:
-            saved = minutes.save(
+            minutes.save(
                 session, meeting_id=meeting_id, user_id=user_id, text=text,
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
@@ -202,7 +203,7 @@ def submit_minutes(
         return
     ack()
     services.profiles.invalidate()  # /cop info and welcome DMs link the latest minutes
-    services.in_background("minutes post", partial(post_minutes, services, saved))
+    services.deliver_soon()  # the channel post, from the outbox
 
 
 def minutes_post(t: Translator, saved: MinutesSaved) -> Message:
@@ -225,31 +226,43 @@ def minutes_post(t: Translator, saved: MinutesSaved) -> Message:
     return Message(text=f"{title}: {t.datetime(saved.starts_at)}", blocks=fit(blocks))
 
 
-def post_minutes(services: Services, saved: MinutesSaved) -> None:
-    """Post the minutes in the community's channel, or update the earlier post."""
-    author = services.translator(saved.by)
+def deliver_minutes(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """MINUTES_POST (subject: the meeting; recipient: who saved them): post the minutes in
+    the community's channel, or update the earlier post; the facilitator hears only when
+    there is no channel or it could not be posted. It reads the minutes as they stand, so
+    the last save wins the post."""
+    with services.db.read() as session:
+        saved = minutes.saved(
+            session, meeting_id=int(item.subject), edited=bool(item.payload.get("edited"))
+        )
+    if saved is None:
+        return  # the meeting is gone
+    user_id = item.recipient
+    author = services.translator(user_id)
     when = author.datetime(saved.starts_at)
     name = escape(saved.community_name)
     if saved.channel_id is None:
         note = author("minutes_saved_no_channel", name=name, when=when, slug=saved.community_slug)
-        services.notifier.send_dm(saved.by, text_message(note))
+        notifier.send_dm(user_id, text_message(note))
         return
     message = minutes_post(services.translator(None), saved)
     try:
         if saved.ts is not None:
             try:
-                services.notifier.update(saved.channel_id, saved.ts, message)
+                notifier.update(saved.channel_id, saved.ts, message)
                 return
             except DeliveryError as exc:
                 if exc.error != "message_not_found":
                     raise
-        ts = services.notifier.post(saved.channel_id, message)
+        ts = notifier.post(saved.channel_id, message)  # on a retry: the post found in Slack
     except DeliveryError as exc:
+        if not exc.permanent:
+            raise  # Slack is unwell: the whole item is tried again
         log.warning("minutes of meeting %s not posted: %s", saved.meeting_id, exc.error)
         failed = author("minutes_post_failed", name=name, channel=saved.channel_id, error=exc.error)
-        services.notifier.send_dm(saved.by, text_message(failed))
+        notifier.send_dm(user_id, text_message(failed))
         return
-    permalink = services.notifier.permalink(saved.channel_id, ts)
+    permalink = notifier.permalink(saved.channel_id, ts)
     with services.db.write() as session:
         minutes.record_post(session, meeting_id=saved.meeting_id, ts=ts, permalink=permalink)
     services.profiles.invalidate()
@@ -316,18 +329,25 @@ def nudge_message(t: Translator, nudge: Nudge) -> Message:
 
 def send_nudges(services: Services) -> int:
     """Ask facilitators for the minutes of yesterday's meetings; run by the scheduler's
-    owner. Each meeting is claimed (committed) before anything is sent: at most once."""
+    owner. Each meeting is claimed in the transaction that writes its nudges to the
+    outbox, so each facilitator is asked exactly once. Returns how many were written."""
     with services.db.write() as session:
         due = minutes.due_nudges(session, now=services.clock(), tz=services.settings.timezone)
-    sent = 0
-    for nudge in due:
-        for user in nudge.facilitators:
-            try:
-                services.notifier.send_dm(user, nudge_message(services.translator(user), nudge))
-                sent += 1
-            except DeliveryError as exc:
-                log.warning("minutes nudge to %s not sent: %s", user, exc.error)
-    return sent
+    queued = sum(len(nudge.facilitators) for nudge in due)
+    if queued:
+        services.deliver_soon()
+    return queued
+
+
+def deliver_nudge(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """MINUTES_NUDGE (subject: the meeting): the day-after ask to one facilitator, unless
+    the minutes were written (or the meeting cancelled) in the meantime."""
+    with services.db.read() as session:
+        nudge = minutes.nudge(session, meeting_id=int(item.subject))
+    if nudge is None:
+        return
+    user = item.recipient
+    notifier.send_dm(user, nudge_message(services.translator(user), nudge))
 
 
 # --- Lessons ---------------------------------------------------------------------------
@@ -355,22 +375,28 @@ def lesson_post(t: Translator, published: Published) -> Message:
     return Message(text=f"{title}: {clip(escape(lesson.title or lesson.text), 200)}", blocks=blocks)
 
 
-def post_lesson(services: Services, published: Published) -> None:
-    if published.channel_id is None:
-        return
+def deliver_lesson(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """LESSON_POST (subject: the lesson; recipient: its channel): post the lesson in the
+    programme's channel; its author hears when it could not be posted."""
+    with services.db.read() as session:
+        published = lessons.published(session, lesson_id=int(item.subject))
+    if published is None or published.channel_id is None or published.ts is not None:
+        return  # gone, nowhere to post it, or posted (and stored) by an earlier attempt
     try:
-        ts = services.notifier.post(
-            published.channel_id, lesson_post(services.translator(None), published)
-        )
+        ts = notifier.post(published.channel_id, lesson_post(services.translator(None), published))
     except DeliveryError as exc:
+        if not exc.permanent:
+            raise  # Slack is unwell: the whole item is tried again
         log.warning("lesson %s not posted: %s", published.lesson.id, exc.error)
         author = published.lesson.published_by
+        if author == FORMER_MEMBER:
+            return  # forgotten since: nobody to tell
         t = services.translator(author)
         failed = t(
             "lesson_post_failed", name=escape(published.lesson.community_name),
             channel=published.channel_id, error=exc.error,
         )  # fmt: skip
-        services.notifier.send_dm(author, text_message(failed))
+        notifier.send_dm(author, text_message(failed))
         return
     with services.db.write() as session:
         lessons.record_post(session, lesson_id=published.lesson.id, ts=ts)
@@ -397,7 +423,7 @@ def lesson_command(services: Services, t: Translator, user_id: str, rest: str) -
             )  # fmt: skip
     except DomainError as error:
         return Reply(message_for(t, error, "lessons"))
-    return Reply(_published_message(t, published), after=partial(post_lesson, services, published))
+    return Reply(_published_message(t, published), deliver=True)  # the post: from the outbox
 
 
 def publish_question_button(
@@ -417,7 +443,7 @@ def publish_question_button(
             )  # fmt: skip
         message = _published_message(t, published)
         respond(text=message.text, blocks=message.blocks, replace_original=False)
-        post_lesson(services, published)
+        services.deliver_soon()  # the channel post, from the outbox
 
     answer_after_ack(services, respond, user_id, "publish lesson", work, context="lessons")
 

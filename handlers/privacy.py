@@ -13,9 +13,9 @@ from slack_bolt import Ack, App, Respond
 from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
-from bot.notifier import DeliveryError, Message
+from bot.notifier import Message, Notifier
 from bot.runtime import Services
-from bot.services import audit, privacy
+from bot.services import audit, outbox, privacy
 from bot.text import looks_like_number, parse_number
 from handlers import text_in
 from handlers.errors import answer_after_ack
@@ -123,14 +123,15 @@ def forget_ask(services: Services, t: Translator, user_id: str, rest: str) -> Re
 
 
 def forget_user(services: Services, user_id: str, *, actor: str | None = None) -> privacy.Forgotten:
-    """Forget `user_id` (committed), then tell who needs to know: whoever moved up from a
-    waitlist is welcomed, and the admins hear which facilitator roles ended."""
+    """Forget `user_id` (committed); who needs to know hears it through the outbox, written
+    in the same transaction: whoever moved up from a waitlist is welcomed, and the admins
+    hear which facilitator roles ended."""
 
     def forget(session: Session) -> privacy.Forgotten:
         salt = audit.salt(session, services.settings.audit_salt)
         return privacy.forget(
             session, user_id=user_id, now=services.clock(), tz=services.settings.timezone,
-            salt=salt, actor=actor,
+            salt=salt, actor=actor, admins=services.settings.admins,
         )  # fmt: skip
 
     # It touches many tables, so it may meet another write in another order (a deadlock).
@@ -138,17 +139,20 @@ def forget_user(services: Services, user_id: str, *, actor: str | None = None) -
     services.languages.invalidate()
     services.profiles.invalidate()
     services.reads.invalidate()
-    if forgotten.promotions:
-        services.deliver_soon()  # whoever moved up is welcomed through the outbox
-    if forgotten.facilitator_of:
-        for admin in sorted(services.settings.admins):
-            ta = services.translator(admin)
-            names = ta.and_list([escape(n) for n in forgotten.facilitator_of])
-            try:
-                services.notifier.send_dm(admin, _text(ta("privacy_forget_admin_dm", names=names)))
-            except DeliveryError as exc:
-                log.warning("could not tell admin %s of a forget request: %s", admin, exc.error)
+    if forgotten.promotions or forgotten.facilitator_of:
+        services.deliver_soon()  # the welcomes of who moved up, the admins' notices
     return forgotten
+
+
+def deliver_forget_notice(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """FORGET_NOTICE (recipient: an admin): which facilitator roles ended when someone was
+    forgotten (by community name, never who it was)."""
+    found = item.payload.get("names")
+    if not isinstance(found, list) or not found:
+        return
+    ta = services.translator(item.recipient)
+    names = ta.and_list([escape(str(n)) for n in found])
+    notifier.send_dm(item.recipient, _text(ta("privacy_forget_admin_dm", names=names)))
 
 
 def forget_button(

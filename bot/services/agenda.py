@@ -13,7 +13,7 @@ from sqlalchemy import CursorResult, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import communities, membership
+from bot.services import communities, membership, outbox
 from bot.services.errors import (
     AgendaInvalid,
     MeetingNotFound,
@@ -397,7 +397,9 @@ def save_agenda(
     now: dt.datetime,
 ) -> PublishedAgenda:
     """Set (or edit) the agenda of an upcoming meeting; each save bumps its version.
-    Only a facilitator of the meeting's community (or an admin) may, checked here.
+    Only a facilitator of the meeting's community (or an admin) may, checked here. The
+    channel post (or its update) and the note to `user_id` wait in the outbox from this
+    transaction on (AGENDA_POST, see handlers/agenda.py `deliver_agenda`).
 
     Raises MeetingNotFound, NotAllowed, MeetingOver and AgendaInvalid."""
     # The row lock keeps simultaneous edits from losing a version.
@@ -423,6 +425,9 @@ def save_agenda(
     meeting.agenda_version += 1
     _take_topics(session, meeting, text)
     session.flush()
+    outbox.enqueue(
+        session, kind=outbox.AGENDA_POST, recipient=user_id, subject=str(meeting.id), now=now
+    )
     return _published(community, meeting)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
-from bot.services import communities, visibility
+from bot.services import communities, outbox, visibility
 from bot.services.errors import (
     AlreadyPublished,
     NotAllowed,
@@ -45,6 +45,7 @@ class Published:
 
     lesson: LessonView
     channel_id: str | None
+    ts: str | None = None  # its channel post, once made
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ def _store(
     lesson.channel_id = channel
     session.add(lesson)
     session.flush()
+    if channel is not None:
+        # The channel post waits in the outbox from this transaction on (LESSON_POST).
+        outbox.enqueue(
+            session, kind=outbox.LESSON_POST, recipient=channel, subject=str(lesson.id),
+            now=lesson.published_at,
+        )  # fmt: skip
     return Published(_view(lesson, community), channel)
 
 
@@ -141,6 +148,16 @@ def publish_question(
             return _store(session, community, lesson, default_channel)
     except IntegrityError as exc:
         raise AlreadyPublished(community.name, None) from exc
+
+
+def published(session: Session, *, lesson_id: int) -> Published | None:
+    """A stored lesson, where it is to be posted and its post; None when it is gone."""
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None:
+        return None
+    community = session.get(Community, lesson.community_id)
+    assert community is not None
+    return Published(_view(lesson, community), lesson.channel_id, lesson.ts)
 
 
 def record_post(session: Session, *, lesson_id: int, ts: str) -> None:

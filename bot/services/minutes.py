@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services import communities, visibility
+from bot.services import communities, outbox, visibility
 from bot.services.errors import MeetingNotFound, NoPastMeetings, NotAllowed
 from bot.services.visibility import can_manage
 from storage.models import Community, Meeting
@@ -135,7 +135,9 @@ def save(
     now: dt.datetime,
 ) -> MinutesSaved:
     """Store (or replace) the minutes of a meeting that has begun. Checks that `user_id`
-    manages its community. Raises MeetingNotFound, NotAllowed and NoPastMeetings."""
+    manages its community. The channel post (or its update) waits in the outbox from this
+    transaction on (MINUTES_POST, see handlers/minutes.py `deliver_minutes`). Raises
+    MeetingNotFound, NotAllowed and NoPastMeetings."""
     meeting = session.get(Meeting, meeting_id, with_for_update=True, populate_existing=True)
     if meeting is None:
         raise MeetingNotFound("")
@@ -152,6 +154,14 @@ def save(
     meeting.minutes_by = user_id
     meeting.minutes_at = now
     session.flush()
+    outbox.enqueue(
+        session, kind=outbox.MINUTES_POST, recipient=user_id, subject=str(meeting.id), now=now,
+        payload={"edited": edited},
+    )  # fmt: skip
+    return _saved(community, meeting, by=user_id, edited=edited)
+
+
+def _saved(community: Community, meeting: Meeting, *, by: str, edited: bool) -> MinutesSaved:
     return MinutesSaved(
         meeting_id=meeting.id,
         community_slug=community.slug,
@@ -159,11 +169,22 @@ def save(
         channel_id=community.channel_id,
         starts_at=meeting.starts_at,
         title=meeting.title,
-        text=text,
-        by=user_id,
+        text=meeting.minutes or "",
+        by=by,
         edited=edited,
         ts=meeting.minutes_ts,
     )
+
+
+def saved(session: Session, *, meeting_id: int, edited: bool) -> MinutesSaved | None:
+    """A meeting's minutes as they stand now, for their channel post (the last save wins
+    the post); None when the meeting or its minutes are gone."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or meeting.minutes is None:
+        return None
+    community = session.get(Community, meeting.community_id)
+    assert community is not None
+    return _saved(community, meeting, by=meeting.minutes_by or "", edited=edited)
 
 
 def record_post(session: Session, *, meeting_id: int, ts: str, permalink: str | None) -> None:
@@ -219,8 +240,9 @@ def nudge_due_at(starts_at: dt.datetime, tz: ZoneInfo) -> dt.datetime:
 def due_nudges(session: Session, *, now: dt.datetime, tz: ZoneInfo) -> list[Nudge]:
     """Claim the meetings whose facilitators should now be asked for the minutes, and
     return them. A claim sets minutes_nudged_at in this transaction, guarded by
-    `minutes_nudged_at IS NULL`, so two processes never both send a nudge: commit
-    before sending (at most once, never twice)."""
+    `minutes_nudged_at IS NULL`, so two processes never both claim a meeting; the nudge to
+    each facilitator is written to the outbox in the same transaction (MINUTES_NUDGE), so
+    it goes out exactly once when this commits."""
     candidates = session.execute(
         select(Meeting.id, Meeting.starts_at)
         .where(
@@ -251,15 +273,32 @@ def due_nudges(session: Session, *, now: dt.datetime, tz: ZoneInfo) -> list[Nudg
             continue  # another process claimed it first
         meeting = session.get(Meeting, meeting_id)
         assert meeting is not None
-        community = meeting.community
-        nudges.append(
-            Nudge(
-                meeting_id=meeting_id,
-                community_slug=community.slug,
-                community_name=community.name,
-                starts_at=starts_at,
-                title=meeting.title,
-                facilitators=tuple(communities.facilitator_ids(session, community.id)),
-            )
-        )
+        found = _nudge(session, meeting)
+        for user in found.facilitators:
+            outbox.enqueue(
+                session, kind=outbox.MINUTES_NUDGE, recipient=user, subject=str(meeting_id),
+                now=now,
+            )  # fmt: skip
+        nudges.append(found)
     return nudges
+
+
+def _nudge(session: Session, meeting: Meeting) -> Nudge:
+    community = meeting.community
+    return Nudge(
+        meeting_id=meeting.id,
+        community_slug=community.slug,
+        community_name=community.name,
+        starts_at=meeting.starts_at,
+        title=meeting.title,
+        facilitators=tuple(communities.facilitator_ids(session, community.id)),
+    )
+
+
+def nudge(session: Session, *, meeting_id: int) -> Nudge | None:
+    """The nudge for a meeting's minutes, while it still asks for something: None once the
+    minutes are written, or the meeting is cancelled or gone."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or meeting.status != Meeting.SCHEDULED or meeting.minutes is not None:
+        return None
+    return _nudge(session, meeting)

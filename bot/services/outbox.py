@@ -48,6 +48,7 @@ MINUTES_NUDGE = "minutes_nudge"  # the day after a meeting, to its facilitators
 AGENDA_POST = "agenda_post"  # the agenda in the community's channel
 MINUTES_POST = "minutes_post"  # the minutes in the community's channel
 LESSON_POST = "lesson_post"  # a lesson in the programme's lessons channel
+FORGET_NOTICE = "forget_notice"  # to each admin: a forgotten person's facilitator roles ended
 KINDS = (
     WELCOME,
     WELCOME_CALENDAR,
@@ -61,6 +62,7 @@ KINDS = (
     AGENDA_POST,
     MINUTES_POST,
     LESSON_POST,
+    FORGET_NOTICE,
 )
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Column, Text, delete, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from bot.services import audit, membership
+from bot.services import audit, membership, outbox
 from bot.services.errors import NotMember
 from bot.services.views import Promotion
 from storage.models import (
@@ -173,11 +173,13 @@ def forget(
     salt: str,
     actor: str | None = None,
     action: str = audit.FORGOTTEN,
+    admins: Collection[str] = (),
 ) -> Forgotten:
     """Remove everything stored about `user_id`: memberships (through the leave rule, so
     the waitlist moves up), waitlist places, requests, facilitator roles, RSVPs, votes,
     language, feed token, deliveries; what they wrote stays, without their name; the
-    audit log keeps a salted hash. `actor`: who asked (None: the person themselves).
+    audit log keeps a salted hash. `actor`: who asked (None: the person themselves). Each
+    of `admins` hears which facilitator roles ended, through the outbox (FORGET_NOTICE).
 
     Call inside a write transaction."""
     hashed = audit.pseudonym(user_id, salt)
@@ -219,6 +221,13 @@ def forget(
     audit.pseudonymise(session, user_id=user_id, hashed=hashed)
     audit.forget_admin(session, user_id)
     session.flush()
+    names = [name for name, _ in leads]
+    if names:
+        for admin in sorted(set(admins) - {user_id}):  # not to the person just forgotten
+            outbox.enqueue(
+                session, kind=outbox.FORGET_NOTICE, recipient=admin, subject=hashed, now=now,
+                payload={"names": names},
+            )  # fmt: skip
     return Forgotten(
         hashed=hashed,
         memberships=len(slugs),

@@ -187,6 +187,7 @@ def test_the_day_after_nudge_asks_the_facilitator_once_and_its_button_opens_the_
     # Friday's meeting: the nudge window opened Saturday 09:00; NOW is the Monday after.
     assert send_nudges(services) == 1
     assert send_nudges(services) == 0
+    assert services.wait_idle(5)  # the nudge goes out from the outbox
     nudges = dms_to(standin, "UFAC")
     assert len(nudges) == 1
     [write] = buttons(nudges[0].args)
