@@ -287,10 +287,11 @@ def detail(
     )
 
 
-def latest_minutes(session: Session, community_id: int) -> MinutesLink | None:
-    """The most recent meeting of the community that has minutes."""
-    row = session.execute(
-        select(Meeting.starts_at, Meeting.minutes_permalink)
+def latest_with_minutes(session: Session, community_id: int) -> Any | None:
+    """The most recent meeting of the community that has minutes (not cancelled): its
+    start, minutes and the minutes' permalink; None when there is none."""
+    return session.execute(
+        select(Meeting.starts_at, Meeting.minutes, Meeting.minutes_permalink)
         .where(
             Meeting.community_id == community_id,
             Meeting.status == Meeting.SCHEDULED,
@@ -299,6 +300,11 @@ def latest_minutes(session: Session, community_id: int) -> MinutesLink | None:
         .order_by(Meeting.starts_at.desc())
         .limit(1)
     ).first()
+
+
+def latest_minutes(session: Session, community_id: int) -> MinutesLink | None:
+    """A link to the minutes of the community's most recent meeting that has them."""
+    row = latest_with_minutes(session, community_id)
     return MinutesLink(row.starts_at, row.minutes_permalink) if row is not None else None
 
 

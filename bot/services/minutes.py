@@ -218,16 +218,7 @@ def latest_for_reader(
 
 def latest_meeting(session: Session, community_id: int) -> tuple[dt.datetime, str] | None:
     """The start and the minutes of the community's most recent meeting with minutes."""
-    row = session.execute(
-        select(Meeting.starts_at, Meeting.minutes)
-        .where(
-            Meeting.community_id == community_id,
-            Meeting.status == Meeting.SCHEDULED,
-            Meeting.minutes.is_not(None),
-        )
-        .order_by(Meeting.starts_at.desc())
-        .limit(1)
-    ).first()
+    row = communities.latest_with_minutes(session, community_id)
     return (row.starts_at, row.minutes) if row is not None else None
 
 

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.sandbox.standin import SlackStandIn
-from tests.conftest import AMS, SECRET
+from tests.conftest import AMS, SECRET, SlackHTTP
 from tests.e2e.test_serve import COP_BOT, _env, _free_port, _wait_healthy
 
 
@@ -34,6 +34,14 @@ def start_serve(
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """`cop-bot serve` in a session of its own (so that a SIGKILL to its process group
     reaches gunicorn's worker too), sweeping every 0.3 s; returns once /healthz is 200."""
+    process, _, log = start_serve_http(db_url, standin, tmp_path, catalogue, name)
+    return process, log
+
+
+def start_serve_http(
+    db_url: str, standin: SlackStandIn, tmp_path: Path, catalogue: Path, name: str
+) -> tuple[subprocess.Popen[bytes], SlackHTTP, Path]:
+    """As start_serve, with a client that sends it requests signed as Slack does."""
     port = _free_port()
     log = tmp_path / f"{name}.log"
     env = _env(
@@ -41,14 +49,15 @@ def start_serve(
         DATABASE_URL=db_url, COP_CATALOG=str(catalogue), COP_SWEEP_SECONDS="0.3",
         HOME=str(tmp_path),
     )  # fmt: skip
-    with log.open("wb") as output:
+    with log.open("ab") as output:
         process = subprocess.Popen(
             [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"],
             env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    _wait_healthy(f"http://127.0.0.1:{port}", process, log)
-    return process, log
+    base = f"http://127.0.0.1:{port}"
+    _wait_healthy(base, process, log)
+    return process, SlackHTTP(base, standin), log
 
 
 def reminder_dms(standin: SlackStandIn) -> Counter[str]:

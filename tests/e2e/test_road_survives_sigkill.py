@@ -18,8 +18,8 @@ from bot.sandbox.standin import SlackStandIn
 from storage import migrate
 from storage.db import Database
 from storage.models import OutboxItem
-from tests.conftest import SECRET, SlackHTTP
-from tests.e2e.test_serve import COP_BOT, _env, _free_port, _wait_healthy
+from tests.conftest import SlackHTTP
+from tests.e2e.support import start_serve_http
 
 CATALOGUE = """
 [[community]]
@@ -43,23 +43,7 @@ OPEN, KLEIN, KEUR, LEAVERS = 16, 8, 4, 3
 def _start(
     db_url: str, standin: SlackStandIn, tmp_path: Path, name: str
 ) -> tuple[subprocess.Popen[bytes], SlackHTTP, Path]:
-    port = _free_port()
-    log = tmp_path / f"{name}.log"
-    catalogue = tmp_path / "catalogus.toml"
-    env = _env(
-        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=standin.api_url,
-        DATABASE_URL=db_url, COP_CATALOG=str(catalogue), COP_SWEEP_SECONDS="0.3",
-        HOME=str(tmp_path),
-    )  # fmt: skip
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"],
-            env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    _wait_healthy(base, process, log)
-    return process, SlackHTTP(base, standin), log
+    return start_serve_http(db_url, standin, tmp_path, tmp_path / "catalogus.toml", name)
 
 
 def _keyed_posts(standin: SlackStandIn) -> list[tuple[str, str]]:
