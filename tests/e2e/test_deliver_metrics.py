@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 from bot.sandbox.standin import SlackStandIn
-from bot.services import outbox
 from storage.db import Database
 from tests.e2e.test_serve import COP_BOT, _env, _free_port
 from tests.factories import add_community
@@ -36,10 +35,7 @@ def test_a_lone_delivery_process_serves_its_metrics_on_cop_metrics_port(
     now = dt.datetime.now(dt.UTC)
     try:
         add_community(database, "ethiek")
-        join(database, "ethiek", ["U0ALICE"], now)
-        with database.write() as session:
-            outbox.enqueue(session, kind=outbox.WELCOME, recipient="U0ALICE", subject="ethiek",
-                           now=now)  # fmt: skip
+        join(database, "ethiek", ["U0ALICE"], now)  # queues her welcome with the join
     finally:
         database.dispose()
     port = _free_port()
