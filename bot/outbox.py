@@ -332,7 +332,10 @@ class Courier:
         many items were handled. One drain at a time per courier."""
         with self._drain_lock:
             handled = 0
+            due = self.due_kinds()  # one read, not a claim (a write) per lane
             for kind in self.lanes:
+                if kind not in due:
+                    continue
                 while True:
                     items = self._claim(kind, self.batch)
                     if not items:
@@ -344,12 +347,12 @@ class Courier:
                         break
             return handled
 
-    def has_due(self) -> bool:
-        now = self.clock()
+    def due_kinds(self) -> set[str]:
         with self.db.read() as session:
-            return any(
-                outbox.has_due(session, kind=kind, owner=self.owner, now=now) for kind in self.lanes
-            )
+            return outbox.due_kinds(session, kinds=self.lanes, owner=self.owner, now=self.clock())
+
+    def has_due(self) -> bool:
+        return bool(self.due_kinds())
 
     def kick(self, run_in_background: Callable[[str, Callable[[], None]], object]) -> None:
         """Drain soon, in the background; kicks that come while a drain is under way are

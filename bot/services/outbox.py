@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxItem
@@ -140,11 +151,24 @@ def _abandoned(kind: str, owner: str, now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def has_due(session: Session, *, kind: str, owner: str, now: dt.datetime) -> bool:
-    """Whether a claim would find something: a cheap read that keeps idle polls off the
-    write lock."""
-    condition = or_(_due(kind, now), _abandoned(kind, owner, now))
-    return session.scalar(select(OutboxItem.id).where(condition).limit(1)) is not None
+def due_kinds(
+    session: Session, *, kinds: Collection[str], owner: str, now: dt.datetime
+) -> set[str]:
+    """The kinds of which a claim would find something (due, or abandoned by a dead
+    worker): one cheap read for every lane, which keeps idle polls off the write lock."""
+    if not kinds:
+        return set()
+    found = union_all(
+        *(
+            select(literal(kind).label("kind")).where(
+                exists(
+                    select(OutboxItem.id).where(or_(_due(kind, now), _abandoned(kind, owner, now)))
+                )
+            )
+            for kind in kinds
+        )
+    )
+    return set(session.scalars(select(found.subquery().c.kind)))
 
 
 def claim(
