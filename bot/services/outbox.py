@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -90,6 +91,16 @@ class Item:
     created_at: dt.datetime | None = None
 
 
+def _row(
+    kind: str, recipient: str, subject: str, now: dt.datetime, payload: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind, "recipient": recipient, "subject": subject, "state": OutboxItem.PENDING,
+        "attempts": 0, "not_before": now, "created_at": now, "unsure": False,
+        "payload": json.dumps(dict(payload), separators=(",", ":")) if payload else None,
+    }  # fmt: skip
+
+
 def enqueue(
     session: Session,
     *,
@@ -100,16 +111,8 @@ def enqueue(
     payload: Mapping[str, Any] | None = None,
 ) -> None:
     """Keep one message to send; it goes out after this transaction commits."""
-    session.add(
-        OutboxItem(
-            kind=kind,
-            recipient=recipient,
-            subject=subject,
-            not_before=now,
-            created_at=now,
-            payload=json.dumps(dict(payload), separators=(",", ":")) if payload else None,
-        )
-    )
+    # A Core INSERT, not session.add: no object for the unit of work to flush at commit.
+    session.execute(insert(_TABLE), [_row(kind, recipient, subject, now, payload)])
 
 
 def queue_welcome(
@@ -117,17 +120,15 @@ def queue_welcome(
 ) -> None:
     """A new member's channel invite and welcome DM (with `intro`, a catalogue key, as its
     opening line: "promoted", "outcome_member"), then the community's calendar file, sent
-    by the delivery worker once this transaction commits."""
+    by the delivery worker once this transaction commits. One statement for both."""
     kind = PROMOTED if intro == "promoted" else WELCOME
-    enqueue(
-        session,
-        kind=kind,
-        recipient=user_id,
-        subject=slug,
-        now=now,
-        payload={"intro": intro} if intro else None,
+    session.execute(
+        insert(_TABLE),
+        [
+            _row(kind, user_id, slug, now, {"intro": intro} if intro else None),
+            _row(WELCOME_CALENDAR, user_id, slug, now, None),
+        ],
     )
-    enqueue(session, kind=WELCOME_CALENDAR, recipient=user_id, subject=slug, now=now)
 
 
 def _due(kind: str, now: dt.datetime) -> ColumnElement[bool]:
