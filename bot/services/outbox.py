@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxItem
@@ -48,6 +48,11 @@ MINUTES_NUDGE = "minutes_nudge"  # the day after a meeting, to its facilitators
 AGENDA_POST = "agenda_post"  # the agenda in the community's channel
 MINUTES_POST = "minutes_post"  # the minutes in the community's channel
 LESSON_POST = "lesson_post"  # a lesson in the programme's lessons channel
+# A reminder before a meeting (subject: the reminder's id), to each member and in the
+# community's channel. The kinds keep the names the reminders' own ledger counted them by.
+REMINDER_DM = "reminder_dm"
+REMINDER_CHANNEL = "reminder_channel"
+REMINDERS = (REMINDER_DM, REMINDER_CHANNEL)
 KINDS = (
     WELCOME,
     WELCOME_CALENDAR,
@@ -61,6 +66,8 @@ KINDS = (
     AGENDA_POST,
     MINUTES_POST,
     LESSON_POST,
+    REMINDER_DM,
+    REMINDER_CHANNEL,
 )
 
 
@@ -97,6 +104,40 @@ def enqueue(
             payload=json.dumps(dict(payload), separators=(",", ":")) if payload else None,
         )
     )
+
+
+def enqueue_many(
+    session: Session,
+    *,
+    kind: str,
+    recipients: Sequence[str],
+    subject: str,
+    now: dt.datetime,
+    payload: Mapping[str, Any] | None = None,
+) -> int:
+    """One item of `kind` per recipient (a fan-out), as one statement executed many: no
+    ORM object per recipient. Returns how many."""
+    if not recipients:
+        return 0
+    body = json.dumps(dict(payload), separators=(",", ":")) if payload else None
+    session.execute(
+        insert(_TABLE),
+        [
+            {
+                "kind": kind,
+                "recipient": recipient,
+                "subject": subject,
+                "state": OutboxItem.PENDING,
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+                "payload": body,
+                "unsure": False,
+            }
+            for recipient in recipients
+        ],
+    )
+    return len(recipients)
 
 
 def queue_welcome(
