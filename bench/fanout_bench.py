@@ -3,7 +3,9 @@
     ./dev fanout [--members 10000] [--throttle 0]
 
 Plans one meeting whose reminder is due now for `--members` members, then lets one
-ReminderScheduler tick until every delivery is settled, and reports messages per second,
+ReminderScheduler tick (the fan-out onto the delivery road) and the courier (the
+delivery worker, with the reminder's own handler) drain the outbox until every item is
+settled, and reports messages per second (fan-out and sending together),
 how many each member got (must be exactly one), and how many 429s the stand-in answered.
 With `--throttle N` the stand-in answers 429 (Retry-After 1) beyond N chat.postMessage
 calls a second, like Slack's rate limits.
@@ -20,17 +22,20 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
-from bot.notifier import Message
+from bot.config import Settings
+from bot.outbox import Courier
+from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
-from bot.services import meetings
+from bot.services import meetings, outbox
 from bot.services.catalog import CommunitySpec, MeetingSpec, apply
 from bot.slack_notifier import SlackNotifier, make_web_client
+from handlers import deliveries
 from storage import migrate
 from storage.db import Database
-from storage.models import Community, Membership
+from storage.models import Community, Membership, OutboxItem
 
 AMS = ZoneInfo("Europe/Amsterdam")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -75,16 +80,17 @@ def main() -> int:
         if args.throttle:
             standin.throttle("chat.postMessage", per_second=args.throttle, retry_after=1)
         notifier = SlackNotifier(make_web_client("xoxb-bench", standin.api_url))
-        scheduler = ReminderScheduler(
-            db=db, notifier=notifier, workers=args.workers,
-            render=lambda c: Message(text=f"Herinnering {c.community_name}"),
-        )  # fmt: skip
+        services = Services(
+            settings=Settings(database_url=url, timezone=AMS), db=db, notifier=notifier
+        )
+        courier = Courier(db, notifier, deliveries.lanes(services), threads=args.workers)
+        scheduler = ReminderScheduler(db=db)
         assert scheduler.become_owner()
         began = time.perf_counter()
-        report = scheduler.tick()
-        while report.retried:  # retries wait for their backoff moment
-            time.sleep(1)
-            report = scheduler.tick()
+        scheduler.tick()
+        while _waiting(db):  # retries wait for their backoff moment
+            if not courier.drain():
+                time.sleep(1)
         elapsed = time.perf_counter() - began
         accepted = Counter(
             str(c.args["channel"])
@@ -93,6 +99,9 @@ def main() -> int:
         )
         throttled = sum(1 for c in standin.calls("chat.postMessage") if c.status == 429)
         scheduler.stop()
+        courier.close()
+        services.background.shutdown(wait=True)
+        services.foreground.shutdown(wait=True)
     db.dispose()
 
     lost = args.members - len(accepted)
@@ -111,6 +120,20 @@ def main() -> int:
     with (RESULTS / "fanout.md").open("a") as out:
         out.write(line + "\n")
     return 0 if lost == 0 and doubled == 0 else 1
+
+
+def _waiting(db: Database) -> int:
+    """Reminder items not yet settled (pending, or claimed and being sent)."""
+    with db.read() as session:
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    OutboxItem.kind.in_(outbox.REMINDERS),
+                    OutboxItem.state.in_((OutboxItem.PENDING, OutboxItem.SENDING)),
+                )
+            )
+            or 0
+        )
 
 
 if __name__ == "__main__":

@@ -20,13 +20,11 @@ from sqlalchemy.orm import Session
 from bot import deadline, logs, metrics
 from bot.clock import Clock, system_clock
 from bot.config import Settings
-from bot.notifier import Message
 from bot.outbox import Courier
 from bot.runtime import Services
 from bot.scheduler import ReminderScheduler
 from bot.services import audit, catalog
 from bot.services import meetings as meetings_service
-from bot.services.reminders import Claimed
 from bot.slack_notifier import DeadlineWebClient, SlackNotifier, make_web_client
 from handlers import (
     actions,
@@ -38,7 +36,6 @@ from handlers import (
     minutes,
     privacy,
     questions,
-    render,
 )
 from handlers.errors import OUTCOME, make_error_handler
 from handlers.registry import Registry
@@ -148,17 +145,13 @@ def make_courier(services: Services) -> Courier:
 
 
 def start_scheduler(services: Services, *, sweep_seconds: float = 5.0) -> ReminderScheduler:
-    """Run the reminder scheduler in this process; it sends only while it holds the lock."""
-
-    def render_reminder(claimed: Claimed) -> Message:
-        reader = claimed.recipient if claimed.kind == "dm" else None
-        return render.reminder(services.translator(reader), claimed)
-
+    """Run the reminder scheduler in this process; it fans reminders out onto the delivery
+    road only while it holds the lock (the courier, here or in the delivery process,
+    sends them: handlers/deliveries.py `reminder`)."""
     scheduler = ReminderScheduler(
         db=services.db,
-        notifier=services.notifier,
-        render=render_reminder,
         clock=services.clock,
+        deliver=services.deliver_soon,
         sweep_seconds=sweep_seconds,
         offsets=services.settings.reminder_offsets,
         tz=services.settings.timezone,

@@ -5,7 +5,7 @@
 - /readyz (readiness): the database answers, some process owns the scheduler and swept
   recently (its heartbeat, written at every sweep, is younger than
   `heartbeat_limit(COP_SWEEP_SECONDS)`), and the oldest item of the backlog (reminders
-  and their deliveries, the outbox's lanes) has been due for at most
+  not yet fanned out, the outbox's lanes: reminder DMs and posts too) has been due for at most
   COP_READY_BACKLOG_SECONDS. 200 or 503, with each check in the body.
 - /metrics: Prometheus's text format (bot/metrics.py).
 

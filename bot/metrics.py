@@ -58,8 +58,8 @@ ANSWER_SECONDS = Histogram(
 # Deliveries ---------------------------------------------------------------------------
 DELIVERIES = Counter(
     "cop_deliveries",
-    "Messages sent after the answer, by kind (reminder_dm, reminder_channel, welcome, "
-    "welcome_calendar) and outcome (sent, failed, retry)",
+    "Messages sent after the answer, by kind (the outbox's lanes: reminder_dm, "
+    "reminder_channel, welcome, welcome_calendar, ...) and outcome (sent, failed, retry)",
     ["kind", "outcome"],
 )
 REMINDER_LAG_SECONDS = Histogram(
@@ -76,7 +76,7 @@ SLACK_RATE_LIMITED = Counter(
 # The scheduler ------------------------------------------------------------------------
 SCHEDULER_OWNER = Gauge(
     "cop_scheduler_owner",
-    "1 in the process that holds the scheduler lock (sends reminders), 0 in the others",
+    "1 in the process that holds the scheduler lock (fans reminders out), 0 in the others",
     multiprocess_mode="liveall",
 )
 
@@ -156,7 +156,7 @@ class DatabaseCollector:
         yield up
         items = GaugeMetricFamily(
             "cop_backlog_items",
-            "Work due and not done, by queue (reminders, deliveries, outbox lanes)",
+            "Work due and not done, by queue (reminders, the outbox's lanes)",
             labels=["queue"],
         )
         oldest = GaugeMetricFamily(

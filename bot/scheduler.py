@@ -4,11 +4,12 @@ Exactly one process owns the scheduler at a time, by a lock held in the database
 (PostgreSQL advisory lock) or beside it (an flock next to the SQLite file). Every
 other process keeps trying, so when the owner dies another takes over within a sweep.
 
-Each delivery is a ledger row written before anything is posted ("sending"), then
-marked "sent". A process that dies between Slack accepting a post and the mark leaves a
-"sending" row. The next owner does not guess: it looks in Slack for a message carrying
-that delivery's key in its metadata, marks it sent when found, and posts it only when
-not. So nobody gets a reminder twice, and none is lost.
+The owner plans reminders and fans a due one out onto the delivery road: an outbox item
+per member and one for the channel, written in the transaction that marks the reminder
+fanned out (bot/services/reminders.py). The delivery worker (bot/outbox.py) sends them
+with the road's protocol (a lease, a key per message, a lookup in Slack before posting
+anything an earlier attempt may have sent), so nobody gets a reminder twice, and none
+is lost.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
@@ -32,25 +32,17 @@ from sqlalchemy.engine import make_url
 
 from bot import metrics
 from bot.clock import Clock, system_clock
-from bot.notifier import EVENT_TYPE, DeliveryError, Message, Notifier, keyed, look_back_to
 from bot.services import reminders
-from bot.services.outbox import IN_FLIGHT
-from bot.services.reminders import Claimed
 from storage import health
 from storage.db import Database
 
 log = logging.getLogger("cop_bot.scheduler")
 
 LOCK_KEY = 0x0C0B5CED
-MAX_ATTEMPTS = 8
 FAN_OUT_BATCH = 100
 # A new owner plans every upcoming meeting in slices of about this long, sending what is
 # due in between.
 PLAN_BUDGET_SECONDS = 1.0
-
-
-def delivery_key(delivery_id: int) -> str:
-    return f"delivery-{delivery_id}"
 
 
 class SchedulerLock:
@@ -113,41 +105,32 @@ class SchedulerLock:
 class TickReport:
     fanned_out: int = 0
     skipped_reminders: int = 0
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-
-
-Render = Callable[[Claimed], Message]
+    # Outbox items written: the members' DMs and the channel posts.
+    items: int = 0
 
 
 class ReminderScheduler:
-    """Sends what is due. `tick()` does one round and can be called directly (tests)."""
+    """Fans out what is due. `tick()` does one round and can be called directly (tests);
+    `deliver` is called after a tick that wrote items (the process's courier)."""
 
     def __init__(
         self,
         *,
         db: Database,
-        notifier: Notifier,
-        render: Render,
         clock: Clock = system_clock,
-        workers: int = 8,
+        deliver: Callable[[], object] | None = None,
         sweep_seconds: float = 5.0,
         offsets: Sequence[dt.timedelta] | None = None,
         tz: ZoneInfo | None = None,
         plan_batch: int = 2000,
-        in_flight_seconds: float = IN_FLIGHT.total_seconds(),
     ) -> None:
         self.db = db
-        self.notifier = notifier
-        self.render = render
         self.clock = clock
+        self.deliver = deliver
         self.sweep_seconds = sweep_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lock = SchedulerLock(db)
         self.is_owner = False
-        self.workers = workers
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cop-send")
         self._aps: BackgroundScheduler | None = None
         self._tick_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -160,25 +143,17 @@ class ReminderScheduler:
         # Other work only the lock's owner does, after each sweep: the day-after minutes
         # nudge, the outbox.
         self.chores: list[Callable[[], object]] = []
-        # A new owner settles the dead owner's claims only this long after taking over: a
-        # post the dead one had sent may still be on its way into Slack, and a lookup made
-        # before it lands would post it again.
-        self.in_flight_seconds = in_flight_seconds
-        self._recover_at: float | None = None
 
     # Ownership ------------------------------------------------------------------
     def become_owner(self) -> bool:
-        """Take the lock if it is free; on taking it, settle what a dead owner left."""
+        """Take the lock if it is free. What a dead owner left half sent waits in the
+        outbox, whose workers take it over by its lease."""
         if self.is_owner:
             self.is_owner = self.lock.still_held()
         elif self.lock.try_acquire():
             self.is_owner = True
             metrics.SCHEDULER_OWNER.set(1)
             log.info("this process (%s) now runs the reminder scheduler", self.owner)
-            if self.in_flight_seconds > 0:
-                self._recover_at = time.monotonic() + self.in_flight_seconds
-            else:
-                self.recover()
             self._must_plan, self._planned_to = self.offsets is not None, 0
         metrics.SCHEDULER_OWNER.set(1 if self.is_owner else 0)
         return self.is_owner
@@ -191,47 +166,14 @@ class ReminderScheduler:
         except Exception:
             log.warning("could not record the scheduler's heartbeat", exc_info=True)
 
-    def recover(self, *, stuck_only: bool = False) -> int:
-        """Settle deliveries left "sending": by another process (gone, since we hold the
-        lock), or with `stuck_only` any claim older than CLAIM_TIMEOUT, ours included (a
-        post whose mark failed). Returns how many were found already posted."""
-        now = self.clock()
-        with self.db.read() as session:
-            stale = reminders.stale_claims(
-                session, alive_owner=self.owner, now=now, everything_else=not stuck_only
-            )
-        found = 0
-        for claimed in stale:
-            try:
-                ts = self.notifier.find_posted(
-                    claimed.recipient,
-                    EVENT_TYPE,
-                    delivery_key(claimed.delivery_id),
-                    look_back_to(claimed.claimed_at, now),
-                )
-            except DeliveryError as exc:
-                # Not knowing is no reason to post twice: it stays "sending" and is
-                # checked again at a later sweep.
-                log.warning("could not check delivery %s: %s", claimed.delivery_id, exc.error)
-                continue
-            with self.db.write() as session:
-                if ts:
-                    reminders.mark_sent(session, claimed.delivery_id, ts=ts, now=now)
-                    found += 1
-                else:
-                    reminders.mark_retry(session, claimed.delivery_id, error="interrupted", at=now)
-        if stale:
-            log.info(
-                "recovered %d interrupted deliveries: %d had reached Slack, %d go out again",
-                len(stale), found, len(stale) - found,
-            )  # fmt: skip
-        return found
-
     # Running ----------------------------------------------------------------------
     def tick(self) -> TickReport:
-        """Fan out what is due, then send every due delivery. Only the owner sends."""
+        """Fan out what is due onto the delivery road, then hand it to `deliver`."""
         with self._tick_lock:
-            return self._tick()
+            report = self._tick()
+        if report.items and self.deliver is not None:
+            self.deliver()
+        return report
 
     def _tick(self) -> TickReport:
         now = self.clock()
@@ -243,76 +185,15 @@ class ReminderScheduler:
                 report,
                 fanned_out=report.fanned_out + sum(1 for f in fanned if not f.skipped),
                 skipped_reminders=report.skipped_reminders + sum(1 for f in fanned if f.skipped),
+                items=report.items + sum(f.recipients for f in fanned),
             )
             if len(fanned) < FAN_OUT_BATCH:
                 break
-        # Claim a little at a time and keep every worker busy: a delivery that waits out
-        # a 429's Retry-After holds up its own worker only, never the rest of the fan-out.
-        inflight: set[Future[str]] = set()
-        outcomes: list[str] = []
-        while True:
-            room = self.workers * 2 - len(inflight)
-            batch: list[Claimed] = []
-            if room > 0 and not self._stopping.is_set():
-                with self.db.write() as session:
-                    batch = reminders.claim(session, owner=self.owner, now=self.clock(), limit=room)
-            inflight.update(self._pool.submit(self._send, claimed) for claimed in batch)
-            if not inflight:
-                break
-            if batch and len(inflight) < self.workers * 2:
-                continue
-            done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-            outcomes.extend(f.result() for f in done)
-        return replace(
-            report,
-            sent=outcomes.count("sent"),
-            failed=outcomes.count("failed"),
-            retried=outcomes.count("retry"),
-        )
-
-    def _send(self, claimed: Claimed) -> str:
-        outcome = self._deliver(claimed)
-        metrics.count_delivery(f"reminder_{claimed.kind}", outcome)
-        if outcome == "sent" and claimed.due_at is not None:
-            lag = (self.clock() - claimed.due_at).total_seconds()
-            metrics.REMINDER_LAG_SECONDS.observe(max(0.0, lag))
-        return outcome
-
-    def _deliver(self, claimed: Claimed) -> str:
-        message = self.render(claimed)
-        message = keyed(message, delivery_key(claimed.delivery_id))
-        try:
-            if claimed.kind == "dm":
-                ts = self.notifier.send_dm(claimed.recipient, message)
-            else:
-                ts = self.notifier.post(claimed.recipient, message)
-        except DeliveryError as exc:
-            if exc.permanent or claimed.attempts >= MAX_ATTEMPTS:
-                with self.db.write() as session:
-                    reminders.mark_failed(session, claimed.delivery_id, error=exc.error)
-                log.warning("delivery %s to %s failed for good: %s",
-                            claimed.delivery_id, claimed.recipient, exc.error)  # fmt: skip
-                return "failed"
-            return self._retry(claimed, exc.error)
-        except Exception as exc:  # time-outs, broken connections after slack_sdk's retries
-            log.warning("delivery %s to %s failed, will retry: %r",
-                        claimed.delivery_id, claimed.recipient, exc)  # fmt: skip
-            return self._retry(claimed, type(exc).__name__)
-        with self.db.write() as session:
-            reminders.mark_sent(session, claimed.delivery_id, ts=ts, now=self.clock())
-        return "sent"
-
-    def _retry(self, claimed: Claimed, error: str) -> str:
-        backoff = dt.timedelta(seconds=min(30 * 2 ** (claimed.attempts - 1), 3600))
-        with self.db.write() as session:
-            reminders.mark_retry(
-                session, claimed.delivery_id, error=error, at=self.clock() + backoff
-            )
-        return "retry"
+        return report
 
     # The alarm clock ------------------------------------------------------------------
     def start(self) -> None:
-        """Sweep every few seconds (take the lock when free, send what is due) and keep
+        """Sweep every few seconds (take the lock when free, fan out what is due) and keep
         one date job armed at the next due moment, so reminders go out on time."""
         self._aps = BackgroundScheduler(timezone=dt.UTC)
         self._aps.add_job(
@@ -336,11 +217,6 @@ class ReminderScheduler:
             if self._stopping.is_set() or not self.become_owner():
                 return
             self.heartbeat()
-            if self._recover_at is not None and time.monotonic() >= self._recover_at:
-                self._recover_at = None
-                self.recover()  # what the dead owner left, now that it has all landed
-            else:
-                self.recover(stuck_only=True)
             self.tick()
             while not self._stopping.is_set() and self.plan_if_new_owner(
                 budget=PLAN_BUDGET_SECONDS
@@ -403,13 +279,12 @@ class ReminderScheduler:
         )  # fmt: skip
 
     def stop(self) -> None:
-        """Stop sweeping: a sweep under way claims nothing more, finishes the sends it
-        began, and only then is the lock released, so the next owner takes over cleanly."""
+        """Stop sweeping: a sweep under way finishes its fan-out, and only then is the lock
+        released, so the next owner takes over cleanly."""
         self._stopping.set()
         aps, self._aps = self._aps, None
         if aps is not None:
             aps.shutdown(wait=True)  # waits for a running sweep
-        self._pool.shutdown(wait=True)
         was_owner = self.is_owner
         self.lock.release()
         self.is_owner = False

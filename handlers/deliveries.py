@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from bot.notifier import DeliveryError, Notifier
+from bot import metrics
+from bot.notifier import EVENT_TYPE, DeliveryError, Notifier, look_back_to
 from bot.outbox import Handler, Lane
 from bot.runtime import Services
 from bot.services import calendar_feed as calendar_feed_service
-from bot.services import membership, outbox
+from bot.services import membership, outbox, reminders
 from bot.services.errors import DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.views import CommunityDetail, Decision, JoinResult
@@ -154,6 +155,36 @@ def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) 
     notifier.upload(user_id, f"cop-{detail.summary.slug}.ics", content, comment)
 
 
+def reminder(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """`reminder_dm` and `reminder_channel`: the reminder before a meeting (the item's
+    subject is the reminder's id), read and rendered now. A member who left, a meeting
+    cancelled, moved into the past or begun, a reminder overtaken by a later one: nothing
+    is sent (reminders.to_send). An item moved over from the reminders' old ledger while
+    it was being sent carries that ledger's key: it is looked up under it first."""
+    dm = item.kind == outbox.REMINDER_DM
+    now = services.clock()
+    with services.db.read() as session:
+        due = reminders.to_send(
+            session, reminder_id=int(item.subject), recipient=item.recipient, dm=dm, now=now
+        )
+    if due is None:
+        log.info("%s %s to %s dropped: no longer due", item.kind, item.subject, item.recipient)
+        return
+    old_key = item.payload.get("key")
+    if old_key and item.unsure:
+        since = look_back_to(item.created_at, now)
+        if notifier.find_posted(item.recipient, EVENT_TYPE, str(old_key), since):
+            return
+    message = render.reminder(services.translator(item.recipient if dm else None), due)
+    if dm:
+        notifier.send_dm(item.recipient, message)
+    else:
+        notifier.post(item.recipient, message)
+    if due.due_at is not None:
+        lag = (services.clock() - due.due_at).total_seconds()
+        metrics.REMINDER_LAG_SECONDS.observe(max(0.0, lag))
+
+
 def lanes(services: Services) -> dict[str, Lane]:
     """Every kind of item and its handler: the one place that says what each one sends."""
 
@@ -167,6 +198,8 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.DECISION: lane(partial(decision, services)),
         outbox.QUESTION_ANSWERED: lane(partial(questions.deliver_answer, services)),
         outbox.MEETING_NOTICE: lane(partial(meetings.deliver_notice, services)),
+        outbox.REMINDER_DM: lane(partial(reminder, services)),
+        outbox.REMINDER_CHANNEL: lane(partial(reminder, services)),
         outbox.WELCOME_CALENDAR: lane(
             partial(welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,

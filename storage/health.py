@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Delivery, OutboxItem, Reminder, SchedulerHeartbeat
+from storage.models import OutboxItem, Reminder, SchedulerHeartbeat
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -59,7 +59,8 @@ class Queue:
 
 # The queues, by the name the metrics and /readyz give them.
 REMINDERS = "reminders"  # reminders due, not yet fanned out to their members
-DELIVERIES = "deliveries"  # reminder DMs and channel posts due, not yet sent
+# Their DMs and channel posts, like everything else the bot sends on its own, are the
+# outbox's lanes (reminder_dm, reminder_channel, ...).
 
 
 def backlog(session: Session, *, now: dt.datetime, kinds: Iterable[str] = ()) -> list[Queue]:
@@ -73,12 +74,6 @@ def backlog(session: Session, *, now: dt.datetime, kinds: Iterable[str] = ()) ->
         )
     ).one()
     queues.append(Queue(REMINDERS, int(items), oldest))
-    items, oldest = session.execute(
-        select(func.count(), func.min(Delivery.not_before)).where(
-            Delivery.state.in_((Delivery.PENDING, Delivery.SENDING)), Delivery.not_before <= now
-        )
-    ).one()
-    queues.append(Queue(DELIVERIES, int(items), oldest))
     found = {
         kind: (int(n), first)
         for kind, n, first in session.execute(

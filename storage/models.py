@@ -200,7 +200,7 @@ class Reminder(Base):
     )
 
     PENDING = "pending"  # waiting for its moment
-    FANNED_OUT = "fanned_out"  # its deliveries are written; they go out one by one
+    FANNED_OUT = "fanned_out"  # its outbox items are written; they go out one by one
     SKIPPED = "skipped"  # planned too late, or its moment passed while the meeting began
     CANCELLED = "cancelled"  # the meeting was cancelled, or the offset is no longer used
 
@@ -213,37 +213,6 @@ class Reminder(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     meeting: Mapped[Meeting] = relationship()
-
-
-class Delivery(Base):
-    """The ledger: one row per reminder and recipient, written before anything is posted."""
-
-    __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("reminder_id", "recipient"),
-        Index("ix_deliveries_state", "state", "not_before"),
-    )
-
-    PENDING = "pending"
-    SENDING = "sending"  # claimed and possibly posted: see bot/scheduler.py for recovery
-    SENT = "sent"
-    FAILED = "failed"  # Slack refused for good (user_not_found, is_archived, ...)
-    SKIPPED = "skipped"  # the recipient left the community before it went out
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
-    recipient: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))  # "dm" or "channel"
-    state: Mapped[str] = mapped_column(String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    ts: Mapped[str | None] = mapped_column(String(32))
-    error: Mapped[str | None] = mapped_column(String(200))
-
-    reminder: Mapped[Reminder] = relationship()
 
 
 class Rsvp(Base):

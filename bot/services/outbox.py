@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -61,6 +61,11 @@ AGENDA_POST = "agenda_post"  # the agenda in the community's channel
 MINUTES_POST = "minutes_post"  # the minutes in the community's channel
 LESSON_POST = "lesson_post"  # a lesson in the programme's lessons channel
 FORGET_NOTICE = "forget_notice"  # to each admin: a forgotten person's facilitator roles ended
+# A reminder before a meeting (subject: the reminder's id), to each member and in the
+# community's channel. The kinds keep the names the reminders' own ledger counted them by.
+REMINDER_DM = "reminder_dm"
+REMINDER_CHANNEL = "reminder_channel"
+REMINDERS = (REMINDER_DM, REMINDER_CHANNEL)
 KINDS = (
     WELCOME,
     WELCOME_CALENDAR,
@@ -75,6 +80,8 @@ KINDS = (
     MINUTES_POST,
     LESSON_POST,
     FORGET_NOTICE,
+    REMINDER_DM,
+    REMINDER_CHANNEL,
 )
 
 
@@ -113,6 +120,40 @@ def enqueue(
     """Keep one message to send; it goes out after this transaction commits."""
     # A Core INSERT, not session.add: no object for the unit of work to flush at commit.
     session.execute(insert(_TABLE), [_row(kind, recipient, subject, now, payload)])
+
+
+def enqueue_many(
+    session: Session,
+    *,
+    kind: str,
+    recipients: Sequence[str],
+    subject: str,
+    now: dt.datetime,
+    payload: Mapping[str, Any] | None = None,
+) -> int:
+    """One item of `kind` per recipient (a fan-out), as one statement executed many: no
+    ORM object per recipient. Returns how many."""
+    if not recipients:
+        return 0
+    body = json.dumps(dict(payload), separators=(",", ":")) if payload else None
+    session.execute(
+        insert(_TABLE),
+        [
+            {
+                "kind": kind,
+                "recipient": recipient,
+                "subject": subject,
+                "state": OutboxItem.PENDING,
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+                "payload": body,
+                "unsure": False,
+            }
+            for recipient in recipients
+        ],
+    )
+    return len(recipients)
 
 
 def queue_welcome(

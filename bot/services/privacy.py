@@ -22,7 +22,6 @@ from storage.models import (
     Base,
     CalendarFeed,
     Community,
-    Delivery,
     Departure,
     Facilitator,
     Lesson,
@@ -55,7 +54,6 @@ USER_COLUMNS: dict[type[Base], tuple[InstrumentedAttribute[Any], ...]] = {
     UserSetting: (UserSetting.user_id,),
     CalendarFeed: (CalendarFeed.user_id,),
     Departure: (Departure.user_id,),
-    Delivery: (Delivery.recipient,),
     OutboxItem: (OutboxItem.recipient,),
     Topic: (Topic.proposed_by,),
     Question: (Question.asked_by, Question.answered_by, Question.status_by),
@@ -64,8 +62,7 @@ USER_COLUMNS: dict[type[Base], tuple[InstrumentedAttribute[Any], ...]] = {
     AuditEntry: (AuditEntry.actor, AuditEntry.subject),
 }
 # Rows that are only about the person: deleted when they are forgotten.
-_PERSONAL = (Rsvp, TopicVote, QuestionVote, UserSetting, CalendarFeed, Departure, Delivery,
-             OutboxItem)  # fmt: skip
+_PERSONAL = (Rsvp, TopicVote, QuestionVote, UserSetting, CalendarFeed, Departure, OutboxItem)
 # What others read too: kept for the community, without the name.
 _AUTHORED = (Topic, Question, Lesson, Meeting)
 
@@ -115,6 +112,16 @@ def _led_by(session: Session, user_id: str) -> list[tuple[str, str]]:
     return [(name, slug) for name, slug in rows]
 
 
+def _counts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Rows per table; the outbox's reminders counted apart, as "deliveries" (the summary
+    names them "herinneringen")."""
+    counts = {name: len(rows) for name, rows in tables.items()}
+    sent = tables.get(OutboxItem.__tablename__, [])
+    counts["deliveries"] = sum(1 for row in sent if row.get("kind") in outbox.REMINDERS)
+    counts[OutboxItem.__tablename__] = len(sent) - counts["deliveries"]
+    return counts
+
+
 def export(session: Session, *, user_id: str, now: dt.datetime) -> Export:
     """Every row of every table that names `user_id`, and a summary of it."""
     tables: dict[str, list[dict[str, Any]]] = {}
@@ -136,7 +143,7 @@ def export(session: Session, *, user_id: str, now: dt.datetime) -> Export:
     summary = Summary(
         memberships=tuple((name, status) for name, status in ships),
         facilitator_of=tuple(name for name, _ in leads),
-        counts={name: len(rows) for name, rows in tables.items()},
+        counts=_counts(tables),
         language=setting.language if setting else None,
         has_feed=bool(tables["calendar_feeds"]),
         left_at=departure.left_at if departure else None,
@@ -177,9 +184,10 @@ def forget(
 ) -> Forgotten:
     """Remove everything stored about `user_id`: memberships (through the leave rule, so
     the waitlist moves up), waitlist places, requests, facilitator roles, RSVPs, votes,
-    language, feed token, deliveries; what they wrote stays, without their name; the
-    audit log keeps a salted hash. `actor`: who asked (None: the person themselves). Each
-    of `admins` hears which facilitator roles ended, through the outbox (FORGET_NOTICE).
+    language, feed token, what the outbox holds for them; what they wrote stays, without
+    their name; the audit log keeps a salted hash. `actor`: who asked (None: the person
+    themselves). Each of `admins` hears which facilitator roles ended, through the outbox
+    (FORGET_NOTICE).
 
     Call inside a write transaction."""
     hashed = audit.pseudonym(user_id, salt)

@@ -1,5 +1,6 @@
-"""Reminders before meetings: planning them, fanning them out to a ledger, and claiming
-deliveries so that each (reminder, recipient) goes out exactly once."""
+"""Reminders before meetings: planning them, and fanning a due one out onto the delivery
+road (bot/services/outbox.py): an item per member and one for the channel, written in
+the transaction that marks the reminder fanned out."""
 
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.services import outbox
 from bot.services.communities import meeting_view
 from bot.services.views import MeetingView
-from storage.models import Community, Delivery, Meeting, Membership, Reminder
+from storage.models import Community, Meeting, Membership, Reminder
 
 log = logging.getLogger("cop_bot.reminders")
-
-# A claim older than this belongs to a process that died or hung: see `stale_claims`.
-CLAIM_TIMEOUT = dt.timedelta(minutes=2)
 
 
 def offsets_for(community: Community, default: Sequence[dt.timedelta]) -> list[dt.timedelta]:
@@ -217,15 +216,11 @@ def plan_batch(
 
 
 def next_due(session: Session) -> dt.datetime | None:
-    """When the scheduler must wake next: the earliest pending reminder or retry."""
-    reminder = session.scalar(
+    """When the scheduler must wake next: the earliest pending reminder. (What is fanned
+    out waits in the outbox, whose delivery worker wakes by itself.)"""
+    return session.scalar(
         select(func.min(Reminder.due_at)).where(Reminder.state == Reminder.PENDING)
     )
-    retry = session.scalar(
-        select(func.min(Delivery.not_before)).where(Delivery.state == Delivery.PENDING)
-    )
-    candidates = [t for t in (reminder, retry) if t is not None]
-    return min(candidates) if candidates else None
 
 
 @dataclass(frozen=True)
@@ -255,15 +250,16 @@ def _superseded_by(session: Session, reminder: Reminder, now: dt.datetime) -> in
 
 
 def fan_out_due(session: Session, *, now: dt.datetime, limit: int = 100) -> list[FanOut]:
-    """Turn up to `limit` due reminders into ledger rows, one per member (and one for the
-    channel). Call it again while it returns `limit` results.
+    """Turn up to `limit` due reminders into outbox items, one per member (and one for the
+    channel), in the transaction that marks them fanned out. Call it again while it
+    returns `limit` results.
 
     The recipients are the members at this moment: who joins later gets only later
     reminders. A reminder that fell due while the bot was down is still sent if its
     meeting has not begun; otherwise it is skipped and logged. Of several reminders of
-    one meeting that are due at once only the latest goes out; and when a reminder goes
-    out, deliveries of earlier reminders of its meeting still waiting (retries,
-    downtime) are skipped.
+    one meeting that are due at once only the latest goes out; and once a reminder went
+    out, items of earlier reminders of its meeting still waiting (retries, downtime) are
+    not sent (see `to_send`).
     """
     due = list(
         session.scalars(
@@ -305,157 +301,87 @@ def fan_out_due(session: Session, *, now: dt.datetime, limit: int = 100) -> list
                 .order_by(Membership.seq)
             )
         )
-        rows = [Delivery(reminder_id=reminder.id, recipient=u, kind="dm", not_before=now)
-                for u in members]  # fmt: skip
+        subject = str(reminder.id)
+        count = outbox.enqueue_many(
+            session, kind=outbox.REMINDER_DM, recipients=members, subject=subject, now=now
+        )
         channel = meeting.community.channel_id
         if channel:
-            rows.append(
-                Delivery(reminder_id=reminder.id, recipient=channel, kind="channel", not_before=now)
+            outbox.enqueue(
+                session, kind=outbox.REMINDER_CHANNEL, recipient=channel, subject=subject, now=now
             )
-        session.add_all(rows)
-        earlier = select(Reminder.id).where(
-            Reminder.meeting_id == meeting.id,
-            Reminder.id != reminder.id,
-            Reminder.due_at < reminder.due_at,
-        )
-        session.execute(
-            update(Delivery)
-            .where(Delivery.state == Delivery.PENDING, Delivery.reminder_id.in_(earlier))
-            .values(state=Delivery.SKIPPED, error="superseded")
-            .execution_options(synchronize_session=False)
-        )
+            count += 1
         reminder.state, reminder.done_at = Reminder.FANNED_OUT, now
-        results.append(FanOut(reminder.id, meeting_view(meeting), False, len(rows)))
+        results.append(FanOut(reminder.id, meeting_view(meeting), False, count))
     session.flush()
     return results
 
 
 @dataclass(frozen=True)
-class Claimed:
-    delivery_id: int
+class ReminderMessage:
+    """What one reminder says to one recipient, read when it is sent."""
+
     reminder_id: int
     recipient: str
-    kind: str
-    attempts: int
+    kind: str  # "dm" or "channel"
     offset_seconds: int
     meeting: MeetingView
     community_name: str
     community_slug: str
     agenda: str | None
     agenda_speakers: str | None = None
-    claimed_at: dt.datetime | None = None
     # When the reminder fell due: its lag until sent is measured from here.
     due_at: dt.datetime | None = None
 
 
-# A delivery with what its message needs: reminder, meeting and community.
-_IN_CONTEXT = (
-    select(Delivery, Reminder, Meeting, Community)
-    .join(Reminder, Delivery.reminder_id == Reminder.id)
-    .join(Meeting, Reminder.meeting_id == Meeting.id)
-    .join(Community, Meeting.community_id == Community.id)
-)
-
-
-def _claimed(
-    delivery: Delivery, reminder: Reminder, meeting: Meeting, community: Community
-) -> Claimed:
-    return Claimed(
-        delivery_id=delivery.id,
+def to_send(
+    session: Session, *, reminder_id: int, recipient: str, dm: bool, now: dt.datetime
+) -> ReminderMessage | None:
+    """What the reminder `reminder_id` says to `recipient` now, or None when it must not go
+    out any more: the reminder or its meeting is gone, the meeting was cancelled or has
+    begun (a reminder still waiting then has lost its point), a later reminder of the
+    same meeting went out meanwhile, or the recipient of a DM is no longer a member."""
+    row = session.execute(
+        select(Reminder, Meeting, Community)
+        .join(Meeting, Reminder.meeting_id == Meeting.id)
+        .join(Community, Meeting.community_id == Community.id)
+        .where(Reminder.id == reminder_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    reminder, meeting, community = row
+    if meeting.status != Meeting.SCHEDULED or meeting.starts_at <= now:
+        return None
+    later = session.scalar(
+        select(Reminder.id)
+        .where(
+            Reminder.meeting_id == meeting.id,
+            Reminder.state == Reminder.FANNED_OUT,
+            Reminder.due_at > reminder.due_at,
+        )
+        .limit(1)
+    )
+    if later is not None:
+        return None
+    if dm:
+        member = session.scalar(
+            select(Membership.id).where(
+                Membership.community_id == community.id,
+                Membership.user_id == recipient,
+                Membership.status == Membership.MEMBER,
+            )
+        )
+        if member is None:
+            return None
+    return ReminderMessage(
         reminder_id=reminder.id,
-        recipient=delivery.recipient,
-        kind=delivery.kind,
-        attempts=delivery.attempts,
+        recipient=recipient,
+        kind="dm" if dm else "channel",
         offset_seconds=reminder.offset_seconds,
         meeting=meeting_view(meeting),
         community_name=community.name,
         community_slug=community.slug,
         agenda=meeting.agenda,
         agenda_speakers=meeting.agenda_speakers,
-        claimed_at=delivery.claimed_at,
         due_at=reminder.due_at,
     )
-
-
-def claim(session: Session, *, owner: str, now: dt.datetime, limit: int = 200) -> list[Claimed]:
-    """Mark up to `limit` due deliveries as being sent by `owner`; they are recorded
-    before anything is posted. Deliveries to people who left the community, and those
-    whose meeting was cancelled or has begun, are skipped."""
-    rows = list(
-        session.execute(
-            _IN_CONTEXT.where(Delivery.state == Delivery.PENDING, Delivery.not_before <= now)
-            .order_by(Delivery.id)
-            .limit(limit)
-            .with_for_update(of=Delivery, skip_locked=True)
-        )
-    )
-    if not rows:
-        return []
-    still_members = set(
-        session.execute(
-            select(Membership.community_id, Membership.user_id).where(
-                Membership.status == Membership.MEMBER,
-                Membership.user_id.in_([d.recipient for d, *_ in rows if d.kind == "dm"]),
-            )
-        )
-    )
-    claimed: list[Claimed] = []
-    for delivery, reminder, meeting, community in rows:
-        # A reminder that is still waiting (retries, downtime) when its meeting begins
-        # has lost its point: skipped, as fan_out_due does with whole reminders.
-        if meeting.status != Meeting.SCHEDULED or meeting.starts_at <= now:
-            delivery.state = Delivery.SKIPPED
-            continue
-        if delivery.kind == "dm" and (community.id, delivery.recipient) not in still_members:
-            delivery.state = Delivery.SKIPPED
-            continue
-        delivery.state = Delivery.SENDING
-        delivery.claimed_by, delivery.claimed_at = owner, now
-        delivery.attempts += 1
-        claimed.append(_claimed(delivery, reminder, meeting, community))
-    session.flush()
-    return claimed
-
-
-def mark_sent(session: Session, delivery_id: int, *, ts: str, now: dt.datetime) -> None:
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(state=Delivery.SENT, ts=ts, sent_at=now, error=None)
-    )
-
-
-def mark_failed(session: Session, delivery_id: int, *, error: str) -> None:
-    """Slack refused for good (the person left Slack, the channel is archived, ...)."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(state=Delivery.FAILED, error=error[:200])
-    )
-
-
-def mark_retry(session: Session, delivery_id: int, *, error: str, at: dt.datetime) -> None:
-    """A passing failure (5xx, time-out): try again at `at`."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(state=Delivery.PENDING, error=error[:200], not_before=at, claimed_by=None)
-    )
-
-
-def stale_claims(
-    session: Session, *, alive_owner: str, now: dt.datetime, everything_else: bool
-) -> list[Claimed]:
-    """Deliveries left in "sending" by a process that is gone.
-
-    With `everything_else`, every claim not made by `alive_owner` counts (the caller
-    holds the scheduler lock, so no other process can be sending); otherwise only
-    claims older than CLAIM_TIMEOUT.
-    """
-    condition = Delivery.state == Delivery.SENDING
-    if everything_else:
-        condition = and_(condition, Delivery.claimed_by != alive_owner)
-    else:
-        condition = and_(condition, Delivery.claimed_at < now - CLAIM_TIMEOUT)
-    rows = session.execute(_IN_CONTEXT.where(condition).order_by(Delivery.id))
-    return [_claimed(d, r, m, c) for d, r, m, c in rows]

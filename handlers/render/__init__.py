@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from bot.i18n import Translator
 from bot.notifier import Message
 from bot.services.meetings import MeetingLine, RsvpResult
-from bot.services.reminders import Claimed
+from bot.services.reminders import ReminderMessage
 from bot.services.views import (
     CommunityDetail,
     CommunitySummary,
@@ -336,7 +336,7 @@ def _kind_where(t: Translator, m: MeetingView) -> tuple[str, str]:
     return t(f"kind_{m.kind}"), (f" · {escape(m.location)}" if m.location else "")
 
 
-def reminder(t: Translator, c: Claimed) -> Message:
+def reminder(t: Translator, c: ReminderMessage) -> Message:
     """The reminder before a meeting, with "Ik kom" / "Ik kom niet" buttons."""
     m = c.meeting
     name = escape(c.community_name)

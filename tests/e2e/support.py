@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 from collections import Counter
 from pathlib import Path
+
+from sqlalchemy import select
 
 from bot.sandbox.standin import SlackStandIn
 from tests.conftest import AMS, SECRET, SlackHTTP
@@ -61,13 +64,40 @@ def start_serve_http(
 
 
 def reminder_dms(standin: SlackStandIn) -> Counter[str]:
-    """Reminder DMs (they carry the delivery key in metadata) that Slack accepted, per user."""
+    """Reminder DMs (keyed in their metadata, with the Ik kom / Ik kom niet buttons) that
+    Slack accepted, per user; welcomes and other messages are not counted."""
     return Counter(
         str(call.args["channel"])
         for call in standin.calls("chat.postMessage")
         if call.status == 200
         and call.response.get("ok")
         and call.args.get("metadata")
-        # Welcomes carry a key too (outbox-...); a reminder's is delivery-<id>.
-        and str(call.args["metadata"]["event_payload"]["key"]).startswith("delivery-")
+        and _is_reminder(call.args.get("blocks"))
     )
+
+
+def _is_reminder(blocks: object) -> bool:
+    if isinstance(blocks, str):  # the Web API's form encoding sends them as JSON
+        blocks = json.loads(blocks)
+    return isinstance(blocks, list) and any(
+        isinstance(b, dict) and str(b.get("block_id", "")).startswith("rsvp-") for b in blocks
+    )
+
+
+def reminder_items(db_url: str) -> list[tuple[str, str, bool]]:
+    """(recipient, state, unsure) of every reminder item in the outbox."""
+    from bot.services import outbox
+    from storage.db import Database
+    from storage.models import OutboxItem
+
+    db = Database(db_url)
+    try:
+        with db.read() as session:
+            rows = session.execute(
+                select(OutboxItem.recipient, OutboxItem.state, OutboxItem.unsure).where(
+                    OutboxItem.kind.in_(outbox.REMINDERS)
+                )
+            )
+            return [(r, s, bool(u)) for r, s, u in rows]
+    finally:
+        db.dispose()

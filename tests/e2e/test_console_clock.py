@@ -11,7 +11,8 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.sandbox.console import Console, run_console
-from storage.models import Delivery, Meeting, Reminder
+from bot.services import outbox
+from storage.models import Meeting, OutboxItem, Reminder
 
 
 def test_a_console_started_the_day_before_a_meeting_does_not_send_last_weeks_reminder(
@@ -30,7 +31,9 @@ def test_a_console_started_the_day_before_a_meeting_does_not_send_last_weeks_rem
         console.services.scheduler.sweep_now()
         console.settle()
         with console.services.db.read() as session:
-            seen["deliveries"] = session.scalar(select(Delivery.id).limit(1))
+            seen["deliveries"] = session.scalar(
+                select(OutboxItem.id).where(OutboxItem.kind.in_(outbox.REMINDERS)).limit(1)
+            )
             seen["first meeting"] = set(
                 session.execute(
                     select(Reminder.offset_seconds, Reminder.state)

@@ -1,6 +1,7 @@
 """Two `cop-bot serve` processes on one PostgreSQL database: one owns the scheduler; when
-it is killed with SIGKILL in the middle of a reminder's fan-out the other takes over, and
-every member still gets the reminder exactly once.
+it is killed with SIGKILL in the middle of sending a reminder's fan-out the other takes
+over (its scheduler the lock, its delivery process the dead one's claims), and every
+member still gets the reminder exactly once.
 
 PostgreSQL only: there the lock is an advisory lock that dies with its connection, and
 several processes are a supported set-up. With SQLite one process is the design (the
@@ -21,7 +22,7 @@ import pytest
 from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import AMS, fresh_database_url
-from tests.e2e.support import catalogue, reminder_dms, start_serve
+from tests.e2e.support import catalogue, reminder_dms, reminder_items, start_serve
 
 MEMBERS = 30
 OWNER_LINE = "now runs the reminder scheduler"
@@ -90,7 +91,11 @@ def test_the_other_process_takes_over_when_the_scheduler_owner_is_killed_mid_fan
 
         standin.set_delay(0.0)
         _wait("every member's DM", lambda: len(reminder_dms(standin)) == MEMBERS, 30, *logs)
-        time.sleep(1.5)  # a few more sweeps: nothing more may go out
+        # Nothing more may go out: wait until every item is settled, then count.
+        _wait(
+            "every item settled",
+            lambda: {state for _, state, _ in reminder_items(db_url)} == {"done"}, 30, *logs,
+        )  # fmt: skip
 
         counts = reminder_dms(standin)
         assert len(counts) == MEMBERS

@@ -344,9 +344,12 @@ def test_the_reminder_before_the_meeting_carries_the_agenda_and_the_speakers(
     services.wait_idle(5)
     week_before = MARCH_30 - dt.timedelta(days=6)  # the 7-day reminder is due
     with services.db.write() as session:
-        reminders.fan_out_due(session, now=week_before)
-        claimed = reminders.claim(session, owner="test", now=week_before)
-    [to_u1] = [c for c in claimed if c.recipient == "U1"]
+        [fanned] = reminders.fan_out_due(session, now=week_before)
+    with services.db.read() as session:
+        to_u1 = reminders.to_send(
+            session, reminder_id=fanned.reminder_id, recipient="U1", dm=True, now=week_before
+        )
+    assert to_u1 is not None
 
     body = texts(asdict(render.reminder(services.translator("U1"), to_u1)))
     assert "1. Welkom" in body

@@ -10,12 +10,13 @@ from sqlalchemy import update
 
 from bot.clock import FrozenClock
 from bot.sandbox.standin import SlackStandIn
+from bot.scheduler import ReminderScheduler
 from bot.services import minutes
 from bot.services.errors import NoPastMeetings, NotAllowed
 from storage.db import Database
 from storage.models import Meeting
 from tests.factories import add_community, meeting
-from tests.services.reminder_support import new_scheduler, private_lock_key
+from tests.services.reminder_support import private_lock_key
 
 AMS = ZoneInfo("Europe/Amsterdam")
 ADMINS = frozenset({"UADMIN"})
@@ -147,7 +148,7 @@ def test_only_the_scheduler_lock_owner_runs_the_nudge_chore(
 ) -> None:
     private_lock_key(monkeypatch)
     clock = FrozenClock(local(2026, 11, 21, 9, 0))
-    first, second = new_scheduler(db, standin, clock), new_scheduler(db, standin, clock)
+    first, second = ReminderScheduler(db=db, clock=clock), ReminderScheduler(db=db, clock=clock)
     runs: list[str] = []
     first.chores.append(lambda: runs.append("first"))
     second.chores.append(lambda: runs.append("second"))

@@ -14,7 +14,6 @@ from bot.clock import FrozenClock
 from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
 from bot.services import catalog, meetings, reminders
-from bot.slack_notifier import SlackNotifier, make_web_client
 from storage.db import Database
 from storage.models import Community, Meeting, Reminder
 from tests.conftest import NOW
@@ -26,7 +25,6 @@ from tests.services.reminder_support import (
     WEEK,
     local,
     private_lock_key,
-    render,
 )
 
 THREE_DAYS = dt.timedelta(days=3)
@@ -195,8 +193,6 @@ def owner(
     private_lock_key(monkeypatch)
     scheduler = ReminderScheduler(
         db=db,
-        notifier=SlackNotifier(make_web_client("xoxb-test", standin.api_url)),
-        render=render,
         clock=clock,
         offsets=(WEEK, DAY),
         tz=AMS,

@@ -12,24 +12,25 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.outbox import item_key
 from bot.sandbox.standin import SlackStandIn
-from bot.scheduler import ReminderScheduler
 from bot.services import meetings, reminders
 from bot.services.errors import MeetingOver, NotAllowed, NotInCommunity
 from storage.db import Database
-from storage.models import Delivery, Meeting, Reminder, Rsvp
+from storage.models import Meeting, OutboxItem, Reminder, Rsvp
 from tests.factories import add_community, meeting
 from tests.services.reminder_support import (
     AMS,
     DAY,
     OFFSETS,
     WEEK,
-    delivery_to,
+    Road,
+    item_to,
+    items,
     join,
     key_of,
     leave,
     local,
-    new_scheduler,
     plan,
     posts,
     private_lock_key,
@@ -49,12 +50,13 @@ FACILITATOR = "UFAC"
 @pytest.fixture
 def scheduler(
     db: Database, standin: SlackStandIn, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ReminderScheduler]:
+) -> Iterator[Road]:
+    """The scheduler and the delivery worker of the one process that runs them."""
     private_lock_key(monkeypatch)
-    made = new_scheduler(db, standin, clock)
+    made = Road(db, standin, clock)
     assert made.become_owner()
     yield made
-    made.stop()
+    made.close()
 
 
 def community(db: Database, clock: FrozenClock, members: tuple[str, ...] = ("U1", "U2")) -> None:
@@ -111,7 +113,7 @@ def test_whole_day_reminders_keep_the_local_hour_across_the_autumn_switch(
 
 
 def test_the_week_reminder_goes_out_at_the_local_hour_not_168_hours_before(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
 
@@ -128,7 +130,7 @@ def test_the_week_reminder_goes_out_at_the_local_hour_not_168_hours_before(
 
 
 def test_a_member_who_joins_after_a_reminder_went_out_gets_only_the_later_ones(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     clock.now = DUE_WEEK
@@ -140,11 +142,11 @@ def test_a_member_who_joins_after_a_reminder_went_out_gets_only_the_later_ones(
 
     assert dm_count(standin) == {"U1": 2, "U2": 2, "U3": 1}
     [late] = posts(standin, "U3")
-    assert key_of(late) == f"delivery-{delivery_to(db, 'U3', DAY).id}"
+    assert key_of(late) == item_key(item_to(db, "U3", DAY).id, 0)
 
 
 def test_a_member_who_leaves_before_the_reminder_is_due_gets_none(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     leave(db, SLUG, "U2", clock())
@@ -156,27 +158,28 @@ def test_a_member_who_leaves_before_the_reminder_is_due_gets_none(
 
 
 def test_a_member_who_leaves_after_the_fan_out_but_before_sending_is_skipped(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     clock.now = DUE_WEEK
     with db.write() as session:
         reminders.fan_out_due(session, now=clock())
-    assert delivery_to(db, "U2").state == Delivery.PENDING
+    assert item_to(db, "U2").state == OutboxItem.PENDING
     leave(db, SLUG, "U2", clock())
 
     scheduler.tick()
 
     assert dm_count(standin) == {"U1": 1}
-    assert delivery_to(db, "U2").state == Delivery.SKIPPED
-    assert delivery_to(db, "U1").state == Delivery.SENT
+    # Settled without a message: the rule is read when it goes out (reminders.to_send).
+    assert item_to(db, "U2").state == OutboxItem.DONE
+    assert [c.args["channel"] for c in posts(standin)] == ["U1"]
 
 
 # Downtime ------------------------------------------------------------------------------------
 
 
 def test_a_reminder_that_fell_due_while_nobody_ticked_goes_out_at_the_next_tick_before_the_meeting(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     clock.now = DUE_WEEK
@@ -187,29 +190,28 @@ def test_a_reminder_that_fell_due_while_nobody_ticked_goes_out_at_the_next_tick_
 
     report = scheduler.tick()
 
-    assert (report.fanned_out, report.skipped_reminders, report.sent) == (1, 0, 2)
+    assert (report.fanned_out, report.skipped_reminders, report.handled) == (1, 0, 2)
     assert reminder(db, DAY).state == Reminder.FANNED_OUT
     assert dm_count(standin) == {"U1": 2, "U2": 2}
-    assert {delivery_to(db, u, DAY).state for u in ("U1", "U2")} == {Delivery.SENT}
+    assert {item_to(db, u, DAY).state for u in ("U1", "U2")} == {OutboxItem.DONE}
 
 
 def test_a_reminder_that_fell_due_while_nobody_ticked_is_skipped_once_the_meeting_has_begun(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     clock.now = STARTS.astimezone(dt.UTC) + dt.timedelta(minutes=1)
 
     report = scheduler.tick()
 
-    assert (report.fanned_out, report.skipped_reminders, report.sent) == (0, 2, 0)
+    assert (report.fanned_out, report.skipped_reminders, report.handled) == (0, 2, 0)
     assert {r.state for r in reminder_rows(db).values()} == {Reminder.SKIPPED}
     assert posts(standin) == []
-    with db.read() as session:
-        assert session.scalars(select(Delivery)).all() == []
+    assert items(db) == []
 
 
 def test_after_more_than_two_days_down_the_overdue_week_reminder_still_goes_out_before_the_meeting(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     clock.now = DUE_WEEK + dt.timedelta(days=3)  # down from before the 7-day moment
@@ -217,7 +219,7 @@ def test_after_more_than_two_days_down_the_overdue_week_reminder_still_goes_out_
 
     report = scheduler.tick()
 
-    assert (report.fanned_out, report.skipped_reminders, report.sent) == (1, 0, 2)
+    assert (report.fanned_out, report.skipped_reminders, report.handled) == (1, 0, 2)
     assert reminder(db, WEEK).state == Reminder.FANNED_OUT
     assert reminder(db, DAY).state == Reminder.PENDING
     assert dm_count(standin) == {"U1": 1, "U2": 1}
@@ -227,7 +229,7 @@ def test_after_more_than_two_days_down_only_the_latest_of_two_due_reminders_goes
     db: Database,
     standin: SlackStandIn,
     clock: FrozenClock,
-    scheduler: ReminderScheduler,
+    scheduler: Road,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     community(db, clock)
@@ -239,18 +241,18 @@ def test_after_more_than_two_days_down_only_the_latest_of_two_due_reminders_goes
     clock.advance(dt.timedelta(minutes=30))
     scheduler.tick()
 
-    assert (report.fanned_out, report.skipped_reminders, report.sent) == (1, 1, 2)
+    assert (report.fanned_out, report.skipped_reminders, report.handled) == (1, 1, 2)
     assert reminder(db, WEEK).state == Reminder.SKIPPED
     assert reminder(db, DAY).state == Reminder.FANNED_OUT
     assert dm_count(standin) == {"U1": 1, "U2": 1}
     assert {key_of(call) for call in posts(standin)} == {
-        f"delivery-{delivery_to(db, user, DAY).id}" for user in ("U1", "U2")
+        item_key(item_to(db, user, DAY).id, 0) for user in ("U1", "U2")
     }
     assert "skipped: overdue, and the later reminder" in caplog.text
 
 
-def test_week_reminder_deliveries_still_waiting_when_the_day_reminder_goes_out_are_skipped(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+def test_week_reminder_items_still_waiting_when_the_day_reminder_goes_out_are_skipped(
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     clock.now = DUE_WEEK
@@ -260,17 +262,21 @@ def test_week_reminder_deliveries_still_waiting_when_the_day_reminder_goes_out_a
 
     report = scheduler.tick()
 
-    assert (report.fanned_out, report.sent) == (1, 2)
+    # The week's items are settled without a message, the day's are sent.
+    assert (report.fanned_out, report.handled) == (1, 4)
     assert dm_count(standin) == {"U1": 1, "U2": 1}
-    assert {delivery_to(db, u, WEEK).state for u in ("U1", "U2")} == {Delivery.SKIPPED}
-    assert {delivery_to(db, u, DAY).state for u in ("U1", "U2")} == {Delivery.SENT}
+    assert {key_of(call) for call in posts(standin)} == {
+        item_key(item_to(db, user, DAY).id, 0) for user in ("U1", "U2")
+    }
+    assert {item_to(db, u, WEEK).state for u in ("U1", "U2")} == {OutboxItem.DONE}
+    assert {item_to(db, u, DAY).state for u in ("U1", "U2")} == {OutboxItem.DONE}
 
 
 def test_after_days_down_past_the_meeting_every_reminder_is_skipped_and_logged(
     db: Database,
     standin: SlackStandIn,
     clock: FrozenClock,
-    scheduler: ReminderScheduler,
+    scheduler: Road,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     community(db, clock)
@@ -278,7 +284,7 @@ def test_after_days_down_past_the_meeting_every_reminder_is_skipped_and_logged(
 
     report = scheduler.tick()
 
-    assert (report.fanned_out, report.skipped_reminders, report.sent) == (0, 2, 0)
+    assert (report.fanned_out, report.skipped_reminders, report.handled) == (0, 2, 0)
     assert posts(standin) == []
     assert caplog.text.count("before it went out") == 2
 
@@ -287,7 +293,7 @@ def test_after_days_down_past_the_meeting_every_reminder_is_skipped_and_logged(
 
 
 def test_moving_a_meeting_replans_pending_reminders_keeps_sent_ones_and_tells_the_members(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     add_community(db, SLUG, facilitators=(FACILITATOR,))
     join(db, SLUG, ["U1", "U2"], clock())
@@ -326,7 +332,7 @@ def test_moving_a_meeting_replans_pending_reminders_keeps_sent_ones_and_tells_th
 
 
 def test_cancelling_a_meeting_cancels_its_reminders_and_nothing_goes_out_at_their_moment(
-    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, standin: SlackStandIn, clock: FrozenClock, scheduler: Road
 ) -> None:
     community(db, clock)
     clock.now = DUE_WEEK
@@ -348,7 +354,7 @@ def test_cancelling_a_meeting_cancels_its_reminders_and_nothing_goes_out_at_thei
         clock.now = moment
         scheduler.tick()
     assert posts(standin) == []
-    assert {delivery_to(db, u).state for u in ("U1", "U2")} == {Delivery.SKIPPED}
+    assert {item_to(db, u).state for u in ("U1", "U2")} == {OutboxItem.DONE}  # not sent
 
 
 def test_someone_who_is_not_a_facilitator_cannot_move_or_cancel_a_meeting(

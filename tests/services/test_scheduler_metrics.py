@@ -1,4 +1,4 @@
-"""What the scheduler and the Slack client report: deliveries by kind and outcome, the lag
+"""What the reminder road and the Slack client report: deliveries by kind and outcome, the lag
 of a reminder from its due moment, Slack's 429s by method, who owns the scheduler, and
 the heartbeat that /readyz reads."""
 
@@ -13,15 +13,14 @@ from prometheus_client import REGISTRY
 from bot.clock import FrozenClock
 from bot.notifier import Message
 from bot.sandbox.standin import SlackStandIn
-from bot.scheduler import ReminderScheduler
 from bot.slack_notifier import SlackNotifier, make_web_client
 from storage import health
 from storage.db import Database
 from tests.factories import add_community, meeting
 from tests.services.reminder_support import (
+    Road,
     join,
     local,
-    new_scheduler,
     plan,
     private_lock_key,
     utc,
@@ -36,13 +35,13 @@ def _value(name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def scheduler(
+def road(
     db: Database, standin: SlackStandIn, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ReminderScheduler]:
+) -> Iterator[Road]:
     private_lock_key(monkeypatch)
-    made = new_scheduler(db, standin, clock)
+    made = Road(db, standin, clock)
     yield made
-    made.stop()
+    made.close()
 
 
 def _community(db: Database, clock: FrozenClock, members: tuple[str, ...]) -> None:
@@ -52,17 +51,17 @@ def _community(db: Database, clock: FrozenClock, members: tuple[str, ...]) -> No
 
 
 def test_sent_reminders_are_counted_by_kind_and_their_lag_observed(
-    db: Database, clock: FrozenClock, scheduler: ReminderScheduler
+    db: Database, clock: FrozenClock, road: Road
 ) -> None:
     _community(db, clock, ("U1", "U2", "U3"))
     dm, channel = ("cop_deliveries_total", {"kind": "reminder_dm", "outcome": "sent"}), (
         "cop_deliveries_total", {"kind": "reminder_channel", "outcome": "sent"})  # fmt: skip
     before = (_value(dm[0], **dm[1]), _value(channel[0], **channel[1]))
     lags = (_value("cop_reminder_lag_seconds_count"), _value("cop_reminder_lag_seconds_sum"))
-    assert scheduler.become_owner()
+    assert road.become_owner()
 
     clock.now = DUE_WEEK + dt.timedelta(seconds=40)  # the bot was 40 s late
-    assert scheduler.tick().sent == 4
+    assert road.tick().handled == 4
 
     assert _value(dm[0], **dm[1]) == before[0] + 3
     assert _value(channel[0], **channel[1]) == before[1] + 1
@@ -73,7 +72,7 @@ def test_sent_reminders_are_counted_by_kind_and_their_lag_observed(
 
 
 def test_a_delivery_slack_refuses_for_good_is_counted_as_failed(
-    db: Database, clock: FrozenClock, scheduler: ReminderScheduler, standin: SlackStandIn
+    db: Database, clock: FrozenClock, road: Road, standin: SlackStandIn
 ) -> None:
     _community(db, clock, ("U1",))
     kinds = ("reminder_dm", "reminder_channel")
@@ -83,13 +82,14 @@ def test_a_delivery_slack_refuses_for_good_is_counted_as_failed(
 
     before = failed()
     standin.fail("chat.postMessage", error="user_not_found")
-    assert scheduler.become_owner()
+    sent = sum(_value("cop_deliveries_total", kind=k, outcome="sent") for k in kinds)
+    assert road.become_owner()
     clock.now = DUE_WEEK
     # Channel post first or DM first: one of the two calls is refused.
-    report = scheduler.tick()
+    assert road.tick().handled == 2
 
-    assert (report.failed, report.sent) == (1, 1)
     assert failed() == before + 1
+    assert sum(_value("cop_deliveries_total", kind=k, outcome="sent") for k in kinds) == sent + 1
 
 
 def test_slack_429s_are_counted_by_method_on_both_client_paths(standin: SlackStandIn) -> None:
@@ -108,8 +108,9 @@ def test_slack_429s_are_counted_by_method_on_both_client_paths(standin: SlackSta
 
 
 def test_the_owner_gauge_and_the_heartbeat_follow_the_lock(
-    db: Database, scheduler: ReminderScheduler, standin: SlackStandIn, clock: FrozenClock
+    db: Database, road: Road, standin: SlackStandIn, clock: FrozenClock
 ) -> None:
+    scheduler = road.scheduler
     with db.read() as session:
         assert health.last_beat(session) is None
     began = dt.datetime.now(dt.UTC)
@@ -128,19 +129,19 @@ def test_the_owner_gauge_and_the_heartbeat_follow_the_lock(
 
 def test_a_process_that_does_not_own_the_scheduler_writes_no_heartbeat(
     db: Database, db_url: str, standin: SlackStandIn, clock: FrozenClock,
-    scheduler: ReminderScheduler,
+    road: Road,
 ) -> None:  # fmt: skip
-    scheduler.sweep_now()
+    road.scheduler.sweep_now()
     with db.read() as session:
         first = health.last_beat(session)
     other_db = Database(db_url)
-    other = new_scheduler(other_db, standin, clock)
+    other = Road(other_db, standin, clock)
     try:
-        other.sweep_now()
+        other.scheduler.sweep_now()
         with db.read() as session:
             after = health.last_beat(session)
-        assert other.is_owner is False
+        assert other.scheduler.is_owner is False
         assert after == first
     finally:
-        other.stop()
+        other.close()
         other_db.dispose()
