@@ -16,8 +16,8 @@ Retry-After and 5xx back-off are the Slack client's (slack_sdk's retry handlers,
 bot/slack_notifier.py); errors Slack gives for good (`user_not_found`,
 `channel_not_found`, `is_archived`, ...) fail the item, which admins see in
 `cop-bot outbox failed`. Pace: a lane may have a rate (calendar files: the file API's
-tier), posts to one channel keep Slack's one-per-second, and invites and lookups keep
-tier 3 (50 a minute after a burst of 20).
+tier), posts to one channel keep Slack's one-per-second, and invites keep tier 3 (50 a
+minute after a burst of 20).
 
 `kick()` sends in the background of this process (Socket Mode, the console); `run()` is
 the loop of the delivery process that `cop-bot serve` starts next to its web workers
@@ -83,8 +83,7 @@ class _TierPace:
     tier in this process, which a call waits for (Slack's 429s are still honoured per call
     by the client's retry handlers, should several processes share a tier)."""
 
-    # Tier 3 (50+ a minute): conversations.invite, conversations.open and
-    # conversations.history (a lookup after a crash). Burst of 20, then 50 a minute.
+    # Tier 3 (50+ a minute): conversations.invite. Burst of 20, then 50 a minute.
     TIER_3 = ("tier3", 50.0, 20)
 
     def __init__(self) -> None:
@@ -139,7 +138,8 @@ class Sending:
         key = item_key(self.item.id, self.count)
         self.count += 1
         if self.item.unsure:
-            self.tiers.wait(_TierPace.TIER_3)
+            # Not paced: lookups come only after a crash, and a 429 is waited out per call;
+            # pacing them at tier 3 held a taken-over fan-out back by a minute.
             since = look_back_to(self.item.created_at, self.now)
             found = self.notifier.find_posted(channel, EVENT_TYPE, key, since)
             if found:

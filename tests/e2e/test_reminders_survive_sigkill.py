@@ -27,9 +27,11 @@ def test_sigkill_mid_fan_out_then_restart_sends_each_member_exactly_one_reminder
     from bot.services import membership
     from storage import migrate
 
-    starts = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=24)
+    # Due 9 s from now, the meeting 27 s later: time for the kill, the restart and the
+    # takeover of the dead worker's claims (LEASE + IN_FLIGHT) before the meeting begins.
+    starts = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=36)
     catalogue = tmp_path / "catalogus.toml"
-    catalogue.write_text(_catalogue(starts))
+    catalogue.write_text(_catalogue(starts, offset="27s"))
     migrate.upgrade(db_url)
     first, log = _start(db_url, standin, tmp_path, catalogue, "first")
     db = Database(db_url)
