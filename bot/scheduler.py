@@ -205,8 +205,9 @@ class ReminderScheduler:
 
     def poke(self) -> None:
         """Something changed in this process (a meeting added or moved): re-arm now."""
-        if self._aps is not None:
-            self._aps.add_job(self._sweep, id="poke", replace_existing=True)
+        aps = self._aps  # stop() may clear it meanwhile
+        if aps is not None:
+            aps.add_job(self._sweep, id="poke", replace_existing=True)
 
     def sweep_now(self) -> None:
         """One sweep in the caller's thread (the console, after moving its clock)."""
@@ -262,7 +263,8 @@ class ReminderScheduler:
             self._plan_lock.release()
 
     def _arm(self) -> None:
-        if self._aps is None:
+        aps = self._aps  # stop() may clear it meanwhile: arm the one we had, or none
+        if aps is None:
             return
         with self.db.read() as session:
             due = reminders.next_due(session)
@@ -273,7 +275,7 @@ class ReminderScheduler:
         # console's :tijd, a FrozenClock) keeps the wait, not the moment.
         wait = max(due - self.clock(), dt.timedelta(0))
         run_at = system_clock() + wait
-        self._aps.add_job(
+        aps.add_job(
             self._sweep, "date", run_date=run_at, id="wake", replace_existing=True,
             misfire_grace_time=None,
         )  # fmt: skip
