@@ -1,10 +1,12 @@
 """The delivery road across crashes: two `cop-bot serve` processes share a database; one is
-killed with SIGKILL while the welcomes, promotions and approval requests of a burst are
-on their way to Slack, and started again. Every acknowledged action's messages arrive
-exactly once, within 10 s of the restart."""
+killed with SIGKILL while the messages of a burst (welcomes, promotions, approval
+requests, an answer to a question, a moved meeting's notices) are on their way to Slack,
+and started again. Every acknowledged action's messages arrive exactly once, within 10 s
+of the restart."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +19,7 @@ from sqlalchemy import func, select
 from bot.sandbox.standin import SlackStandIn
 from storage import migrate
 from storage.db import Database
-from storage.models import OutboxItem
+from storage.models import OutboxItem, Question
 from tests.conftest import SlackHTTP
 from tests.e2e.support import start_serve_http
 
@@ -25,6 +27,12 @@ CATALOGUE = """
 [[community]]
 slug = "open"
 name = "Open"
+facilitators = ["UFAC2"]
+
+[[community.meeting]]
+id = "voorjaar"
+starts = 2027-02-10T14:00:00
+kind = "online"
 
 [[community]]
 slug = "klein"
@@ -91,6 +99,19 @@ def test_a_burst_survives_sigkill_of_one_of_two_serve_processes_exactly_once(
             say(f"UKEUR{i}", "aanmelden keur", "doorgestuurd")
         for i in range(LEAVERS):  # three members leave: three move up from the waitlist
             say(f"UKLEIN{i}", "afmelden klein", "Klein")
+        # The facilitator answers a member's question (in the form) and moves the meeting.
+        say("UOPEN00", "vraag open Hoe meten jullie luchtkwaliteit?", "")
+        with db.read() as session:
+            [question] = session.scalars(select(Question.id)).all()
+        opened = len(standin.calls("views.open"))
+        assert slack.click("UFAC2", f"question_answer_open-{question}", str(question)).status == 200
+        [view] = [c.args["view"] for c in standin.wait_for("views.open", opened + 1)[opened:]]
+        if isinstance(view, str):
+            view = json.loads(view)
+        submitted = slack.submit("UFAC2", view, {"answer_text": "Met sensoren op palen."})
+        assert submitted.status == 200
+        acknowledged.append(("UFAC2", "answer"))
+        say("UFAC2", "bijeenkomst verplaatsen open 1 17 februari 14:00", "")
 
         # Kill once some of it is out and much is not: the state we need, not a moment.
         deadline = time.monotonic() + 60
@@ -100,7 +121,7 @@ def test_a_burst_survives_sigkill_of_one_of_two_serve_processes_exactly_once(
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
         posted_before = len(_keyed_posts(standin))
-        assert posted_before < OPEN + KLEIN + KEUR + LEAVERS, "the kill must land mid-burst"
+        assert posted_before < 2 * OPEN + 1 + KLEIN + KEUR, "the kill must land mid-burst"
 
         standin.set_delay(0)
         restarted, _, _ = _start(db_url, standin, tmp_path, "restarted")
@@ -110,7 +131,9 @@ def test_a_burst_survives_sigkill_of_one_of_two_serve_processes_exactly_once(
         # The three who left soon after joining got theirs only if it went out before.
         leavers = {f"UKLEIN{i}" for i in range(LEAVERS)}
         expected = Counter(
-            {f"UOPEN{i:02d}": 1 for i in range(OPEN)}
+            # Open's members: the welcome and the moved meeting; the asker also the answer.
+            {f"UOPEN{i:02d}": 2 for i in range(OPEN)}
+            | {"UOPEN00": 3}
             | {f"UKLEIN{i}": 1 for i in range(LEAVERS, KLEIN)}  # 2 members, 3 promoted
             | {"UFAC": KEUR}
         )
@@ -143,7 +166,7 @@ def test_a_burst_survives_sigkill_of_one_of_two_serve_processes_exactly_once(
         assert len(promoted) == 3
         assert all("plek vrijgekomen" in text for text in promoted), promoted
         with db.read() as session:
-            states = Counter(session.execute(select(OutboxItem.kind, OutboxItem.state)).tuples())
+            states = Counter(session.execute(select(OutboxItem.kind, OutboxItem.state)).all())
         # Calendar files keep the file API's pace (no meetings here: nothing to upload).
         assert {s for (kind, s) in states if kind != "welcome_calendar"} == {OutboxItem.DONE}
         assert "Traceback" not in survivor_log.read_text()
