@@ -134,6 +134,9 @@ class ReminderScheduler:
         self._aps: BackgroundScheduler | None = None
         self._tick_lock = threading.Lock()
         self._stopping = threading.Event()
+        # Held for a whole sweep: stop() waits on it before it shuts APScheduler down, for
+        # a sweep that arms a job while APScheduler shuts down deadlocks on its job store.
+        self._sweep_lock = threading.RLock()
         # With offsets and a time zone, a new owner plans every upcoming meeting's
         # reminders (in batches, after its first tick) before it settles into sweeping.
         self.offsets, self.tz, self.plan_batch = offsets, tz, plan_batch
@@ -214,6 +217,10 @@ class ReminderScheduler:
         self._sweep()
 
     def _sweep(self) -> None:
+        with self._sweep_lock:
+            self._sweep_locked()
+
+    def _sweep_locked(self) -> None:
         try:
             if self._stopping.is_set() or not self.become_owner():
                 return
@@ -284,9 +291,10 @@ class ReminderScheduler:
         """Stop sweeping: a sweep under way finishes its fan-out, and only then is the lock
         released, so the next owner takes over cleanly."""
         self._stopping.set()
-        aps, self._aps = self._aps, None
+        with self._sweep_lock:  # a sweep under way ends first; later ones see _stopping
+            aps, self._aps = self._aps, None
         if aps is not None:
-            aps.shutdown(wait=True)  # waits for a running sweep
+            aps.shutdown(wait=True)  # no sweep left that could arm a job meanwhile
         was_owner = self.is_owner
         self.lock.release()
         self.is_owner = False

@@ -277,21 +277,6 @@ def toggle_vote(
     )
 
 
-def _upcoming(session: Session, community_id: int, now: dt.datetime, limit: int) -> list[Meeting]:
-    return list(
-        session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.community_id == community_id,
-                Meeting.status == Meeting.SCHEDULED,
-                Meeting.starts_at > now,
-            )
-            .order_by(Meeting.starts_at)
-            .limit(limit)
-        )
-    )
-
-
 def next_agenda(
     session: Session, *, query: str, user_id: str, admins: Collection[str], now: dt.datetime
 ) -> AgendaView:
@@ -300,7 +285,7 @@ def next_agenda(
     Raises CommunityNotFound and NotInCommunity."""
     community = communities.resolve(session, query)
     manager = _require_participant(session, community, user_id, admins)
-    upcoming = _upcoming(session, community.id, now, 1)
+    upcoming = communities.upcoming_meetings(session, community.id, now, limit=1)
     meeting = upcoming[0] if upcoming else None
     has_agenda = meeting is not None and bool(meeting.agenda)
     top = () if has_agenda else _lines(session, community.id, user_id, offset=0, limit=TOP_TOPICS)
@@ -344,7 +329,7 @@ def agenda_form(
     community = communities.resolve(session, query)
     if not can_manage(session, community.id, user_id, admins):
         raise NotAllowed("agenda")
-    upcoming = _upcoming(session, community.id, now, FORM_MEETINGS)
+    upcoming = communities.upcoming_meetings(session, community.id, now, limit=FORM_MEETINGS)
     if not upcoming:
         raise NoUpcomingMeeting(community.name, community.slug)
     chosen = next((m for m in upcoming if m.id == meeting_id), upcoming[0])

@@ -354,3 +354,19 @@ def split_name(session: Session, text: str) -> tuple[Community, str]:
             continue
         return community, text[words[size - 1].end() :].strip()
     raise error or CommunityNotFound(text.strip(), [])
+
+
+def upcoming_meetings(
+    session: Session, community_id: int, now: dt.datetime, *, limit: int | None = None
+) -> list[Meeting]:
+    """The community's meetings still to come (not cancelled), soonest first."""
+    query = (
+        select(Meeting)
+        .where(
+            Meeting.community_id == community_id,
+            Meeting.status == Meeting.SCHEDULED,
+            Meeting.starts_at > now,
+        )
+        .order_by(Meeting.starts_at)
+    )
+    return list(session.scalars(query if limit is None else query.limit(limit)))

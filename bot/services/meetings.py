@@ -96,20 +96,6 @@ def _members(session: Session, community_id: int) -> tuple[str, ...]:
     )
 
 
-def _upcoming(session: Session, community_id: int, now: dt.datetime) -> list[Meeting]:
-    return list(
-        session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.community_id == community_id,
-                Meeting.status == Meeting.SCHEDULED,
-                Meeting.starts_at > now,
-            )
-            .order_by(Meeting.starts_at)
-        )
-    )
-
-
 def _managed(
     session: Session, query: str, user_id: str, admins: Collection[str], action: str
 ) -> Community:
@@ -172,7 +158,7 @@ def add(
 
 
 def _numbered(session: Session, community: Community, number: int, now: dt.datetime) -> Meeting:
-    upcoming = _upcoming(session, community.id, now)
+    upcoming = communities.upcoming_meetings(session, community.id, now)
     if not 1 <= number <= len(upcoming):
         raise MeetingNotFound(community.name, number)
     return upcoming[number - 1]
@@ -388,7 +374,7 @@ def upcoming(
     for community_id in ids:
         community = session.get(Community, community_id)
         assert community is not None
-        meetings = _upcoming(session, community_id, now)
+        meetings = communities.upcoming_meetings(session, community_id, now)
         seen = visibility.Audience.MEMBERS if community_id in whole else visibility.Audience.PUBLIC
         rsvps = visibility.can_read(seen, visibility.Part.RSVPS)
         agenda = visibility.can_read(seen, visibility.Part.AGENDA)
