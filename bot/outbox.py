@@ -96,17 +96,7 @@ class _TierPace:
             bucket = self._buckets.get(name)
             if bucket is None:
                 bucket = self._buckets[name] = _Bucket(per_minute, burst)
-        while True:
-            with bucket.lock:
-                now = time.monotonic()
-                bucket.tokens = min(
-                    bucket.burst, bucket.tokens + (now - bucket.refilled) * bucket.rate
-                )
-                bucket.refilled = now
-                if bucket.tokens >= 1:
-                    bucket.tokens -= 1
-                    return
-                short = (1 - bucket.tokens) / bucket.rate
+        while (short := bucket.take_one()) > 0:
             time.sleep(short)
 
 
@@ -192,12 +182,24 @@ class _Bucket:
         self.refilled = time.monotonic()
         self.lock = threading.Lock()
 
+    def _refill(self) -> None:  # under self.lock
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.refilled) * self.rate)
+        self.refilled = now
+
     def budget(self) -> int:
         with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.burst, self.tokens + (now - self.refilled) * self.rate)
-            self.refilled = now
+            self._refill()
             return int(self.tokens)
+
+    def take_one(self) -> float:
+        """Take a token: 0 when one was there, else how long until one will be."""
+        with self.lock:
+            self._refill()
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
 
     def spend(self, n: int) -> None:
         with self.lock:

@@ -15,6 +15,7 @@ from bot.services.ical import calendar_bytes
 from handlers import render
 from handlers.render.blocks import Block, section
 from handlers.reply import Reply
+from handlers.welcome import minute as welcome_minute
 
 log = logging.getLogger("cop_bot")
 
@@ -25,10 +26,6 @@ RESET_WORDS = frozenset({"nieuw", "nieuwe", "new", "reset", "vernieuwen"})
 FEED_PATH = re.compile(r"^/calendar/([A-Za-z0-9_-]{20,64})\.ics$")
 # Calendar apps poll; within a minute (and until this process writes) one body serves all.
 FEED_TTL = 60.0
-
-
-def _minute(services: Services) -> dt.datetime:
-    return services.clock().replace(second=0, microsecond=0)
 
 
 def feed_url(public_url: str, token: str) -> str:
@@ -96,7 +93,7 @@ class Feeds:
             user_id = calendar_feed.owner_of(session, token=match.group(1))
         if user_id is None:
             return None
-        minute = _minute(self.services)
+        minute = welcome_minute(self.services)
         return self.cache.get((user_id, minute), lambda: self._render(user_id, minute))
 
     def _render(self, user_id: str, minute: dt.datetime) -> bytes:

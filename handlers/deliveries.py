@@ -13,7 +13,7 @@ from functools import partial
 
 from bot import metrics
 from bot.notifier import EVENT_TYPE, DeliveryError, Notifier, look_back_to
-from bot.outbox import Handler, Lane
+from bot.outbox import Lane
 from bot.runtime import Services
 from bot.services import calendar_feed as calendar_feed_service
 from bot.services import membership, outbox, reminders
@@ -187,26 +187,22 @@ def reminder(services: Services, item: outbox.Item, notifier: Notifier) -> None:
 
 def lanes(services: Services) -> dict[str, Lane]:
     """Every kind of item and its handler: the one place that says what each one sends."""
-
-    def lane(handler: Handler, **pace: float) -> Lane:
-        return Lane(handler, rate_per_minute=pace.get("rate_per_minute"))
-
     return {
-        outbox.WELCOME: lane(partial(welcome, services)),
-        outbox.PROMOTED: lane(partial(welcome, services)),
-        outbox.APPROVAL_REQUEST: lane(partial(approval_request, services)),
-        outbox.DECISION: lane(partial(decision, services)),
-        outbox.QUESTION_ANSWERED: lane(partial(questions.deliver_answer, services)),
-        outbox.MEETING_NOTICE: lane(partial(meetings.deliver_notice, services)),
-        outbox.REMINDER_DM: lane(partial(reminder, services)),
-        outbox.REMINDER_CHANNEL: lane(partial(reminder, services)),
-        outbox.WELCOME_CALENDAR: lane(
+        outbox.WELCOME: Lane(partial(welcome, services)),
+        outbox.PROMOTED: Lane(partial(welcome, services)),
+        outbox.APPROVAL_REQUEST: Lane(partial(approval_request, services)),
+        outbox.DECISION: Lane(partial(decision, services)),
+        outbox.QUESTION_ANSWERED: Lane(partial(questions.deliver_answer, services)),
+        outbox.MEETING_NOTICE: Lane(partial(meetings.deliver_notice, services)),
+        outbox.REMINDER_DM: Lane(partial(reminder, services)),
+        outbox.REMINDER_CHANNEL: Lane(partial(reminder, services)),
+        outbox.WELCOME_CALENDAR: Lane(
             partial(welcome_calendar, services),
             rate_per_minute=services.settings.outbox_rate,
         ),
-        outbox.AGENDA_POST: lane(partial(agenda.deliver_agenda, services)),
-        outbox.MINUTES_POST: lane(partial(minutes.deliver_minutes, services)),
-        outbox.LESSON_POST: lane(partial(minutes.deliver_lesson, services)),
-        outbox.MINUTES_NUDGE: lane(partial(minutes.deliver_nudge, services)),
-        outbox.FORGET_NOTICE: lane(partial(privacy.deliver_forget_notice, services)),
+        outbox.AGENDA_POST: Lane(partial(agenda.deliver_agenda, services)),
+        outbox.MINUTES_POST: Lane(partial(minutes.deliver_minutes, services)),
+        outbox.LESSON_POST: Lane(partial(minutes.deliver_lesson, services)),
+        outbox.MINUTES_NUDGE: Lane(partial(minutes.deliver_nudge, services)),
+        outbox.FORGET_NOTICE: Lane(partial(privacy.deliver_forget_notice, services)),
     }

@@ -203,21 +203,6 @@ def status_by_slug(session: Session, *, slug: str, user_id: str) -> str | None:
     )
 
 
-def is_member_by_slug(session: Session, *, slug: str, user_id: str) -> bool:
-    """Whether `user_id` is (still) a member proper of the community with `slug`: a
-    welcome queued with a join goes out only then, for it invites into the channel."""
-    found = session.scalar(
-        select(Membership.id)
-        .join(Community, Community.id == Membership.community_id)
-        .where(
-            Community.slug == slug,
-            Membership.user_id == user_id,
-            Membership.status == Membership.MEMBER,
-        )
-    )
-    return found is not None
-
-
 def participation(
     session: Session, community_id: int, user_id: str, admins: Collection[str]
 ) -> str | None:
