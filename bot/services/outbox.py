@@ -135,23 +135,8 @@ def enqueue_many(
     ORM object per recipient. Returns how many."""
     if not recipients:
         return 0
-    body = json.dumps(dict(payload), separators=(",", ":")) if payload else None
     session.execute(
-        insert(_TABLE),
-        [
-            {
-                "kind": kind,
-                "recipient": recipient,
-                "subject": subject,
-                "state": OutboxItem.PENDING,
-                "attempts": 0,
-                "not_before": now,
-                "created_at": now,
-                "payload": body,
-                "unsure": False,
-            }
-            for recipient in recipients
-        ],
+        insert(_TABLE), [_row(kind, recipient, subject, now, payload) for recipient in recipients]
     )
     return len(recipients)
 
