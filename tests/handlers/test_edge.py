@@ -438,6 +438,56 @@ def test_the_store_keeps_a_key_once_and_forgets_what_is_old(
     assert seen.remember(b"a" * 32, now=t0 + dt.timedelta(minutes=6)) is True
 
 
+def test_keys_that_arrive_together_are_written_in_one_batch_and_a_copy_is_a_replay(
+    db_url: str, services: Services
+) -> None:
+    """Requests whose keys wait while the store's lock is held are written together once it
+    comes free: each distinct key is new, and of two copies of one key only the first."""
+    seen = SeenRequests(services.db)
+    if not seen.db.is_sqlite:
+        pytest.skip("PostgreSQL writes a key in autocommit: there is no lock to queue on")
+    t0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+    keys = [b"a" * 32, b"b" * 32, b"c" * 32, b"a" * 32]
+    results: dict[int, bool] = {}
+    with seen.db.raw_write(hooks=False):  # the lock the store takes for every batch
+        threads = [
+            threading.Thread(target=lambda i=i: results.update({i: seen.remember(keys[i], now=t0)}))
+            for i in range(len(keys))
+        ]
+        for thread in threads:
+            thread.start()
+        give_up = time.monotonic() + 10
+        while seen.waiting < len(keys):  # all four queued behind the held lock
+            assert time.monotonic() < give_up, "the keys did not queue"
+            threading.Event().wait(0.001)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(results) == [0, 1, 2, 3]
+    assert [results[i] for i in (1, 2)] == [True, True]
+    assert sorted([results[0], results[3]]) == [False, True]  # one of the two copies is new
+    assert seen.count() == 3
+
+
+def test_one_key_sent_by_many_threads_at_once_is_new_exactly_once(
+    db_url: str, services: Services
+) -> None:
+    seen = SeenRequests(services.db)
+    t0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+    start = threading.Barrier(12)
+    results: list[bool] = []
+
+    def send() -> None:
+        start.wait()
+        results.append(seen.remember(b"k" * 32, now=t0))
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(results) == [False] * 11 + [True]
+
+
 @pytest.mark.usefixtures("ethiek")
 def test_when_the_replay_check_cannot_be_made_nothing_runs_and_the_user_gets_an_apology(
     slack: CheckedSlack, services: Services, standin: SlackStandIn, caplog: pytest.LogCaptureFixture
