@@ -217,9 +217,16 @@ class CommunityRow(Protocol):
 
 
 def summaries(
-    session: Session, communities: Sequence[CommunityRow], *, now: dt.datetime, tz: ZoneInfo
+    session: Session,
+    communities: Sequence[CommunityRow],
+    *,
+    now: dt.datetime,
+    tz: ZoneInfo,
+    next_meeting: bool = True,
 ) -> list[CommunitySummary]:
-    nexts = _next_meetings(session, [c.id for c in communities], now)
+    """The communities as shown in lists; without `next_meeting`, the next meeting is not
+    read (the summary's `next_meeting` is None) for an answer that names none."""
+    nexts = _next_meetings(session, [c.id for c in communities], now) if next_meeting else {}
     return [
         CommunitySummary(
             slug=c.slug,
@@ -239,9 +246,14 @@ def summaries(
 
 
 def summary(
-    session: Session, community: CommunityRow, *, now: dt.datetime, tz: ZoneInfo
+    session: Session,
+    community: CommunityRow,
+    *,
+    now: dt.datetime,
+    tz: ZoneInfo,
+    next_meeting: bool = True,
 ) -> CommunitySummary:
-    return summaries(session, [community], now=now, tz=tz)[0]
+    return summaries(session, [community], now=now, tz=tz, next_meeting=next_meeting)[0]
 
 
 def list_communities(session: Session, *, now: dt.datetime, tz: ZoneInfo) -> list[CommunitySummary]:

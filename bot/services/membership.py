@@ -99,6 +99,7 @@ _COUNT_IN = (
     )
     .returning(*_ROW)
 )
+_ADD = insert(Membership)
 _EXISTING = select(Membership.status, Membership.seq).where(
     Membership.community_id == bindparam("cid"), Membership.user_id == bindparam("uid")
 )
@@ -161,10 +162,10 @@ def join(
     else:
         status = Membership.MEMBER
     conn.execute(
-        insert(Membership).values(
-            community_id=community_id, user_id=user_id, status=status, seq=community.join_counter
-        )
-    )
+        _ADD,
+        {"community_id": community_id, "user_id": user_id, "status": status,
+         "seq": community.join_counter},
+    )  # fmt: skip
     community = conn.execute(
         _COUNT_IN,
         {
@@ -186,7 +187,8 @@ def join(
     return JoinResult(
         outcome=status,
         user_id=user_id,
-        community=communities.summary(session, community, now=now, tz=tz),
+        # The answer to a join names no meeting (the welcome does): none is read here.
+        community=communities.summary(session, community, now=now, tz=tz, next_meeting=False),
         position=position,
         approvers=approvers,
         welcome_queued=status == Membership.MEMBER,

@@ -37,6 +37,7 @@ from storage.models import OutboxItem
 
 # Updates go through the table, not the ORM: no objects in the session to keep in step.
 _TABLE = cast(Table, OutboxItem.__table__)
+_INSERT = insert(_TABLE)
 # A claim lasts this long unless its worker renews it (it does, every LEASE / 3).
 LEASE = dt.timedelta(seconds=4)
 # After a lease ran out, a post the dead worker had sent may still be on its way into
@@ -108,6 +109,12 @@ def _row(
     }  # fmt: skip
 
 
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The outbox's rows as one Core statement on the session's connection (in its
+    transaction): no ORM object for the unit of work to flush, nor the ORM's bulk path."""
+    session.connection().execute(_INSERT, rows)
+
+
 def enqueue(
     session: Session,
     *,
@@ -118,8 +125,7 @@ def enqueue(
     payload: Mapping[str, Any] | None = None,
 ) -> None:
     """Keep one message to send; it goes out after this transaction commits."""
-    # A Core INSERT, not session.add: no object for the unit of work to flush at commit.
-    session.execute(insert(_TABLE), [_row(kind, recipient, subject, now, payload)])
+    _insert(session, [_row(kind, recipient, subject, now, payload)])
 
 
 def enqueue_many(
@@ -135,9 +141,7 @@ def enqueue_many(
     ORM object per recipient. Returns how many."""
     if not recipients:
         return 0
-    session.execute(
-        insert(_TABLE), [_row(kind, recipient, subject, now, payload) for recipient in recipients]
-    )
+    _insert(session, [_row(kind, recipient, subject, now, payload) for recipient in recipients])
     return len(recipients)
 
 
@@ -148,8 +152,8 @@ def queue_welcome(
     opening line: "promoted", "outcome_member"), then the community's calendar file, sent
     by the delivery worker once this transaction commits. One statement for both."""
     kind = PROMOTED if intro == "promoted" else WELCOME
-    session.execute(
-        insert(_TABLE),
+    _insert(
+        session,
         [
             _row(kind, user_id, slug, now, {"intro": intro} if intro else None),
             _row(WELCOME_CALENDAR, user_id, slug, now, None),

@@ -64,7 +64,7 @@ class JoinResult:
 
     outcome: str
     user_id: str
-    community: CommunitySummary
+    community: CommunitySummary  # a join leaves its next meeting unread (None)
     position: int | None
     approvers: tuple[str, ...] = ()
     # The welcome DM and calendar file are already in the outbox (queued with the join).
