@@ -31,7 +31,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import OutboxItem
 
@@ -83,6 +83,10 @@ KINDS = (
     REMINDER_DM,
     REMINDER_CHANNEL,
 )
+# Kinds whose items post one channel message and then update it (subject: the meeting):
+# each waits until the items before it for the same subject are done, so that a second
+# save never runs before the first post's ts is stored (it would post a second message).
+IN_ORDER = frozenset({AGENDA_POST, MINUTES_POST})
 
 
 @dataclass(frozen=True)
@@ -158,11 +162,28 @@ def queue_welcome(
 
 
 def _due(kind: str, now: dt.datetime) -> ColumnElement[bool]:
-    return (
+    due = (
         (OutboxItem.kind == kind)
         & (OutboxItem.state == OutboxItem.PENDING)
         & (OutboxItem.not_before <= now)
     )
+    if kind not in IN_ORDER:
+        return due
+    # Not while another item of its subject is being sent, or an earlier one waits (for
+    # its retry, say): one at a time per subject, in the order they were written.
+    other = aliased(OutboxItem)
+    ahead = exists(
+        select(other.id).where(
+            other.kind == kind,
+            other.subject == OutboxItem.subject,
+            other.id != OutboxItem.id,
+            or_(
+                other.state == OutboxItem.SENDING,
+                and_(other.state == OutboxItem.PENDING, other.id < OutboxItem.id),
+            ),
+        )
+    )
+    return due & ~ahead
 
 
 def _abandoned(kind: str, owner: str, now: dt.datetime) -> ColumnElement[bool]:
