@@ -31,7 +31,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storage.models import OutboxItem
 
@@ -171,19 +171,7 @@ def _due(kind: str, now: dt.datetime) -> ColumnElement[bool]:
         return due
     # Not while another item of its subject is being sent, or an earlier one waits (for
     # its retry, say): one at a time per subject, in the order they were written.
-    other = aliased(OutboxItem)
-    ahead = exists(
-        select(other.id).where(
-            other.kind == kind,
-            other.subject == OutboxItem.subject,
-            other.id != OutboxItem.id,
-            or_(
-                other.state == OutboxItem.SENDING,
-                and_(other.state == OutboxItem.PENDING, other.id < OutboxItem.id),
-            ),
-        )
-    )
-    return due & ~ahead
+    return due & ~OutboxItem.waits_behind()
 
 
 def _abandoned(kind: str, owner: str, now: dt.datetime) -> ColumnElement[bool]:

@@ -21,6 +21,7 @@ from bot.sandbox.standin import Call, SlackStandIn
 from bot.services import agenda, audit, lessons, minutes, outbox, privacy
 from bot.slack_notifier import SlackNotifier, make_web_client
 from handlers import deliveries
+from storage import health
 from storage.models import Community, Lesson, Meeting, OutboxItem
 from tests.conftest import AMS, NOW
 from tests.factories import add_community, meeting
@@ -249,6 +250,14 @@ def test_items_of_one_post_are_claimed_one_at_a_time_in_order(
         with quiet.db.read() as session:
             return outbox.due_kinds(session, kinds=outbox.KINDS, owner="b", now=clock())
 
+    def waiting() -> int:
+        with quiet.db.read() as session:
+            queues = health.backlog(
+                session, now=clock(), kinds=outbox.KINDS, in_order=outbox.IN_ORDER
+            )
+        return next(q.items for q in queues if q.name == outbox.AGENDA_POST)
+
+    assert waiting() == 1
     [first] = claim("a")
     assert claim("b") == []  # the second waits while the first is being sent
     assert outbox.AGENDA_POST not in due()
@@ -256,7 +265,9 @@ def test_items_of_one_post_are_claimed_one_at_a_time_in_order(
     with quiet.db.write() as session:
         outbox.mark_retry(session, first, error="internal_error", now=clock())
     assert claim("b") == []  # and while it waits for its retry
+    assert waiting() == 0  # nothing of the lane is due meanwhile (/readyz, the metrics)
     clock.advance(dt.timedelta(minutes=1))
+    assert waiting() == 1  # the retry, not the saves behind it
     assert [item.id for item in claim("b")] == [first.id]  # the retry comes first
     with quiet.db.write() as session:
         outbox.mark_done(session, first.id, now=clock())
