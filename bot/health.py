@@ -56,7 +56,7 @@ def readiness(services: Services) -> tuple[bool, dict[str, Any]]:
         with services.db.read() as session:
             beat = health.last_beat(session)
             now = services.clock()
-            queues = health.backlog(session, now=now, kinds=outbox.KINDS)
+            queues = health.backlog(session, now=now, kinds=outbox.KINDS, in_order=outbox.IN_ORDER)
     except Exception as exc:
         log.warning("readiness: the database did not answer: %s", type(exc).__name__)
         return False, {"ok": False, "checks": {"database": {"ok": False}}}

@@ -145,7 +145,9 @@ class DatabaseCollector:
         try:
             now = self.now()
             with self.db.read() as session:
-                queues = health.backlog(session, now=now, kinds=outbox.KINDS)
+                queues = health.backlog(
+                    session, now=now, kinds=outbox.KINDS, in_order=outbox.IN_ORDER
+                )
                 beat = health.last_beat(session)
         except Exception as exc:
             log.warning("metrics: the database did not answer: %s", type(exc).__name__)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxItem, Reminder, SchedulerHeartbeat
@@ -63,10 +63,17 @@ REMINDERS = "reminders"  # reminders due, not yet fanned out to their members
 # outbox's lanes (reminder_dm, reminder_channel, ...).
 
 
-def backlog(session: Session, *, now: dt.datetime, kinds: Iterable[str] = ()) -> list[Queue]:
+def backlog(
+    session: Session,
+    *,
+    now: dt.datetime,
+    kinds: Iterable[str] = (),
+    in_order: Collection[str] = (),
+) -> list[Queue]:
     """Every queue, also the empty ones (the outbox's lanes are `kinds`). "Due" is
     `not_before` (or a reminder's `due_at`) at or before `now`; items claimed and being
-    sent count too."""
+    sent count too. An item of an `in_order` lane that waits behind an earlier one of its
+    subject is not due (that one is, once its retry is)."""
     queues: list[Queue] = []
     items, oldest = session.execute(
         select(func.count(), func.min(Reminder.due_at)).where(
@@ -81,6 +88,9 @@ def backlog(session: Session, *, now: dt.datetime, kinds: Iterable[str] = ()) ->
             .where(
                 OutboxItem.state.in_((OutboxItem.PENDING, OutboxItem.SENDING)),
                 OutboxItem.not_before <= now,
+                ~(OutboxItem.kind.in_(in_order) & OutboxItem.waits_behind())
+                if in_order
+                else true(),
             )
             .group_by(OutboxItem.kind)
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -17,11 +18,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
     false,
     func,
+    or_,
+    select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from bot.clock import system_clock
@@ -365,6 +370,25 @@ class OutboxItem(Base):
     # its key before it is posted (bot/outbox.py).
     unsure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ts: Mapped[str | None] = mapped_column(String(32))  # the last message posted
+
+    @classmethod
+    def waits_behind(cls) -> ColumnElement[bool]:
+        """Whether another item of the same kind and subject goes first: one being sent,
+        or an earlier one still pending (waiting for its retry, say). The lanes that send
+        their items one at a time per subject (bot.services.outbox.IN_ORDER) hold an item
+        back while this holds, and the backlog does not count it as due."""
+        other = aliased(cls)
+        return exists(
+            select(other.id).where(
+                other.kind == cls.kind,
+                other.subject == cls.subject,
+                other.id != cls.id,
+                or_(
+                    other.state == cls.SENDING,
+                    and_(other.state == cls.PENDING, other.id < cls.id),
+                ),
+            )
+        )
 
 
 class SeenRequest(Base):

@@ -84,6 +84,10 @@ KINDS = (
     REMINDER_DM,
     REMINDER_CHANNEL,
 )
+# Kinds whose items post one channel message and then update it (subject: the meeting):
+# each waits until the items before it for the same subject are done, so that a second
+# save never runs before the first post's ts is stored (it would post a second message).
+IN_ORDER = frozenset({AGENDA_POST, MINUTES_POST})
 
 
 @dataclass(frozen=True)
@@ -162,11 +166,16 @@ def queue_welcome(
 
 
 def _due(kind: str, now: dt.datetime) -> ColumnElement[bool]:
-    return (
+    due = (
         (OutboxItem.kind == kind)
         & (OutboxItem.state == OutboxItem.PENDING)
         & (OutboxItem.not_before <= now)
     )
+    if kind not in IN_ORDER:
+        return due
+    # Not while another item of its subject is being sent, or an earlier one waits (for
+    # its retry, say): one at a time per subject, in the order they were written.
+    return due & ~OutboxItem.waits_behind()
 
 
 def _abandoned(kind: str, owner: str, now: dt.datetime) -> ColumnElement[bool]:

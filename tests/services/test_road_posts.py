@@ -19,7 +19,9 @@ from bot.outbox import Courier, Sending, _ChannelPace
 from bot.runtime import Services
 from bot.sandbox.standin import Call, SlackStandIn
 from bot.services import agenda, audit, lessons, minutes, outbox, privacy
+from bot.slack_notifier import SlackNotifier, make_web_client
 from handlers import deliveries
+from storage import health
 from storage.models import Community, Lesson, Meeting, OutboxItem
 from tests.conftest import AMS, NOW
 from tests.factories import add_community, meeting
@@ -182,6 +184,100 @@ def test_saved_minutes_are_queued_with_the_save_and_posted_once(
         stored = session.get(Meeting, ids["friday"])
         assert stored is not None
         assert stored.minutes_ts == post.response["ts"] and stored.minutes_permalink
+
+
+def test_minutes_saved_again_while_the_first_post_waits_for_its_retry_update_that_post(
+    quiet: Services, standin: SlackStandIn, clock: FrozenClock, ids: dict[str, int]
+) -> None:
+    def save(text: str) -> None:
+        with quiet.db.write() as session:
+            minutes.save(
+                session, meeting_id=ids["friday"], user_id="UFAC", text=text, admins=(),
+                now=clock(),
+            )  # fmt: skip
+
+    # A worker whose client gives up after a second: the first post reaches Slack, but its
+    # answer comes too late, so the item waits for a retry and no ts is stored.
+    notifier = SlackNotifier(make_web_client("xoxb-test", standin.api_url, timeout=1))
+    worker = Courier(quiet.db, notifier, deliveries.lanes(quiet), owner="w", clock=clock)
+    try:
+        held = standin.hold("chat.postMessage")
+        save("Besproken: registers.")
+        worker.drain()
+        held.release()
+        [first] = standin.wait_for("chat.postMessage")
+        save("Besproken: registers en inkoop.")  # edited before the first item's retry
+        while worker.drain():
+            pass
+        clock.advance(dt.timedelta(minutes=1))
+        while worker.drain():
+            pass
+    finally:
+        worker.close()
+    posts = [c for c in _posts(standin, CHANNEL) if c.response["ok"]]
+    assert [p.response["ts"] for p in posts] == [first.response["ts"]]
+    [edit] = _posts(standin, CHANNEL, "chat.update")
+    assert edit.args["ts"] == first.response["ts"] and "inkoop" in str(edit.args["blocks"])
+    with quiet.db.read() as session:
+        stored = session.get(Meeting, ids["friday"])
+        assert stored is not None and stored.minutes_ts == first.response["ts"]
+
+
+def test_items_of_one_post_are_claimed_one_at_a_time_in_order(
+    quiet: Services, clock: FrozenClock, ids: dict[str, int]
+) -> None:
+    """An agenda's later items wait while an earlier one for the same meeting is being
+    sent or waits for its retry; other meetings' items do not wait for it."""
+    with quiet.db.write() as session:
+        for text in ("1. Welkom", "1. Welkom\n2. Casus"):
+            _save_agenda(session, ids["later"], text)
+        minutes.save(
+            session, meeting_id=ids["friday"], user_id="UFAC", text="Besproken.", admins=(),
+            now=NOW,
+        )  # fmt: skip
+        agenda.save_agenda(
+            session, meeting_id=ids["later"], user_id="UFAC", text="1. Welkom\n2. Casus\n3. Rond",
+            speakers=None, admins=(), now=NOW,
+        )  # fmt: skip
+
+    def claim(owner: str) -> list[outbox.Item]:
+        with quiet.db.write() as session:
+            return outbox.claim(
+                session, kind=outbox.AGENDA_POST, owner=owner, now=clock(), limit=10
+            )
+
+    def due() -> set[str]:
+        with quiet.db.read() as session:
+            return outbox.due_kinds(session, kinds=outbox.KINDS, owner="b", now=clock())
+
+    def waiting() -> int:
+        with quiet.db.read() as session:
+            queues = health.backlog(
+                session, now=clock(), kinds=outbox.KINDS, in_order=outbox.IN_ORDER
+            )
+        return next(q.items for q in queues if q.name == outbox.AGENDA_POST)
+
+    assert waiting() == 1
+    [first] = claim("a")
+    assert claim("b") == []  # the second waits while the first is being sent
+    assert outbox.AGENDA_POST not in due()
+    assert outbox.MINUTES_POST in due()  # another subject's lane is not held up
+    with quiet.db.write() as session:
+        outbox.mark_retry(session, first, error="internal_error", now=clock())
+    assert claim("b") == []  # and while it waits for its retry
+    assert waiting() == 0  # nothing of the lane is due meanwhile (/readyz, the metrics)
+    clock.advance(dt.timedelta(minutes=1))
+    assert waiting() == 1  # the retry, not the saves behind it
+    assert [item.id for item in claim("b")] == [first.id]  # the retry comes first
+    with quiet.db.write() as session:
+        outbox.mark_done(session, first.id, now=clock())
+    [second] = claim("b")
+    assert second.id > first.id
+    assert claim("a") == []  # the third waits for the second
+    with quiet.db.write() as session:
+        outbox.mark_failed(session, second.id, error="is_archived", now=clock())
+    [third] = claim("a")  # a failed one holds nothing up
+    assert third.id > second.id
 
 
 # -- lessons ----------------------------------------------------------------------------
