@@ -15,10 +15,13 @@ import pytest
 from icalendar import Calendar, Component
 from sqlalchemy import select
 
+from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
 from bot.services import membership
+from bot.services.ical import calendar_bytes
+from handlers import deliveries
 from storage.models import CalendarFeed, Membership, OutboxItem
 from tests.factories import add_community, meeting
 from tests.handlers.support import CheckedSlack, dms_to, drain_outbox, texts
@@ -270,8 +273,24 @@ def test_a_welcome_dm_is_followed_by_the_communitys_calendar_file(
 
 @pytest.mark.usefixtures("communities")
 def test_two_members_joining_in_the_same_minute_get_the_same_file(
-    slack: CheckedSlack, services: Services, standin: SlackStandIn
+    slack: CheckedSlack,
+    services: Services,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The same bytes alone would not show the cache: with the clock frozen, two builds
+    # give the same file too. So count the builds, through the real renderer.
+    builds: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        builds.append(str(kwargs["name"]))
+        return calendar_bytes(*args, **kwargs)
+
+    monkeypatch.setattr(deliveries, "calendar_bytes", counted)
+    # A minute after the fixture's own welcomes, whose file is in the cache for theirs.
+    clock.advance(dt.timedelta(minutes=1))
+
     slack.command("U3", "aanmelden ethiek")
     slack.command("U4", "aanmelden ethiek")
 
@@ -279,6 +298,14 @@ def test_two_members_joining_in_the_same_minute_get_the_same_file(
     assert drain_outbox(services) == 0  # both went out after the answers, from the outbox
     first, second = standin.calls("upload")
     assert first.args["content"] == second.args["content"]
+    assert builds == ["CoP Ethiek"]  # built for the first member, reused for the second
+    # A minute later the file is built anew (and so shows any change since).
+    clock.advance(dt.timedelta(minutes=1))
+    slack.command("U5", "aanmelden ethiek")
+    assert services.wait_idle(5)
+    drain_outbox(services)
+    assert len(standin.calls("upload")) == 3
+    assert builds == ["CoP Ethiek", "CoP Ethiek"]
 
 
 @pytest.mark.usefixtures("communities")

@@ -267,12 +267,70 @@ def test_meeting_without_end_lasts_two_hours() -> None:
     assert tzid(event, "DTEND") == "Europe/Amsterdam"
 
 
-def test_same_input_gives_byte_identical_output() -> None:
-    assert export(SUMMER, WINTER) == export(SUMMER, WINTER)
+# The whole file for SUMMER and WINTER, written out by hand: what a calendar app receives.
+SUMMER_AND_WINTER = b"".join(
+    line.encode() + b"\r\n"
+    for line in (
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//CoP bot//NL",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:CoP bot",
+        "X-WR-TIMEZONE:Europe/Amsterdam",
+        "BEGIN:VTIMEZONE",
+        "TZID:Europe/Amsterdam",
+        "BEGIN:DAYLIGHT",
+        "DTSTART:20260329T020000",
+        "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3",
+        "TZNAME:CEST",
+        "TZOFFSETFROM:+0100",
+        "TZOFFSETTO:+0200",
+        "END:DAYLIGHT",
+        "BEGIN:STANDARD",
+        "DTSTART:20261025T030000",
+        "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10",
+        "TZNAME:CET",
+        "TZOFFSETFROM:+0200",
+        "TZOFFSETTO:+0100",
+        "END:STANDARD",
+        "END:VTIMEZONE",
+        "BEGIN:VEVENT",
+        "SUMMARY:CoP Ethiek: Startbijeenkomst",
+        "DTSTART;TZID=Europe/Amsterdam:20270330T140000",
+        "DTEND;TZID=Europe/Amsterdam:20270330T160000",
+        "DTSTAMP:20270105T080000Z",
+        "UID:meeting-1@cop-bot",
+        "SEQUENCE:0",
+        "DESCRIPTION:Kennismaken en agenda vaststellen.",
+        "LOCATION:Stadhuis Utrecht",
+        "STATUS:CONFIRMED",
+        "URL:https://example.nl/cop/ethiek",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "SUMMARY:CoP Data: Slotbijeenkomst",
+        "DTSTART;TZID=Europe/Amsterdam:20271207T103000",
+        "DTEND;TZID=Europe/Amsterdam:20271207T120000",
+        "DTSTAMP:20270105T080000Z",
+        "UID:meeting-2@cop-bot",
+        "SEQUENCE:0",
+        "DESCRIPTION:Terugblik.",
+        "STATUS:CONFIRMED",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    )
+)
+
+
+def test_the_output_is_exactly_the_expected_text_every_time() -> None:
+    # Byte for byte, so a calendar app that polls sees an unchanged file as unchanged: no
+    # clock, no set order, no random value may leak in.
+    assert export(SUMMER, WINTER) == SUMMER_AND_WINTER
+    assert export(SUMMER, WINTER) == SUMMER_AND_WINTER
 
 
 def test_order_of_the_meetings_given_does_not_change_the_output() -> None:
-    assert export(WINTER, SUMMER) == export(SUMMER, WINTER)
+    assert export(WINTER, SUMMER) == SUMMER_AND_WINTER
 
 
 def test_every_line_is_at_most_75_octets_and_ends_with_crlf() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, select, update
 from bot.clock import FrozenClock
 from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import ReminderScheduler
-from bot.services import catalog, meetings, reminders
+from bot.services import catalog, meetings
 from storage.db import Database
 from storage.models import Community, Meeting, Reminder
 from tests.conftest import NOW
@@ -25,6 +25,7 @@ from tests.services.reminder_support import (
     WEEK,
     local,
     private_lock_key,
+    utc,
 )
 
 THREE_DAYS = dt.timedelta(days=3)
@@ -91,19 +92,29 @@ def rows(db: Database) -> dict[tuple[str, str, int], tuple[int, dt.datetime, str
         }
 
 
-def expected(db: Database) -> dict[tuple[str, str, int], dt.datetime]:
-    """What the reminders of every upcoming scheduled meeting must be, from first principles."""
-    with db.read() as session:
-        upcoming = session.scalars(
-            select(Meeting).where(Meeting.starts_at > NOW, Meeting.status == Meeting.SCHEDULED)
-        )
-        result = {}
-        for m in upcoming:
-            offsets = (THREE_DAYS,) if m.community.slug == "meten" else OFFSETS
-            for offset in offsets:
-                key = (m.community.slug, m.key, int(offset.total_seconds()))
-                result[key] = reminders.due_at(m.starts_at, offset, AMS)
-        return result
+# The reminders every upcoming meeting must have, written out: (community, meeting,
+# offset in seconds) -> when due, in UTC. Whole days count on Amsterdam's calendar, so a
+# reminder due before summer time began (28 March 2027) is at 13:00 UTC and one after it
+# at 12:00 UTC, for meetings that are all at 14:00 Amsterdam time.
+ETHIEK = {
+    ("ethiek", "m0", 604800): utc(2027, 2, 22, 13),
+    ("ethiek", "m0", 86400): utc(2027, 2, 28, 13),
+    ("ethiek", "m1", 604800): utc(2027, 3, 1, 13),
+    ("ethiek", "m1", 86400): utc(2027, 3, 7, 13),
+    ("ethiek", "m2", 604800): utc(2027, 3, 8, 13),
+    ("ethiek", "m2", 86400): utc(2027, 3, 14, 13),
+    ("ethiek", "m3", 604800): utc(2027, 3, 15, 13),
+    ("ethiek", "m3", 86400): utc(2027, 3, 21, 13),
+    # 29 March 14:00 is 12:00 UTC; a week before, 22 March 14:00, is 13:00 UTC.
+    ("ethiek", "m4", 604800): utc(2027, 3, 22, 13),
+    ("ethiek", "m4", 86400): utc(2027, 3, 28, 12),
+}
+METEN = {  # its own offset: 3 days
+    ("meten", "m2", 259200): utc(2027, 3, 12, 13),
+    ("meten", "m3", 259200): utc(2027, 3, 19, 13),
+    ("meten", "m4", 259200): utc(2027, 3, 26, 13),
+    ("meten", "m5", 259200): utc(2027, 4, 2, 12),
+}
 
 
 def test_planning_in_batches_smaller_than_the_meetings_adds_exactly_the_missing_reminders(
@@ -112,7 +123,7 @@ def test_planning_in_batches_smaller_than_the_meetings_adds_exactly_the_missing_
     communities(db)
     assert sync(db, batch_size=1000) == 9
     before = rows(db)
-    assert {k: due for k, (_, due, _) in before.items()} == expected(db)
+    assert {k: due for k, (_, due, _) in before.items()} == ETHIEK | METEN
     # Some reminders go missing (meetings written in bulk, a crash); one went out already.
     with db.write() as session:
         for slug, key in (("ethiek", "m1"), ("ethiek", "m2"), ("meten", "m3")):
@@ -127,7 +138,7 @@ def test_planning_in_batches_smaller_than_the_meetings_adds_exactly_the_missing_
     assert sync(db, batch_size=2) == 9
 
     after = rows(db)
-    assert {k: due for k, (_, due, _) in after.items()} == expected(db)
+    assert {k: due for k, (_, due, _) in after.items()} == ETHIEK | METEN
     assert {k: state for k, (_, _, state) in after.items() if k != ("ethiek", "m0", 604800)} == (
         dict.fromkeys(set(after) - {("ethiek", "m0", 604800)}, Reminder.PENDING)
     )
@@ -161,11 +172,8 @@ def test_planning_in_batches_follows_moved_and_cancelled_meetings_and_changed_of
         meetings.sync_reminders(session, offsets=(DAY,), now=NOW, tz=AMS, batch_size=2)
 
     after = rows(db)
-    assert after[("ethiek", "m1", 86400)][1:] == (
-        reminders.due_at(moved_to, DAY, AMS),
-        Reminder.PENDING,
-    )
-    assert after[("ethiek", "m1", 86400)][1] == local(2027, 10, 30, 10).astimezone(dt.UTC)
+    # A day before 31 October 10:00 (CET, 09:00 UTC) is 30 October 10:00 (CEST).
+    assert after[("ethiek", "m1", 86400)][1:] == (utc(2027, 10, 30, 8), Reminder.PENDING)
     # The 7-day offset is no longer wanted: cancelled, as are the cancelled meeting's.
     assert after[("ethiek", "m1", 604800)][2] == Reminder.CANCELLED
     assert {state for (slug, key, _), (_, _, state) in after.items() if key == "m3"} == {
@@ -213,7 +221,7 @@ def test_a_new_scheduler_owner_plans_the_meetings_nobody_planned_once_in_batches
     assert owner.plan_if_new_owner() == 5
     assert owner.plan_if_new_owner() == 0  # once per ownership
 
-    assert {k: due for k, (_, due, _) in rows(db).items()} == expected(db)
+    assert {k: due for k, (_, due, _) in rows(db).items()} == ETHIEK
 
 
 def test_a_new_owner_with_a_time_budget_plans_a_slice_per_call_and_goes_on_where_it_stopped(
@@ -225,4 +233,4 @@ def test_a_new_owner_with_a_time_budget_plans_a_slice_per_call_and_goes_on_where
     slices = [owner.plan_if_new_owner(budget=0) for _ in range(4)]
 
     assert slices == [2, 2, 1, 0]
-    assert {k: due for k, (_, due, _) in rows(db).items()} == expected(db)
+    assert {k: due for k, (_, due, _) in rows(db).items()} == ETHIEK
