@@ -12,8 +12,9 @@ Every message the bot sends on its own travels this road. The protocol is the re
   is first looked up in Slack by its key and posted only when it is not there;
 - each item is marked the moment its messages are out, one by one, never per batch.
 
-Retry-After and 5xx back-off are the Slack client's (slack_sdk's retry handlers, see
-bot/slack_notifier.py); errors Slack gives for good (`user_not_found`,
+Retry-After is the Slack client's (slack_sdk's retry handler, see bot/slack_notifier.py);
+5xx back-off too, except for a keyed post, which Slack may have taken before it failed:
+that fails the attempt, and the item's next is unsure (looked up first). Errors Slack gives for good (`user_not_found`,
 `channel_not_found`, `is_archived`, ...) fail the item, which admins see in
 `cop-bot outbox failed`. Pace: a lane may have a rate (calendar files: the file API's
 tier), posts to one channel keep Slack's one-per-second, and invites keep tier 3 (50 a

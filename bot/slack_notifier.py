@@ -198,9 +198,30 @@ def make_web_client(token: str, base_url: str, *, timeout: int = 10) -> Deadline
     )
 
 
+def _posts_once(client: WebClient) -> WebClient:
+    """`client` retrying only 429s, for the delivery road's keyed posts: Slack did not
+    take a message it answered 429 to, but after a 5xx or a broken connection it may
+    have, and a blind retry would post it twice. Such a post fails instead; the road
+    tries its item again later, unsure, and looks the message up by its key first."""
+    copy = (
+        client.for_request()
+        if isinstance(client, DeadlineWebClient)
+        else WebClient(
+            token=client.token, base_url=client.base_url, timeout=client.timeout,
+            ssl=client.ssl, proxy=client.proxy, headers=dict(client.headers),
+        )
+    )  # fmt: skip
+    copy.default_params = dict(client.default_params)  # the team, if any
+    copy.retry_handlers = [
+        h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)
+    ]
+    return copy
+
+
 class SlackNotifier:
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self._keyed = _posts_once(client)
 
     def _error(self, exc: SlackApiError) -> DeliveryError:
         return DeliveryError(str(exc.response.get("error") or exc.response.status_code))
@@ -215,8 +236,10 @@ class SlackNotifier:
         if message.metadata:
             payload["metadata"] = message.metadata
         payload["unfurl_links"] = False
+        # A message with the road's key (bot/outbox.py) is posted once per attempt.
+        client = self._keyed if message.metadata else self.client
         try:
-            response = self.client.chat_postMessage(**payload)
+            response = client.chat_postMessage(**payload)
         except SlackApiError as exc:
             raise self._error(exc) from exc
         return str(response.get("ts", ""))

@@ -85,9 +85,10 @@ def _nudges_to(standin: SlackStandIn, user: str) -> list[Call]:
 
 
 TRANSIENT = {
-    # 5xx beyond what the Slack client retries by itself.
-    "server error": {"status": 500, "times": SERVER_ERROR_RETRIES + 1},
-    "service unavailable": {"status": 503, "times": SERVER_ERROR_RETRIES + 1},
+    # A keyed post is not retried by the Slack client on a 5xx (Slack may have taken it):
+    # the road tries it again later, after looking it up.
+    "server error": {"status": 500},
+    "service unavailable": {"status": 503},
     # Slack answers 200 with ok: false; the client does not retry that.
     "internal_error": {"status": 200, "error": "internal_error"},
     # 429 beyond the client's own five waits for Retry-After.
@@ -118,6 +119,29 @@ def test_a_nudge_that_fails_for_a_while_is_tried_again_with_backoff_and_arrives_
     courier.drain()
 
     assert len(_nudges_to(standin, "UFAC")) == 1
+    assert _nudge(services)["state"] == OutboxItem.DONE
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_nudge_that_slack_took_but_answered_with_a_server_error_is_not_sent_again(
+    services: Services,
+    scheduler: ReminderScheduler,
+    courier: Courier,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+    status: int,
+) -> None:
+    standin.fail("chat.postMessage", status=status, done_anyway=True)
+    scheduler.sweep_now()
+    courier.drain()  # one attempt, no blind retry by the client: tried again later
+    assert len(standin.calls("chat.postMessage")) == 1
+    assert _nudge(services)["state"] == OutboxItem.PENDING
+
+    clock.advance(dt.timedelta(seconds=30))
+    courier.drain()  # the retry looks the DM up by its key first, and finds it
+
+    assert len(standin.calls("chat.postMessage")) == 1
+    assert len([m for m in standin.history("UFAC") if "minutes_open" in str(m)]) == 1
     assert _nudge(services)["state"] == OutboxItem.DONE
 
 

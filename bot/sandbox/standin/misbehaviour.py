@@ -18,6 +18,7 @@ class Failure:
     error: str | None
     retry_after: int | None
     remaining: int
+    done_anyway: bool = False  # Slack did the work, then answered with the failure
 
     def answer(self) -> Answer:
         if self.status == 429:
@@ -89,8 +90,11 @@ class Misbehaviour:
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        done_anyway: bool = False,
     ) -> None:
-        """Answer the next `times` calls of `method` with an error instead.
+        """Answer the next `times` calls of `method` with an error instead; with
+        `done_anyway`, after doing what they asked (a message posted, say), as Slack
+        sometimes does when it answers a 500 or times out.
 
         429 answers carry Retry-After (default 1) and ``{"ok": false, "error": "ratelimited"}``;
         other non-200 statuses answer with a text body; 200 answers ``{"ok": false, "error"}``.
@@ -101,7 +105,7 @@ class Misbehaviour:
             raise ValueError("an HTTP 200 failure needs an error code such as 'channel_not_found'")
         with self._lock:
             queue = self._failures.setdefault(method, deque())
-            queue.append(Failure(status, error, retry_after, times))
+            queue.append(Failure(status, error, retry_after, times, done_anyway))
 
     def throttle(self, method: str, *, per_second: float, retry_after: int = 1) -> None:
         """Answer 429 + Retry-After to calls of `method` beyond `per_second` (a token bucket)."""
@@ -132,15 +136,17 @@ class Misbehaviour:
             self._holds[method] = hold
         return hold
 
-    def _injected_answer(self, method: str) -> Answer | None:
+    def _injected_answer(self, method: str) -> tuple[Answer, bool] | None:
+        """The answer that replaces this call's, and whether the call is carried out
+        anyway; None: it is answered as it should be."""
         queue = self._failures.get(method)
         if queue:
             failure = queue[0]
             failure.remaining -= 1
             if failure.remaining <= 0:
                 queue.popleft()
-            return failure.answer()
+            return failure.answer(), failure.done_anyway
         bucket = self._buckets.get(method)
         if bucket is not None and not bucket.take(time.monotonic()):
-            return rate_limited(bucket.retry_after)
+            return rate_limited(bucket.retry_after), False
         return None

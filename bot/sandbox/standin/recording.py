@@ -81,7 +81,13 @@ class Recording(Misbehaviour):
         if delay > 0:
             time.sleep(delay)
         with self._lock:
-            answer = self._injected_answer(method) or compute()
+            injected = self._injected_answer(method)
+            if injected is None:
+                answer = compute()
+            else:
+                answer, done_anyway = injected
+                if done_anyway:
+                    compute()
             call = Call(method, args, token, at, answer.status, answer.response)
             self._calls.append(call)
             self._counts[method] = self._counts.get(method, 0) + 1
