@@ -14,9 +14,9 @@ Every message the bot sends on its own travels this road. The protocol is the re
 
 Retry-After is the Slack client's (slack_sdk's retry handler, see bot/slack_notifier.py);
 5xx back-off too, except for a keyed post, which Slack may have taken before it failed:
-that fails the attempt, and the item's next is unsure (looked up first). Errors Slack gives for good (`user_not_found`,
-`channel_not_found`, `is_archived`, ...) fail the item, which admins see in
-`cop-bot outbox failed`. Pace: a lane may have a rate (calendar files: the file API's
+that fails the attempt, and the item's next is unsure (looked up first). Errors Slack
+gives for good (`user_not_found`, `channel_not_found`, `is_archived`, ...) fail the item,
+which admins see in `cop-bot outbox failed`. Pace: a lane may have a rate (calendar files: the file API's
 tier), posts to one channel keep Slack's one-per-second, and invites keep tier 3 (50 a
 minute after a burst of 20).
 

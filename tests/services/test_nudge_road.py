@@ -25,7 +25,7 @@ from bot.runtime import Services
 from bot.sandbox.standin import Call, SlackStandIn
 from bot.scheduler import ReminderScheduler
 from bot.services import outbox
-from bot.slack_notifier import SERVER_ERROR_RETRIES, SlackNotifier, make_web_client
+from bot.slack_notifier import SlackNotifier, make_web_client
 from handlers import deliveries
 from storage.models import OutboxItem
 from tests.factories import add_community, meeting
