@@ -16,9 +16,9 @@ Retry-After is the Slack client's (slack_sdk's retry handler, see bot/slack_noti
 5xx back-off too, except for a keyed post, which Slack may have taken before it failed:
 that fails the attempt, and the item's next is unsure (looked up first). Errors Slack
 gives for good (`user_not_found`, `channel_not_found`, `is_archived`, ...) fail the item,
-which admins see in `cop-bot outbox failed`. Pace: a lane may have a rate (calendar files: the file API's
-tier), posts to one channel keep Slack's one-per-second, and invites keep tier 3 (50 a
-minute after a burst of 20).
+which admins see in `cop-bot outbox failed`. Pace: a lane may have a rate (calendar
+files: the file API's tier), posts to one channel keep Slack's one-per-second, and
+invites keep tier 3 (50 a minute after a burst of 20).
 
 `kick()` sends in the background of this process (Socket Mode, the console); `run()` is
 the loop of the delivery process that `cop-bot serve` starts next to its web workers
