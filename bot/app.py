@@ -206,11 +206,17 @@ def _count(req: BoltRequest, response: BoltResponse, began: float) -> None:
 def _request_client(app_client: WebClient) -> Callable[[BoltContext, Callable[[], None]], None]:
     """A global middleware: the listeners' `client` makes its calls under the request's
     deadline. Bolt builds a stock WebClient per request; this puts a DeadlineWebClient
-    with the same settings in its place."""
+    with the same settings in its place: one per workspace, shared by its requests (a
+    client keeps no state between calls; the deadline is the calling thread's)."""
+    clients: dict[str | None, WebClient] = {}
 
     def use_request_client(context: BoltContext, next: Callable[[], None]) -> None:
         if isinstance(app_client, DeadlineWebClient):
-            context["client"] = app_client.for_request(team_id=context.team_id)
+            team = context.team_id
+            client = clients.get(team)
+            if client is None:
+                client = clients.setdefault(team, app_client.for_request(team_id=team))
+            context["client"] = client
         next()
 
     return use_request_client
