@@ -78,6 +78,7 @@ class Batches(Generic[W]):
         self._in_flight = 0
         self._leading = False
         self._batch: list[_Request[W]] = []  # the batch being written (its leader's)
+        self._leader_deadline: float | None = None  # and its leader's deadline
 
     @property
     def waiting(self) -> int:
@@ -136,6 +137,7 @@ class Batches(Generic[W]):
     def _lead(self, leader: _Request[W]) -> None:
         wait = None if leader.deadline is None else max(0.0, leader.deadline - time.monotonic())
         self._batch = []
+        self._leader_deadline = leader.deadline
         try:
             outcomes = self._write_batch(wait)
             batch = self._batch
@@ -180,14 +182,17 @@ class GroupCommit(Batches[Callable[[Session], Any]]):
         """Every write waiting once the lock is had (so that the writes that came while the
         lock was busy go in too), each in a SAVEPOINT of one transaction."""
         outcomes: list[Outcome[Callable[[Session], Any]]] = []
+        bounded_until = self._leader_deadline  # `write` bounds the wait by the leader's
         try:
             with self.db.write(wait=wait) as session:
                 batch = self._take()
                 # On PostgreSQL the wait is for row locks, inside the statements: bound it
-                # by the most hurried write of the batch (SQLite's lock is had by now).
+                # by the most hurried write of the batch (SQLite's lock is had by now),
+                # unless that is the leader's, by which `write` has bound it already.
                 deadlines = [r.deadline for r in batch if r.deadline is not None]
-                if deadlines:
-                    self.db.bound_session_lock_wait(session, min(deadlines) - time.monotonic())
+                hurried = min(deadlines) if deadlines else None
+                if hurried is not None and (bounded_until is None or hurried < bounded_until):
+                    self.db.bound_session_lock_wait(session, hurried - time.monotonic())
                 if len(batch) == 1:
                     # Alone in its batch, a write needs no SAVEPOINT: the transaction is
                     # its own, and undone as a whole when it raises.
