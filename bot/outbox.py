@@ -38,6 +38,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from bot import metrics
 from bot.clock import Clock, system_clock
 from bot.notifier import EVENT_TYPE, DeliveryError, Message, Notifier, keyed, look_back_to
@@ -316,15 +318,20 @@ class Courier:
     def _record(
         self, item: outbox.Item, outcome: str, *, error: str = "", ts: str | None = None
     ) -> str:
+        now = self.clock()
+
+        def mark(session: Session) -> None:
+            if outcome == "sent":
+                outbox.mark_done(session, item.id, now=now, ts=ts)
+            elif outcome == "failed":
+                outbox.mark_failed(session, item.id, error=error, now=now)
+            else:
+                outbox.mark_retry(session, item, error=error, now=now)
+
         try:
-            now = self.clock()
-            with self.db.write() as session:
-                if outcome == "sent":
-                    outbox.mark_done(session, item.id, now=now, ts=ts)
-                elif outcome == "failed":
-                    outbox.mark_failed(session, item.id, error=error, now=now)
-                else:
-                    outbox.mark_retry(session, item, error=error, now=now)
+            # Each item is marked the moment it is sent; the marks of items that finish
+            # together share a commit (storage/group_commit.py), each its own write.
+            self.db.group_commit.run(mark)
         finally:
             self._hold(-1)
         metrics.count_delivery(item.kind, outcome)
