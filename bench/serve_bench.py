@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.split import split
 from bot.sandbox.signed import signed_headers, slash_command_body
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,6 +315,8 @@ def main() -> int:
                 result.cpu = {k: after[k] - before[k] for k in before}
                 collected[name].append(result)
         welcomes = welcome_report(database_url)
+        # In this process, one request at a time, against the same stand-in and database.
+        in_process = split(api_url, database_url=database_url)
     finally:
         # The apps first: what they still send on the way out finds the stand-in there.
         for proc in procs[::-1]:
@@ -368,6 +371,16 @@ def main() -> int:
             "| scenario | " + " | ".join(CPU_GROUPS) + " | cores busy |",
             "|---|" + "---|" * (len(CPU_GROUPS) + 1),
             *cpu_rows,
+            "",
+            "The same requests in one thread of this process, without an HTTP server "
+            "(bench/split.py): CPU milliseconds per request, and against the bare app.",
+            "",
+            "| scenario | CPU ms/req | vs bare |",
+            "|---|---|---|",
+            *(
+                f"| {name} | {ms:.3f} | {ms / in_process['bare /cop']:.1f}× |"
+                for name, ms in in_process.items()
+            ),
         ]
     )
     print(report)
@@ -389,7 +402,8 @@ def main() -> int:
                     },
                 }
                 for n, r in results.items()
-            },
+            }
+            | {"in_process_cpu_ms_per_request": in_process},
             indent=2,
         )
     )

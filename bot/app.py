@@ -12,7 +12,8 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -203,23 +204,27 @@ def _count(req: BoltRequest, response: BoltResponse, began: float) -> None:
     metrics.ANSWER_SECONDS.labels(kind).observe(max(0.0, time.monotonic() - began))
 
 
-def _request_client(app_client: WebClient) -> Callable[[BoltContext, Callable[[], None]], None]:
+class _RequestClient(Middleware):
     """A global middleware: the listeners' `client` makes its calls under the request's
     deadline. Bolt builds a stock WebClient per request; this puts a DeadlineWebClient
     with the same settings in its place: one per workspace, shared by its requests (a
-    client keeps no state between calls; the deadline is the calling thread's)."""
-    clients: dict[str | None, WebClient] = {}
+    client keeps no state between calls; the deadline is the calling thread's). A class,
+    so that Bolt calls it without inspecting its arguments on every request."""
 
-    def use_request_client(context: BoltContext, next: Callable[[], None]) -> None:
-        if isinstance(app_client, DeadlineWebClient):
-            team = context.team_id
-            client = clients.get(team)
+    def __init__(self, app_client: WebClient) -> None:
+        self.app_client = app_client
+        self.clients: dict[str | None, WebClient] = {}
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        if isinstance(self.app_client, DeadlineWebClient):
+            team = req.context.team_id
+            client = self.clients.get(team)
             if client is None:
-                client = clients.setdefault(team, app_client.for_request(team_id=team))
-            context["client"] = client
-        next()
-
-    return use_request_client
+                client = self.clients.setdefault(team, self.app_client.for_request(team_id=team))
+            req.context["client"] = client
+        return next()
 
 
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
@@ -237,7 +242,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         request_verification_enabled=False,
         ignoring_self_events_enabled=False,
     )
-    app.use(_request_client(client))
+    app.use(_RequestClient(client))
     app.error(make_error_handler(services.translator, services.in_background))
     commands.register(app, services, COMMAND_REGISTRY)
     for module in LISTENERS:
