@@ -78,16 +78,24 @@ def _minutes_refusal(services: Services, t: Translator, user_id: str, query: str
     return Reply(Message(text=t("minutes_not_allowed", name=escape(name)), blocks=fit(blocks)))
 
 
+def _form(
+    services: Services, user_id: str, *, query: str | None = None, meeting_id: int | None = None
+) -> MinutesForm:
+    """The minutes form for the community `query` names or for the meeting `meeting_id`
+    (`minutes.form`, which raises what refuses it), as `user_id` may open it."""
+    with services.db.read() as session:
+        return minutes.form(
+            session, user_id=user_id, admins=services.settings.admins, now=services.clock(),
+            query=query, meeting_id=meeting_id,
+        )  # fmt: skip
+
+
 def minutes_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     """`/cop verslag <community>`: the minutes modal for facilitators and admins."""
     if not rest:
         return Reply(text_message(t("minutes_usage")))
     try:
-        with services.db.read() as session:
-            form = minutes.form(
-                session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), query=rest,
-            )  # fmt: skip
+        form = _form(services, user_id, query=rest)
     except NotAllowed:
         return _minutes_refusal(services, t, user_id, rest)
     except (NoPastMeetings, MeetingNotFound) as error:
@@ -280,11 +288,7 @@ def choose_meeting(
         return
     t = services.translator(user_id)
     try:
-        with services.db.read() as session:
-            form = minutes.form(
-                session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), meeting_id=meeting_id,
-            )  # fmt: skip
+        form = _form(services, user_id, meeting_id=meeting_id)
     except DomainError:
         return  # the submit says what is wrong
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=minutes_view(t, form))
@@ -304,11 +308,7 @@ def open_minutes_button(
     t = services.translator(user_id)
     meeting_id = text_in.id_value(action.get("value"))
     try:
-        with services.db.read() as session:
-            form = minutes.form(
-                session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), meeting_id=meeting_id,
-            )  # fmt: skip
+        form = _form(services, user_id, meeting_id=meeting_id)
     except DomainError as error:
         message = message_for(t, error, "minutes")
         respond(text=message.text, blocks=message.blocks, replace_original=False)
