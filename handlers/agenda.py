@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
 from bot.notifier import EVENT_TYPE, DeliveryError, Message, Notifier, look_back_to
@@ -33,7 +34,7 @@ from bot.services.errors import (
 )
 from bot.services.views import MeetingView
 from handlers import render, text_in
-from handlers.errors import answer_after_ack, message_for
+from handlers.errors import answer_after_ack, message_for, open_modal, say
 from handlers.registry import Command, Entry
 from handlers.render.blocks import (
     Block,
@@ -317,11 +318,6 @@ COMMANDS: list[Entry] = [
 # -- buttons and the form ---------------------------------------------------------------
 
 
-def _answer(respond: Respond, message: Message, *, replace: bool = False) -> None:
-    respond(text=message.text, blocks=message.blocks, replace_original=replace,
-            response_type="ephemeral")  # fmt: skip
-
-
 def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                 services: Services) -> None:  # fmt: skip
     """👍 Stem: cast or take back a vote, then redraw the list it was clicked in."""
@@ -339,14 +335,14 @@ def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
             )  # fmt: skip
         if shown is None:  # clicked under a new topic, not in a list
             key = "agenda_vote_cast" if vote.voted else "agenda_vote_taken_back"
-            _answer(respond, render.text_message(t(key, count=vote.votes)))
+            say(respond, render.text_message(t(key, count=vote.votes)))
             return
         with services.db.read() as session:
             page = agenda.topics(
                 session, query=vote.community_slug, user_id=user_id, admins=admins,
                 page=text_in.page_number(shown.group(1)),
             )  # fmt: skip
-        _answer(respond, topic_page(t, page), replace=True)
+        say(respond, topic_page(t, page), replace=True)
 
     answer_after_ack(services, respond, user_id, "topic vote", work, context="agenda")
 
@@ -364,7 +360,7 @@ def page_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
                 session, query=slug, user_id=user_id, admins=services.settings.admins,
                 page=text_in.page_number(number),
             )  # fmt: skip
-        _answer(respond, topic_page(t, page), replace=True)
+        say(respond, topic_page(t, page), replace=True)
 
     answer_after_ack(services, respond, user_id, "topics page", work, context="agenda")
 
@@ -375,17 +371,14 @@ def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: R
     whoever sent the click). The trigger expires in 3 s, so this runs before the answer."""
     ack()
     user_id = body["user"]["id"]
-    t = services.translator(user_id)
-    try:
-        with services.db.read() as session:
-            form = agenda.agenda_form(
-                session, query=text_in.from_value(action.get("value")), user_id=user_id,
-                admins=services.settings.admins, now=services.clock(),
-            )  # fmt: skip
-    except DomainError as error:
-        _answer(respond, message_for(t, error, "agenda"))
-        return
-    client.views_open(trigger_id=body["trigger_id"], view=agenda_modal(t, form))
+
+    def read(session: Session) -> AgendaForm:
+        return agenda.agenda_form(
+            session, query=text_in.from_value(action.get("value")), user_id=user_id,
+            admins=services.settings.admins, now=services.clock(),
+        )  # fmt: skip
+
+    open_modal(services, respond, client, body, read, agenda_modal, context="agenda")
 
 
 def _field(values: dict[str, Any], name: str) -> dict[str, Any]:

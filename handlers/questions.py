@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
@@ -29,7 +30,7 @@ from bot.services.questions import (
     QuestionView,
 )
 from handlers import text_in
-from handlers.errors import answer_after_ack, message_for
+from handlers.errors import answer_after_ack, message_for, open_modal, say
 from handlers.registry import Command, Entry
 from handlers.render import text_message
 from handlers.render.blocks import (
@@ -216,15 +217,6 @@ COMMANDS: list[Entry] = [
 # -- buttons ------------------------------------------------------------------------------
 
 
-def _say(respond: Respond, message: Message) -> None:
-    respond(
-        text=message.text,
-        blocks=message.blocks,
-        replace_original=False,
-        response_type="ephemeral",
-    )
-
-
 def _question_id(action: dict[str, Any]) -> int:
     """The question a button names; one that is no valid id is one that does not exist."""
     return text_in.id_value(action.get("value"))
@@ -328,20 +320,14 @@ def answer_button(
     """Open the answer form, for facilitators and admins only (checked here and on submit)."""
     ack()
     user_id = body["user"]["id"]
-    t = services.translator(user_id)
-    try:
-        with services.db.read() as session:
-            q = questions.question_for_manager(
-                session,
-                question_id=_question_id(action),
-                user_id=user_id,
-                admins=services.settings.admins,
-            )
-    except DomainError as error:
-        _say(respond, message_for(t, error, "questions"))
-        return
-    # The trigger is valid for 3 seconds: open the form now, not in the background.
-    client.views_open(trigger_id=body["trigger_id"], view=answer_view(t, q))
+
+    def read(session: Session) -> QuestionView:
+        return questions.question_for_manager(
+            session, question_id=_question_id(action), user_id=user_id,
+            admins=services.settings.admins,
+        )  # fmt: skip
+
+    open_modal(services, respond, client, body, read, answer_view, context="questions")
 
 
 def _state_value(view: dict[str, Any], block_id: str, action_id: str) -> Any:
@@ -496,7 +482,7 @@ def save_shortcut(
             session, user_id=user_id, admins=services.settings.admins
         )
     if not choices:
-        _say(respond, text_message(t("questions_no_community")))
+        say(respond, text_message(t("questions_no_community")))
         return
     message = body.get("message") or {}
     channel = str((body.get("channel") or {}).get("id") or "")
