@@ -156,6 +156,25 @@ def answered_dm(t: Translator, q: QuestionView, *, asker: bool) -> Message:
 # -- commands -----------------------------------------------------------------------------
 
 
+def _ask(
+    services: Services,
+    user_id: str,
+    slug: str,
+    text: str,
+    *,
+    permalink: str | None = None,
+    channel: str | None = None,
+    ts: str | None = None,
+) -> QuestionView:
+    """Store the question (`questions.ask`, which raises what refuses it), typed after
+    `/cop vraag` or saved from the message (`channel`, `ts`) that `permalink` links to."""
+    with services.db.write() as session:
+        return questions.ask(
+            session, query=slug, user_id=user_id, text=text, admins=services.settings.admins,
+            now=services.clock(), permalink=permalink, source_channel=channel, source_ts=ts,
+        )  # fmt: skip
+
+
 def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     """`/cop vraag <community> <question>`"""
     if not rest.strip():
@@ -165,15 +184,7 @@ def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> R
             slug, text = questions.split_community(session, rest)
         if not text:
             return Reply(text_message(t("questions_ask_usage")))
-        with services.db.write() as session:
-            asked = questions.ask(
-                session,
-                query=slug,
-                user_id=user_id,
-                text=text,
-                admins=services.settings.admins,
-                now=services.clock(),
-            )
+        asked = _ask(services, user_id, slug, text)
     except DomainError as error:
         return Reply(message_for(t, error, "questions"))
     return Reply(
@@ -557,18 +568,7 @@ def save_submission(
         log.warning("permalink after the answer: %s", exc)
         permalink, link_later = None, True
     try:
-        with services.db.write() as session:
-            asked = questions.ask(
-                session,
-                query=slug,
-                user_id=user_id,
-                text=text,
-                admins=services.settings.admins,
-                now=services.clock(),
-                permalink=permalink,
-                source_channel=channel,
-                source_ts=ts,
-            )
+        asked = _ask(services, user_id, slug, text, permalink=permalink, channel=channel, ts=ts)
     except DomainError as error:
         error_text = message_for(t, error, "question_form").text
         ack(response_action="errors", errors={"community": error_text})
