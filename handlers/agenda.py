@@ -46,6 +46,7 @@ from handlers.render.blocks import (
     escape,
     fit,
     header,
+    plain,
     section,
     sections,
 )
@@ -185,10 +186,6 @@ def agenda_post(t: Translator, published: PublishedAgenda) -> Message:
     return Message(text=text, blocks=fit(blocks))
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
 def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
     """The agenda form: which meeting, the agenda (prefilled), the speakers."""
 
@@ -196,7 +193,7 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
         label = t.short_datetime(m.starts_at)
         if m.title:
             label = f"{label} · {escape(m.title)}"
-        return {"text": _plain(clip(label, MAX_OPTION_TEXT)), "value": str(m.id)}
+        return {"text": plain(clip(label, MAX_OPTION_TEXT)), "value": str(m.id)}
 
     options = [option(m) for m in form.meetings]
     selected = next(o for o, m in zip(options, form.meetings, strict=True) if m.id == form.selected)
@@ -212,7 +209,7 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
         "type": "plain_text_input",
         "action_id": SPEAKERS_FIELD,
         "max_length": MAX_SPEAKERS_LENGTH,
-        "placeholder": _plain(t("agenda_modal_speakers_hint")),
+        "placeholder": plain(t("agenda_modal_speakers_hint")),
     }
     if form.speakers:
         speakers_input["initial_value"] = form.speakers[:MAX_SPEAKERS_LENGTH]
@@ -220,15 +217,15 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
         "type": "modal",
         "callback_id": FORM_CALLBACK,
         "private_metadata": json.dumps({"community": form.community_slug}),
-        "title": _plain(t("agenda_modal_title")),
-        "submit": _plain(t("agenda_modal_submit")),
-        "close": _plain(t("agenda_modal_cancel")),
+        "title": plain(t("agenda_modal_title")),
+        "submit": plain(t("agenda_modal_submit")),
+        "close": plain(t("agenda_modal_cancel")),
         "blocks": [
             section(t("agenda_modal_intro", name=escape(form.community_name))),
             {
                 "type": "input",
                 "block_id": MEETING_FIELD,
-                "label": _plain(t("agenda_modal_meeting")),
+                "label": plain(t("agenda_modal_meeting")),
                 "element": {
                     "type": "static_select",
                     "action_id": MEETING_FIELD,
@@ -239,15 +236,15 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": TEXT_FIELD,
-                "label": _plain(t("agenda_modal_text")),
-                "hint": _plain(t("agenda_modal_text_hint", limit=MAX_AGENDA_LENGTH)),
+                "label": plain(t("agenda_modal_text")),
+                "hint": plain(t("agenda_modal_text_hint", limit=MAX_AGENDA_LENGTH)),
                 "element": text_input,
             },
             {
                 "type": "input",
                 "block_id": SPEAKERS_FIELD,
                 "optional": True,
-                "label": _plain(t("agenda_modal_speakers")),
+                "label": plain(t("agenda_modal_speakers")),
                 "element": speakers_input,
             },
         ],
