@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, get_args
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
@@ -45,6 +45,7 @@ from bot.services.errors import (
     WhenError,
 )
 from bot.services.when import describe
+from handlers import text_in
 from handlers.render import members_only, text_message
 from handlers.render.blocks import escape, fit, section, sections
 
@@ -257,6 +258,16 @@ def say(respond: Respond, message: Message, *, replace: bool = False) -> None:
     place of the message clicked in."""
     respond(text=message.text, blocks=message.blocks, replace_original=replace,
             response_type="ephemeral")  # fmt: skip
+
+
+def typed(ack: Ack, t: Translator, block_id: str, state: dict[str, Any]) -> str | None:
+    """What was typed in a modal's text input (its `state`), as plain text; None when it
+    holds a NUL, which is then refused under the input (the modal stays open)."""
+    try:
+        return text_in.from_input(str(state.get("value") or ""))
+    except text_in.NulInText:
+        ack(response_action="errors", errors={block_id: t("text_nul_field")})
+        return None
 
 
 def open_modal(

@@ -27,7 +27,7 @@ from bot.services.lessons import Published
 from bot.services.minutes import MinutesForm, MinutesSaved, Nudge
 from bot.services.privacy import FORMER_MEMBER
 from handlers import text_in
-from handlers.errors import answer_after_ack, message_for
+from handlers.errors import answer_after_ack, message_for, typed
 from handlers.meetings import _split_community
 from handlers.registry import Command, Entry
 from handlers.render import members_only, text_message
@@ -186,10 +186,8 @@ def submit_minutes(
     t = services.translator(user_id)
     meeting_block, meeting_state = _state(view, "minutes_meeting")
     text_block, text_state = _state(view, "minutes_text")
-    try:
-        text = text_in.from_input(str(text_state.get("value") or ""))
-    except text_in.NulInText:
-        ack(response_action="errors", errors={text_block: t("text_nul_field")})
+    text = typed(ack, t, text_block, text_state)
+    if text is None:
         return
     if len(text) > minutes.MAX_MINUTES:
         too_long = t("minutes_too_long", length=len(text), limit=minutes.MAX_MINUTES)

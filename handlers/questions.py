@@ -30,7 +30,7 @@ from bot.services.questions import (
     QuestionView,
 )
 from handlers import text_in
-from handlers.errors import answer_after_ack, message_for, open_modal, say
+from handlers.errors import answer_after_ack, message_for, open_modal, say, typed
 from handlers.registry import Command, Entry
 from handlers.render import text_message
 from handlers.render.blocks import (
@@ -350,12 +350,8 @@ def answer_submission(
 ) -> None:
     user_id = body["user"]["id"]
     t = services.translator(user_id)
-    try:
-        text = text_in.from_input(
-            str(_state_value(view, "answer", "answer_text").get("value") or "")
-        )
-    except text_in.NulInText:
-        ack(response_action="errors", errors={"answer": t("text_nul_field")})
+    text = typed(ack, t, "answer", _state_value(view, "answer", "answer_text"))
+    if text is None:
         return
     try:
         with services.db.write() as session:
@@ -539,12 +535,8 @@ def save_submission(
     t = services.translator(user_id)
     chosen = _state_value(view, "community", "question_community").get("selected_option") or {}
     slug = text_in.from_value(chosen.get("value"))
-    try:
-        text = text_in.from_input(
-            str(_state_value(view, "text", "question_text").get("value") or "")
-        )
-    except text_in.NulInText:
-        ack(response_action="errors", errors={"text": t("text_nul_field")})
+    text = typed(ack, t, "text", _state_value(view, "text", "question_text"))
+    if text is None:
         return
     if not slug:
         ack(response_action="errors", errors={"community": t("questions_form_choose")})
