@@ -46,19 +46,22 @@ def _check_slack(settings: Settings) -> None:
     check_slack(settings)
 
 
+def _start_up(settings: Settings, *required: str) -> None:
+    """Before a process that answers Slack starts: the settings it needs, a token Slack
+    accepts (`_check_slack`), and the database ready (`bot.app.prepare_database`)."""
+    from bot.app import prepare_database
+
+    settings.require(*required)
+    _check_slack(settings)
+    prepare_database(settings)  # promotions a reload made wait in the outbox
+
+
 def _socket(settings: Settings, args: argparse.Namespace) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import (
-        build_app,
-        build_services,
-        prepare_database,
-        start_scheduler,
-    )
+    from bot.app import build_app, build_services, start_scheduler
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    _check_slack(settings)
-    prepare_database(settings)  # promotions a reload made wait in the outbox
+    _start_up(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     services = build_services(settings)
     app = build_app(settings, services)
     start_scheduler(services, sweep_seconds=settings.sweep_seconds)
@@ -68,17 +71,10 @@ def _socket(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.app import (
-        build_app,
-        build_services,
-        prepare_database,
-        start_scheduler,
-    )
+    from bot.app import build_app, build_services, start_scheduler
     from bot.server import make_wsgi, serve
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    _check_slack(settings)
-    prepare_database(settings)  # promotions a reload made wait in the outbox
+    _start_up(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     port = args.port or settings.port
     delivery = settings.delivery or "process"
     inline = delivery == "inline"

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
 from bot.notifier import EVENT_TYPE, DeliveryError, Message, Notifier, look_back_to
@@ -33,7 +34,7 @@ from bot.services.errors import (
 )
 from bot.services.views import MeetingView
 from handlers import render, text_in
-from handlers.errors import answer_after_ack, message_for
+from handlers.errors import answer_after_ack, message_for, open_modal, say
 from handlers.registry import Command, Entry
 from handlers.render.blocks import (
     Block,
@@ -45,6 +46,7 @@ from handlers.render.blocks import (
     escape,
     fit,
     header,
+    plain,
     section,
     sections,
 )
@@ -184,10 +186,6 @@ def agenda_post(t: Translator, published: PublishedAgenda) -> Message:
     return Message(text=text, blocks=fit(blocks))
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
 def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
     """The agenda form: which meeting, the agenda (prefilled), the speakers."""
 
@@ -195,7 +193,7 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
         label = t.short_datetime(m.starts_at)
         if m.title:
             label = f"{label} · {escape(m.title)}"
-        return {"text": _plain(clip(label, MAX_OPTION_TEXT)), "value": str(m.id)}
+        return {"text": plain(clip(label, MAX_OPTION_TEXT)), "value": str(m.id)}
 
     options = [option(m) for m in form.meetings]
     selected = next(o for o, m in zip(options, form.meetings, strict=True) if m.id == form.selected)
@@ -211,7 +209,7 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
         "type": "plain_text_input",
         "action_id": SPEAKERS_FIELD,
         "max_length": MAX_SPEAKERS_LENGTH,
-        "placeholder": _plain(t("agenda_modal_speakers_hint")),
+        "placeholder": plain(t("agenda_modal_speakers_hint")),
     }
     if form.speakers:
         speakers_input["initial_value"] = form.speakers[:MAX_SPEAKERS_LENGTH]
@@ -219,15 +217,15 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
         "type": "modal",
         "callback_id": FORM_CALLBACK,
         "private_metadata": json.dumps({"community": form.community_slug}),
-        "title": _plain(t("agenda_modal_title")),
-        "submit": _plain(t("agenda_modal_submit")),
-        "close": _plain(t("agenda_modal_cancel")),
+        "title": plain(t("agenda_modal_title")),
+        "submit": plain(t("agenda_modal_submit")),
+        "close": plain(t("agenda_modal_cancel")),
         "blocks": [
             section(t("agenda_modal_intro", name=escape(form.community_name))),
             {
                 "type": "input",
                 "block_id": MEETING_FIELD,
-                "label": _plain(t("agenda_modal_meeting")),
+                "label": plain(t("agenda_modal_meeting")),
                 "element": {
                     "type": "static_select",
                     "action_id": MEETING_FIELD,
@@ -238,15 +236,15 @@ def agenda_modal(t: Translator, form: AgendaForm) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": TEXT_FIELD,
-                "label": _plain(t("agenda_modal_text")),
-                "hint": _plain(t("agenda_modal_text_hint", limit=MAX_AGENDA_LENGTH)),
+                "label": plain(t("agenda_modal_text")),
+                "hint": plain(t("agenda_modal_text_hint", limit=MAX_AGENDA_LENGTH)),
                 "element": text_input,
             },
             {
                 "type": "input",
                 "block_id": SPEAKERS_FIELD,
                 "optional": True,
-                "label": _plain(t("agenda_modal_speakers")),
+                "label": plain(t("agenda_modal_speakers")),
                 "element": speakers_input,
             },
         ],
@@ -317,11 +315,6 @@ COMMANDS: list[Entry] = [
 # -- buttons and the form ---------------------------------------------------------------
 
 
-def _answer(respond: Respond, message: Message, *, replace: bool = False) -> None:
-    respond(text=message.text, blocks=message.blocks, replace_original=replace,
-            response_type="ephemeral")  # fmt: skip
-
-
 def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                 services: Services) -> None:  # fmt: skip
     """👍 Stem: cast or take back a vote, then redraw the list it was clicked in."""
@@ -339,14 +332,14 @@ def vote_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
             )  # fmt: skip
         if shown is None:  # clicked under a new topic, not in a list
             key = "agenda_vote_cast" if vote.voted else "agenda_vote_taken_back"
-            _answer(respond, render.text_message(t(key, count=vote.votes)))
+            say(respond, render.text_message(t(key, count=vote.votes)))
             return
         with services.db.read() as session:
             page = agenda.topics(
                 session, query=vote.community_slug, user_id=user_id, admins=admins,
                 page=text_in.page_number(shown.group(1)),
             )  # fmt: skip
-        _answer(respond, topic_page(t, page), replace=True)
+        say(respond, topic_page(t, page), replace=True)
 
     answer_after_ack(services, respond, user_id, "topic vote", work, context="agenda")
 
@@ -364,7 +357,7 @@ def page_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
                 session, query=slug, user_id=user_id, admins=services.settings.admins,
                 page=text_in.page_number(number),
             )  # fmt: skip
-        _answer(respond, topic_page(t, page), replace=True)
+        say(respond, topic_page(t, page), replace=True)
 
     answer_after_ack(services, respond, user_id, "topics page", work, context="agenda")
 
@@ -375,17 +368,14 @@ def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: R
     whoever sent the click). The trigger expires in 3 s, so this runs before the answer."""
     ack()
     user_id = body["user"]["id"]
-    t = services.translator(user_id)
-    try:
-        with services.db.read() as session:
-            form = agenda.agenda_form(
-                session, query=text_in.from_value(action.get("value")), user_id=user_id,
-                admins=services.settings.admins, now=services.clock(),
-            )  # fmt: skip
-    except DomainError as error:
-        _answer(respond, message_for(t, error, "agenda"))
-        return
-    client.views_open(trigger_id=body["trigger_id"], view=agenda_modal(t, form))
+
+    def read(session: Session) -> AgendaForm:
+        return agenda.agenda_form(
+            session, query=text_in.from_value(action.get("value")), user_id=user_id,
+            admins=services.settings.admins, now=services.clock(),
+        )  # fmt: skip
+
+    open_modal(services, respond, client, body, read, agenda_modal, context="agenda")
 
 
 def _field(values: dict[str, Any], name: str) -> dict[str, Any]:

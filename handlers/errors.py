@@ -6,10 +6,12 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
@@ -43,10 +45,13 @@ from bot.services.errors import (
     WhenError,
 )
 from bot.services.when import describe
+from handlers import text_in
 from handlers.render import members_only, text_message
 from handlers.render.blocks import escape, fit, section, sections
 
 log = logging.getLogger("cop_bot")
+
+T = TypeVar("T")
 
 # The key that bot/edge.py sets in the Bolt context of a request whose signature it
 # checked. Only such a request (or one over Socket Mode, which Slack itself
@@ -243,10 +248,50 @@ def answer_after_ack(
             log.exception("%s failed (ref %s)", what, reference)
             message = apology(t, reference)
         if message is not None:
-            respond(text=message.text, blocks=message.blocks, replace_original=replace_original,
-                    response_type="ephemeral")  # fmt: skip
+            say(respond, message, replace=replace_original)
 
     services.in_background(what, run)
+
+
+def say(respond: Respond, message: Message, *, replace: bool = False) -> None:
+    """A click's answer at its response_url, seen only by whoever clicked; `replace`: in
+    place of the message clicked in."""
+    respond(text=message.text, blocks=message.blocks, replace_original=replace,
+            response_type="ephemeral")  # fmt: skip
+
+
+def typed(ack: Ack, t: Translator, block_id: str, state: dict[str, Any]) -> str | None:
+    """What was typed in a modal's text input (its `state`), as plain text; None when it
+    holds a NUL, which is then refused under the input (the modal stays open)."""
+    try:
+        return text_in.from_input(str(state.get("value") or ""))
+    except text_in.NulInText:
+        ack(response_action="errors", errors={block_id: t("text_nul_field")})
+        return None
+
+
+def open_modal(
+    services: Services,
+    respond: Respond,
+    client: WebClient,
+    body: dict[str, Any],
+    read: Callable[[Session], T],
+    modal: Callable[[Translator, T], dict[str, Any]],
+    *,
+    context: Context,
+) -> None:
+    """The one guard for a click that opens a modal: `read` finds what it shows, in a read
+    transaction, or refuses with a domain error, which the clicker reads (`message_for` in
+    `context`). The trigger is valid for 3 seconds: the modal opens now, not in the
+    background."""
+    t = services.translator(body["user"]["id"])
+    try:
+        with services.db.read() as session:
+            found = read(session)
+    except DomainError as error:
+        say(respond, message_for(t, error, context))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=modal(t, found))
 
 
 def apology(t: Translator, reference: str) -> Message:

@@ -27,7 +27,7 @@ from handlers import render, text_in
 from handlers.errors import message_for
 from handlers.meetings import added_message, after_change, change_reply
 from handlers.registry import Entry, HelpLine
-from handlers.render.blocks import Block, escape
+from handlers.render.blocks import Block, escape, plain
 
 log = logging.getLogger("cop_bot")
 
@@ -46,26 +46,22 @@ DATE, START, END, KIND, LOCATION, TITLE = "date", "start", "end", "kind", "locat
 ACTION = {name: f"meeting_form_{name}" for name in (DATE, START, END, KIND, LOCATION, TITLE)}
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
 def _input(block_id: str, label: str, element: Block, *, optional: bool = False,
            hint: str | None = None) -> Block:  # fmt: skip
     block: Block = {
         "type": "input",
         "block_id": block_id,
-        "label": _plain(label),
+        "label": plain(label),
         "element": {**element, "action_id": ACTION[block_id]},
         "optional": optional,
     }
     if hint:
-        block["hint"] = _plain(hint)
+        block["hint"] = plain(hint)
     return block
 
 
 def _option(t: Translator, kind: str) -> dict[str, Any]:
-    return {"text": _plain(t(f"kind_{kind}")[:MAX_PLAIN_TEXT]), "value": kind}
+    return {"text": plain(t(f"kind_{kind}")[:MAX_PLAIN_TEXT]), "value": kind}
 
 
 def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
@@ -98,9 +94,9 @@ def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
-        "title": _plain(t("meeting_form_title_move" if m else "meeting_form_title_plan")),
-        "submit": _plain(t("meeting_form_submit")),
-        "close": _plain(t("meeting_form_close")),
+        "title": plain(t("meeting_form_title_move" if m else "meeting_form_title_plan")),
+        "submit": plain(t("meeting_form_submit")),
+        "close": plain(t("meeting_form_close")),
         "private_metadata": json.dumps(metadata),
         "blocks": [
             render.section(intro),

@@ -27,7 +27,7 @@ from bot.services.lessons import Published
 from bot.services.minutes import MinutesForm, MinutesSaved, Nudge
 from bot.services.privacy import FORMER_MEMBER
 from handlers import text_in
-from handlers.errors import answer_after_ack, message_for
+from handlers.errors import answer_after_ack, message_for, typed
 from handlers.meetings import _split_community
 from handlers.registry import Command, Entry
 from handlers.render import members_only, text_message
@@ -78,16 +78,24 @@ def _minutes_refusal(services: Services, t: Translator, user_id: str, query: str
     return Reply(Message(text=t("minutes_not_allowed", name=escape(name)), blocks=fit(blocks)))
 
 
+def _form(
+    services: Services, user_id: str, *, query: str | None = None, meeting_id: int | None = None
+) -> MinutesForm:
+    """The minutes form for the community `query` names or for the meeting `meeting_id`
+    (`minutes.form`, which raises what refuses it), as `user_id` may open it."""
+    with services.db.read() as session:
+        return minutes.form(
+            session, user_id=user_id, admins=services.settings.admins, now=services.clock(),
+            query=query, meeting_id=meeting_id,
+        )  # fmt: skip
+
+
 def minutes_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     """`/cop verslag <community>`: the minutes modal for facilitators and admins."""
     if not rest:
         return Reply(text_message(t("minutes_usage")))
     try:
-        with services.db.read() as session:
-            form = minutes.form(
-                session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), query=rest,
-            )  # fmt: skip
+        form = _form(services, user_id, query=rest)
     except NotAllowed:
         return _minutes_refusal(services, t, user_id, rest)
     except (NoPastMeetings, MeetingNotFound) as error:
@@ -178,10 +186,8 @@ def submit_minutes(
     t = services.translator(user_id)
     meeting_block, meeting_state = _state(view, "minutes_meeting")
     text_block, text_state = _state(view, "minutes_text")
-    try:
-        text = text_in.from_input(str(text_state.get("value") or ""))
-    except text_in.NulInText:
-        ack(response_action="errors", errors={text_block: t("text_nul_field")})
+    text = typed(ack, t, text_block, text_state)
+    if text is None:
         return
     if len(text) > minutes.MAX_MINUTES:
         too_long = t("minutes_too_long", length=len(text), limit=minutes.MAX_MINUTES)
@@ -280,11 +286,7 @@ def choose_meeting(
         return
     t = services.translator(user_id)
     try:
-        with services.db.read() as session:
-            form = minutes.form(
-                session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), meeting_id=meeting_id,
-            )  # fmt: skip
+        form = _form(services, user_id, meeting_id=meeting_id)
     except DomainError:
         return  # the submit says what is wrong
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=minutes_view(t, form))
@@ -304,11 +306,7 @@ def open_minutes_button(
     t = services.translator(user_id)
     meeting_id = text_in.id_value(action.get("value"))
     try:
-        with services.db.read() as session:
-            form = minutes.form(
-                session, user_id=user_id, admins=services.settings.admins,
-                now=services.clock(), meeting_id=meeting_id,
-            )  # fmt: skip
+        form = _form(services, user_id, meeting_id=meeting_id)
     except DomainError as error:
         message = message_for(t, error, "minutes")
         respond(text=message.text, blocks=message.blocks, replace_original=False)

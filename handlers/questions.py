@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
@@ -29,7 +30,7 @@ from bot.services.questions import (
     QuestionView,
 )
 from handlers import text_in
-from handlers.errors import answer_after_ack, message_for
+from handlers.errors import answer_after_ack, message_for, open_modal, say, typed
 from handlers.registry import Command, Entry
 from handlers.render import text_message
 from handlers.render.blocks import (
@@ -155,6 +156,25 @@ def answered_dm(t: Translator, q: QuestionView, *, asker: bool) -> Message:
 # -- commands -----------------------------------------------------------------------------
 
 
+def _ask(
+    services: Services,
+    user_id: str,
+    slug: str,
+    text: str,
+    *,
+    permalink: str | None = None,
+    channel: str | None = None,
+    ts: str | None = None,
+) -> QuestionView:
+    """Store the question (`questions.ask`, which raises what refuses it), typed after
+    `/cop vraag` or saved from the message (`channel`, `ts`) that `permalink` links to."""
+    with services.db.write() as session:
+        return questions.ask(
+            session, query=slug, user_id=user_id, text=text, admins=services.settings.admins,
+            now=services.clock(), permalink=permalink, source_channel=channel, source_ts=ts,
+        )  # fmt: skip
+
+
 def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
     """`/cop vraag <community> <question>`"""
     if not rest.strip():
@@ -164,15 +184,7 @@ def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> R
             slug, text = questions.split_community(session, rest)
         if not text:
             return Reply(text_message(t("questions_ask_usage")))
-        with services.db.write() as session:
-            asked = questions.ask(
-                session,
-                query=slug,
-                user_id=user_id,
-                text=text,
-                admins=services.settings.admins,
-                now=services.clock(),
-            )
+        asked = _ask(services, user_id, slug, text)
     except DomainError as error:
         return Reply(message_for(t, error, "questions"))
     return Reply(
@@ -214,15 +226,6 @@ COMMANDS: list[Entry] = [
 
 
 # -- buttons ------------------------------------------------------------------------------
-
-
-def _say(respond: Respond, message: Message) -> None:
-    respond(
-        text=message.text,
-        blocks=message.blocks,
-        replace_original=False,
-        response_type="ephemeral",
-    )
 
 
 def _question_id(action: dict[str, Any]) -> int:
@@ -328,20 +331,14 @@ def answer_button(
     """Open the answer form, for facilitators and admins only (checked here and on submit)."""
     ack()
     user_id = body["user"]["id"]
-    t = services.translator(user_id)
-    try:
-        with services.db.read() as session:
-            q = questions.question_for_manager(
-                session,
-                question_id=_question_id(action),
-                user_id=user_id,
-                admins=services.settings.admins,
-            )
-    except DomainError as error:
-        _say(respond, message_for(t, error, "questions"))
-        return
-    # The trigger is valid for 3 seconds: open the form now, not in the background.
-    client.views_open(trigger_id=body["trigger_id"], view=answer_view(t, q))
+
+    def read(session: Session) -> QuestionView:
+        return questions.question_for_manager(
+            session, question_id=_question_id(action), user_id=user_id,
+            admins=services.settings.admins,
+        )  # fmt: skip
+
+    open_modal(services, respond, client, body, read, answer_view, context="questions")
 
 
 def _state_value(view: dict[str, Any], block_id: str, action_id: str) -> Any:
@@ -353,12 +350,8 @@ def answer_submission(
 ) -> None:
     user_id = body["user"]["id"]
     t = services.translator(user_id)
-    try:
-        text = text_in.from_input(
-            str(_state_value(view, "answer", "answer_text").get("value") or "")
-        )
-    except text_in.NulInText:
-        ack(response_action="errors", errors={"answer": t("text_nul_field")})
+    text = typed(ack, t, "answer", _state_value(view, "answer", "answer_text"))
+    if text is None:
         return
     try:
         with services.db.write() as session:
@@ -496,7 +489,7 @@ def save_shortcut(
             session, user_id=user_id, admins=services.settings.admins
         )
     if not choices:
-        _say(respond, text_message(t("questions_no_community")))
+        say(respond, text_message(t("questions_no_community")))
         return
     message = body.get("message") or {}
     channel = str((body.get("channel") or {}).get("id") or "")
@@ -542,12 +535,8 @@ def save_submission(
     t = services.translator(user_id)
     chosen = _state_value(view, "community", "question_community").get("selected_option") or {}
     slug = text_in.from_value(chosen.get("value"))
-    try:
-        text = text_in.from_input(
-            str(_state_value(view, "text", "question_text").get("value") or "")
-        )
-    except text_in.NulInText:
-        ack(response_action="errors", errors={"text": t("text_nul_field")})
+    text = typed(ack, t, "text", _state_value(view, "text", "question_text"))
+    if text is None:
         return
     if not slug:
         ack(response_action="errors", errors={"community": t("questions_form_choose")})
@@ -571,18 +560,7 @@ def save_submission(
         log.warning("permalink after the answer: %s", exc)
         permalink, link_later = None, True
     try:
-        with services.db.write() as session:
-            asked = questions.ask(
-                session,
-                query=slug,
-                user_id=user_id,
-                text=text,
-                admins=services.settings.admins,
-                now=services.clock(),
-                permalink=permalink,
-                source_channel=channel,
-                source_ts=ts,
-            )
+        asked = _ask(services, user_id, slug, text, permalink=permalink, channel=channel, ts=ts)
     except DomainError as error:
         error_text = message_for(t, error, "question_form").text
         ack(response_action="errors", errors={"community": error_text})

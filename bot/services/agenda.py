@@ -13,18 +13,17 @@ from sqlalchemy import CursorResult, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import communities, membership, outbox
+from bot.services import communities, outbox
 from bot.services.errors import (
     AgendaInvalid,
     MeetingNotFound,
     MeetingOver,
     NotAllowed,
-    NotInCommunity,
     NoUpcomingMeeting,
     TextTooLong,
     TopicNotFound,
 )
-from bot.services.membership import can_manage
+from bot.services.membership import can_manage, require_participant
 from bot.services.views import MeetingView
 from storage.models import Community, Meeting, Topic, TopicVote
 
@@ -116,16 +115,6 @@ class PublishedAgenda:
     ts: str | None
 
 
-def _require_participant(
-    session: Session, community: Community, user_id: str, admins: Collection[str]
-) -> bool:
-    """True for a facilitator or admin, False for a member; raises NotInCommunity otherwise."""
-    role = membership.participation(session, community.id, user_id, admins)
-    if role is None:
-        raise NotInCommunity(community.name, community.slug)
-    return role == "manager"
-
-
 def split_community(session: Session, text: str) -> tuple[Community, str]:
     """The community named by the leading words of `text`, and the text after it."""
     return communities.split_name(session, text)
@@ -171,7 +160,7 @@ def propose(
 
     Raises CommunityNotFound, NotInCommunity and TextTooLong."""
     community = communities.resolve(session, query)
-    _require_participant(session, community, user_id, admins)
+    require_participant(session, community, user_id, admins)
     text = text.strip()
     if len(text) > MAX_TOPIC_LENGTH:
         raise TextTooLong(text=text, limit=MAX_TOPIC_LENGTH)
@@ -201,7 +190,7 @@ def topics(
 
     Raises CommunityNotFound and NotInCommunity."""
     community = communities.resolve(session, query)
-    _require_participant(session, community, user_id, admins)
+    require_participant(session, community, user_id, admins)
     total = (
         session.scalar(
             select(func.count())
@@ -263,7 +252,7 @@ def toggle_vote(
         raise TopicNotFound(topic_id)
     community = session.get(Community, topic.community_id)
     assert community is not None
-    _require_participant(session, community, user_id, admins)
+    require_participant(session, community, user_id, admins)
     voted = _toggle(session, topic_id, user_id, now)
     votes = session.scalar(
         select(func.count()).select_from(TopicVote).where(TopicVote.topic_id == topic_id)
@@ -284,7 +273,7 @@ def next_agenda(
 
     Raises CommunityNotFound and NotInCommunity."""
     community = communities.resolve(session, query)
-    manager = _require_participant(session, community, user_id, admins)
+    manager = require_participant(session, community, user_id, admins)
     upcoming = communities.upcoming_meetings(session, community.id, now, limit=1)
     meeting = upcoming[0] if upcoming else None
     has_agenda = meeting is not None and bool(meeting.agenda)

@@ -13,6 +13,7 @@ from bot.services import audit, communities, outbox
 from bot.services.errors import (
     AlreadyMember,
     NotAllowed,
+    NotInCommunity,
     NotMember,
     RegistrationClosed,
     RequestAlreadyDecided,
@@ -213,6 +214,17 @@ def participation(
     if can_manage(session, community_id, user_id, admins):
         return "manager"
     return "member" if is_member(session, community_id, user_id) else None
+
+
+def require_participant(
+    session: Session, community: Community, user_id: str, admins: Collection[str]
+) -> bool:
+    """Raise NotInCommunity unless `user_id` takes part in the community's topics and
+    questions (`participation`); returns whether they manage them (facilitator or admin)."""
+    role = participation(session, community.id, user_id, admins)
+    if role is None:
+        raise NotInCommunity(community.name, community.slug)
+    return role == "manager"
 
 
 def _promote_next(

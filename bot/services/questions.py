@@ -10,16 +10,15 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import communities, membership, outbox, visibility
+from bot.services import communities, outbox, visibility
 from bot.services.errors import (
     EmptyText,
     NotAllowed,
-    NotInCommunity,
     QuestionAnswered,
     QuestionNotFound,
     TextTooLong,
 )
-from bot.services.membership import can_manage
+from bot.services.membership import can_manage, require_participant
 from storage.models import Community, Facilitator, Membership, Question, QuestionVote
 
 MAX_QUESTION_LENGTH = 3000
@@ -87,17 +86,6 @@ class Answered:
 
 
 # -- access -------------------------------------------------------------------------------
-
-
-def _check_reader(
-    session: Session, community: Community, user_id: str, admins: Collection[str]
-) -> bool:
-    """Raise NotInCommunity unless `user_id` is a member, facilitator or admin; returns
-    whether they may manage the community's questions."""
-    role = membership.participation(session, community.id, user_id, admins)
-    if role is None:
-        raise NotInCommunity(community.name, community.slug)
-    return role == "manager"
 
 
 def _question(session: Session, question_id: int, *, for_update: bool = False) -> Question:
@@ -173,7 +161,7 @@ def ask(
     EmptyText and TextTooLong (over MAX_QUESTION_LENGTH characters).
     """
     community = communities.resolve(session, query)
-    _check_reader(session, community, user_id, admins)
+    require_participant(session, community, user_id, admins)
     question = Question(
         community_id=community.id,
         text=_clean(text, MAX_QUESTION_LENGTH),
@@ -230,7 +218,7 @@ def list_questions(
     Raises CommunityNotFound and NotInCommunity.
     """
     community = communities.resolve(session, query)
-    manages = _check_reader(session, community, user_id, admins)
+    manages = require_participant(session, community, user_id, admins)
     votes = (
         select(QuestionVote.question_id, func.count().label("n"))
         .group_by(QuestionVote.question_id)
@@ -299,7 +287,7 @@ def toggle_vote(
     QuestionNotFound, NotInCommunity and QuestionAnswered.
     """
     question = _question(session, question_id)
-    _check_reader(session, question.community, user_id, admins)
+    require_participant(session, question.community, user_id, admins)
     if question.status == Question.ANSWERED:
         raise QuestionAnswered(question_id)
     removed = session.execute(

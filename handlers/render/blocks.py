@@ -50,11 +50,17 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
+def plain(text: str) -> Block:
+    """A plain_text object (a modal's title and labels, a button's text, an option), emoji
+    shown."""
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
 def header(text: str) -> Block:
     """A header from raw text: plain_text, but Slack still reads &, < and > as entities."""
     return {
         "type": "header",
-        "text": {"type": "plain_text", "text": clip(escape(text), MAX_HEADER_TEXT), "emoji": True},
+        "text": plain(clip(escape(text), MAX_HEADER_TEXT)),
     }
 
 
@@ -129,7 +135,7 @@ def divider() -> Block:
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
     element: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": clip(text, MAX_BUTTON_TEXT), "emoji": True},
+        "text": plain(clip(text, MAX_BUTTON_TEXT)),
         "action_id": action_id,
         "value": value[:MAX_ACTION_VALUE],
     }

@@ -20,13 +20,9 @@ class Views(Workspace):
             return missing("view")
         return ok(view=self._view(view))
 
-    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("trigger_id"):
-            return missing("trigger_id")
-        view = self._view_arg(args)
-        if view is None:
-            return missing("view")
-        return ok(view=self._view(view))
+    # The stand-in keeps no stack of views: a pushed view is checked and stored as an
+    # opened one is.
+    _views_push = _views_open
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         view = self._view_arg(args)
