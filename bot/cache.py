@@ -30,11 +30,17 @@ class ReadCache(Generic[V]):
     """
 
     def __init__(
-        self, ttl: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        on_wait: Callable[[Hashable], None] | None = None,
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.clock = clock
+        # Called with the key when a thread starts waiting for another's computation.
+        self.on_wait = on_wait
         self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
@@ -57,6 +63,8 @@ class ReadCache(Generic[V]):
                 flight = self._flights[key] = _Flight(generation)
         assert flight is not None
         if not leading:
+            if self.on_wait is not None:
+                self.on_wait(key)
             flight.done.wait()
             if flight.ok:
                 return flight.value  # type: ignore[return-value]

@@ -18,6 +18,10 @@ from bot.edge import Edge
 from bot.runtime import Services
 from handlers.calendar_feed import Feeds
 
+# On SIGTERM the web workers finish their requests within this (gunicorn's
+# graceful_timeout); the delivery process within bot.cli.DELIVERY_STOP_SECONDS.
+GRACEFUL_STOP_SECONDS = 10
+
 log = logging.getLogger("cop_bot")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -149,7 +153,7 @@ def serve(
             "threads": threads,
             "worker_class": "gthread",
             "timeout": 30,
-            "graceful_timeout": 10,
+            "graceful_timeout": GRACEFUL_STOP_SECONDS,
             "keepalive": 5,
             "accesslog": None,
             "errorlog": "-",

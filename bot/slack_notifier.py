@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.error import URLError
 
@@ -33,7 +34,11 @@ class WithinDeadline(RetryHandler):
     """What slack_sdk's retry handlers do, but inside a request only a retry whose wait
     ends before the request's deadline: a longer Retry-After (or back-off) is not waited
     out, and the call fails at once (DeadlineWebClient turns that into SlackTooSlow).
-    Outside a request the handler behaves exactly like the one it is mixed into."""
+    Outside a request the handler waits what the one it is mixed into would wait.
+
+    Every wait goes through `sleep`, so that a test may see (and skip) what is waited."""
+
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def can_retry(
         self,
@@ -63,15 +68,13 @@ class WithinDeadline(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
+        # Inside a request: exactly the wait that can_retry found to fit; outside one,
+        # what slack_sdk's own handler waits (Retry-After plus jitter, or its back-off).
         wait = (state.custom_values or {}).pop(_WAIT, None)
         if wait is None:
-            super().prepare_for_next_attempt(
-                state=state, request=request, response=response, error=error
-            )
-            return
-        # Inside a request: exactly the wait that can_retry found to fit.
+            wait = self.wait(state, response)
         state.next_attempt_requested = True
-        time.sleep(wait)
+        self.sleep(wait)
         state.increment_current_attempt()
 
     def wait(self, state: RetryState, response: HttpResponse | None) -> float:

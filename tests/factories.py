@@ -73,21 +73,37 @@ def load_shipped_catalog(db: Database, *, now: dt.datetime = NOW) -> None:
         catalog.load_file(session, catalog.DEFAULT_CATALOG, ZoneInfo("Europe/Amsterdam"), now=now)
 
 
+class LockHolder(threading.Event):
+    """Set it to make the holder let go; `held` says whether it still holds the lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.let_go = threading.Event()
+
+    @property
+    def held(self) -> bool:
+        return not self.let_go.is_set()
+
+
 @contextmanager
-def write_lock_held(db: Database) -> Iterator[threading.Event]:
+def write_lock_held(db: Database) -> Iterator[LockHolder]:
     """Another writer holds the communities' rows (on SQLite: the whole database) until
-    the block ends or the event it yields is set."""
-    holding, release = threading.Event(), threading.Event()
+    the block ends or the event it yields is set (at most 30 s, so a test that forgets
+    fails instead of hanging)."""
+    holding, release = threading.Event(), LockHolder()
 
     def hold() -> None:
-        with db.write() as session:
-            session.execute(text("UPDATE communities SET name = name"))
-            holding.set()
-            release.wait(10)
+        try:
+            with db.write() as session:
+                session.execute(text("UPDATE communities SET name = name"))
+                holding.set()
+                release.wait(30)
+        finally:
+            release.let_go.set()
 
     holder = threading.Thread(target=hold)
     holder.start()
-    assert holding.wait(5)
+    assert holding.wait(30)
     try:
         yield release
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from bot.cache import ReadCache
 
@@ -61,7 +60,8 @@ def test_the_least_recently_used_entry_goes_first_when_full() -> None:
 
 
 def test_threads_that_miss_the_same_key_at_once_share_one_computation() -> None:
-    cache: ReadCache[str] = ReadCache(ttl=60)
+    waiting = threading.Semaphore(0)
+    cache: ReadCache[str] = ReadCache(ttl=60, on_wait=lambda key: waiting.release())
     started, finish = threading.Event(), threading.Event()
     calls: list[int] = []
 
@@ -80,18 +80,20 @@ def test_threads_that_miss_the_same_key_at_once_share_one_computation() -> None:
     ]
     for thread in others:
         thread.start()
-    time.sleep(0.05)  # they are waiting for the first one, not computing
+    for _ in others:  # each of them missed and waits for the first one, not computing
+        assert waiting.acquire(timeout=30)
     assert len(calls) == 1
     finish.set()
     for thread in [first, *others]:
-        thread.join(5)
+        thread.join(30)
 
     assert results == ["value"] * 6
     assert len(calls) == 1
 
 
 def test_when_the_shared_computation_fails_its_caller_sees_the_error_and_a_waiter_retries() -> None:
-    cache: ReadCache[str] = ReadCache(ttl=60)
+    waiting = threading.Semaphore(0)
+    cache: ReadCache[str] = ReadCache(ttl=60, on_wait=lambda key: waiting.release())
     started, finish = threading.Event(), threading.Event()
 
     def failing() -> str:
@@ -113,10 +115,10 @@ def test_when_the_shared_computation_fails_its_caller_sees_the_error_and_a_waite
     waited: list[str] = []
     waiter = threading.Thread(target=lambda: waited.append(cache.get("k", lambda: "fresh")))
     waiter.start()
-    time.sleep(0.05)
+    assert waiting.acquire(timeout=30)  # it waits for the failing computation
     finish.set()
-    first.join(5)
-    waiter.join(5)
+    first.join(30)
+    waiter.join(30)
 
     assert [str(e) for e in errors] == ["database down"]
     assert waited == ["fresh"]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot.notifier import DeliveryError, Message
 from bot.sandbox.standin import SlackStandIn
-from bot.slack_notifier import SlackNotifier, make_web_client
+from bot.slack_notifier import SlackNotifier, WithinDeadline, make_web_client
 
 
 @pytest.fixture
@@ -29,15 +27,22 @@ def test_a_dm_lands_in_the_users_dm_with_text_and_blocks(
 
 
 def test_a_429_waits_for_retry_after_then_succeeds(
-    notifier: SlackNotifier, standin: SlackStandIn
+    notifier: SlackNotifier, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    slept: list[tuple[float, int]] = []
+
+    def sleep(seconds: float) -> None:  # what is waited, and how many calls came before
+        slept.append((seconds, len(standin.calls("chat.postMessage"))))
+
+    monkeypatch.setattr(WithinDeadline, "sleep", staticmethod(sleep))
     standin.fail("chat.postMessage", status=429, retry_after=1)
-    began = time.monotonic()
     notifier.send_dm("U1", Message(text="na de pauze"))
     calls = standin.calls("chat.postMessage")
     assert [c.status for c in calls] == [429, 200]
-    assert calls[1].at - calls[0].at >= 1.0
-    assert time.monotonic() - began >= 1.0
+    # Retry-After (plus up to a second of jitter) was waited, between the two calls.
+    [(wait, before)] = slept
+    assert 1.0 <= wait < 2.0
+    assert before == 1
 
 
 def test_a_server_error_is_retried(notifier: SlackNotifier, standin: SlackStandIn) -> None:

@@ -8,6 +8,7 @@ import json
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -74,6 +75,12 @@ def reminder_dms(standin: SlackStandIn) -> Counter[str]:
         and call.args.get("metadata")
         and _is_reminder(call.args.get("blocks"))
     )
+
+
+def is_reminder_dm(args: dict[str, Any]) -> bool:
+    """Whether a chat.postMessage call's arguments are a keyed reminder DM (as counted by
+    reminder_dms): for the stand-in's hold_after."""
+    return bool(args.get("metadata")) and _is_reminder(args.get("blocks"))
 
 
 def _is_reminder(blocks: object) -> bool:

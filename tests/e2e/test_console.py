@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from storage import migrate
 from storage.db import Database
 from tests.conftest import NOW
 from tests.factories import add_community
+from tests.waiting import wait_until
 
 SCRIPT = """\
 /cop lijst
@@ -152,22 +152,25 @@ def test_a_slow_command_shows_the_working_note_then_the_answer_before_the_next_p
 ) -> None:
     monkeypatch.setattr(handlers.commands, "ACK_BUDGET_SECONDS", 0.05)
     database = tmp_path / "console.db"
+    out = io.StringIO()
 
     def lock_briefly(console: Console) -> None:
-        # Another process (say `cop-bot serve`) is busy writing for half a second.
+        # Another process (say `cop-bot serve`) is busy writing until the console has
+        # said it is working on the join: only then can the join get the lock.
         locked = threading.Event()
 
         def hold() -> None:
             with sqlite3.connect(database, isolation_level=None) as conn:
                 conn.execute("BEGIN IMMEDIATE")
                 locked.set()
-                time.sleep(0.5)
-                conn.execute("ROLLBACK")
+                try:
+                    wait_until(lambda: "Even geduld" in out.getvalue(), "the working note")
+                finally:
+                    conn.execute("ROLLBACK")
 
         threading.Thread(target=hold, daemon=True).start()
-        assert locked.wait(5)
+        assert locked.wait(30)
 
-    out = io.StringIO()
     run_console(
         Settings(database_url=f"sqlite:///{database}"),
         stdin=io.StringIO("/cop aanmelden ethiek\n/cop mijn\n"),

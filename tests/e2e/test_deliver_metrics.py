@@ -59,7 +59,7 @@ def test_a_lone_delivery_process_serves_its_metrics_on_cop_metrics_port(
             if sent == 1:
                 break
             assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+            time.sleep(0.1)  # between two looks at the state, not synchronisation
         assert _get(base + "/healthz") == (200, '{"ok": true, "database": "up"}')
         assert process.poll() is None
     finally:

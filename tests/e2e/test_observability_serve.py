@@ -28,11 +28,11 @@ from tests.e2e.test_serve import (
 from tests.metrics_support import sample
 
 
-def _until(what: str, check: object, timeout: float = 15.0) -> None:
+def _until(what: str, check: object, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, what
-        time.sleep(0.1)
+        time.sleep(0.1)  # between two looks at the state, not synchronisation
 
 
 def test_serve_counts_the_welcome_sent_by_its_delivery_process_and_logs_json(

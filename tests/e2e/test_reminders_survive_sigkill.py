@@ -1,24 +1,36 @@
 """The real scheduler and delivery process of `cop-bot serve`: killed with SIGKILL in the
 middle of sending a reminder's fan-out and started again, every member still gets
-exactly one DM (the new delivery process takes over the dead one's claims)."""
+exactly one DM (the new delivery process takes over the dead one's claims, and finds in
+Slack the messages that went out while it died)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import signal
-import time
 from pathlib import Path
 
 from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import AMS
 from tests.e2e.support import catalogue as _catalogue
+from tests.e2e.support import is_reminder_dm
 from tests.e2e.support import reminder_dms as _reminder_dms
 from tests.e2e.support import reminder_items as _reminder_items
 from tests.e2e.support import start_serve as _start
+from tests.waiting import wait_until
 
 MEMBERS = 60
+# Reminder DMs Slack answers before it stalls: the rest wait in flight for the kill.
+PASSING = 10
+
+
+def _dms_done(db_url: str) -> int:
+    return sum(
+        1
+        for who, state, _ in _reminder_items(db_url)
+        if (who or "").startswith("U") and state == "done"
+    )
 
 
 def test_sigkill_mid_fan_out_then_restart_sends_each_member_exactly_one_reminder(
@@ -45,29 +57,36 @@ def test_sigkill_mid_fan_out_then_restart_sends_each_member_exactly_one_reminder
         raise
     finally:
         db.dispose()
+    # Slack answers the first reminder DMs and then stalls: the kill lands with those out
+    # and marked and the next ones in flight, not at a moment that happens to be mid-way.
+    gate = standin.hold_after("chat.postMessage", PASSING, where=is_reminder_dm)
     try:
-        # Slow Slack down so that the fan-out is still under way when the process dies.
-        standin.set_delay(0.05)
-        deadline = time.monotonic() + 40
-        while sum(_reminder_dms(standin).values()) < 10:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.02)
+        wait_until(
+            lambda: _dms_done(db_url) >= PASSING and gate.held >= 1,
+            lambda: f"{PASSING} reminder DMs marked and one in flight:\n{log.read_text()}",
+            timeout=60,
+        )
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # also when the wait failed: never leave it running
         first.wait(timeout=10)
+    # Slack answers what it held: those messages are out, though their sender is gone.
+    held = gate.held
+    gate.release()
+    wait_until(
+        lambda: sum(_reminder_dms(standin).values()) >= PASSING + held,
+        "the held calls to be answered",
+    )
     sent_before_restart = sum(_reminder_dms(standin).values())
-    assert 10 <= sent_before_restart < MEMBERS, "the kill must land in the middle of the fan-out"
+    assert PASSING < sent_before_restart < MEMBERS, "the kill must land mid fan-out"
 
     second, log = _start(db_url, standin, tmp_path, catalogue, "second")
     try:
-        deadline = time.monotonic() + 30
-        while sum(_reminder_dms(standin).values()) < MEMBERS:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        # Nothing more may go out: wait until every item is settled, then count.
-        while {state for _, state, _ in _reminder_items(db_url)} != {"done"}:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+        # Nothing more may go out once every item is settled: wait for that, then count.
+        wait_until(
+            lambda: {state for _, state, _ in _reminder_items(db_url)} == {"done"},
+            lambda: f"every reminder item settled:\n{log.read_text()}",
+            timeout=60,
+        )
         counts = _reminder_dms(standin)
         assert len(counts) == MEMBERS
         assert set(counts.values()) == {1}, {u: n for u, n in counts.items() if n != 1}

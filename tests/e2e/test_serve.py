@@ -24,6 +24,7 @@ from storage.db import Database
 from storage.models import OutboxItem
 from tests.blockkit import assert_valid_message
 from tests.conftest import SECRET, SlackHTTP
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 COP_BOT = Path(sys.executable).with_name("cop-bot")
@@ -54,7 +55,7 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) ->
                     return json.loads(response.read())
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        time.sleep(0.1)
+        time.sleep(0.1)  # between two looks at /healthz, not synchronisation
     pytest.fail(f"cop-bot serve did not get healthy in 30 s:\n{log.read_text()}")
 
 
@@ -204,16 +205,19 @@ def test_a_missing_setting_exits_with_status_2_and_one_line_naming_it(
 def test_a_welcome_dm_still_underway_when_told_to_stop_is_delivered(
     server: tuple[SlackHTTP, subprocess.Popen[bytes], Path], standin: SlackStandIn
 ) -> None:
-    slack, process, _ = server
-    standin.set_delay(1.0)  # Slack is slow today
+    slack, process, log = server
+    held = standin.hold("chat.postMessage")  # Slack keeps the welcome waiting for an answer
 
     response = slack.command("U0ALICE", "aanmelden ethiek")
-    process.send_signal(signal.SIGTERM)
-
     assert "Je bent lid van *Ethiek*" in response.json()["text"]
-    [welcome] = standin.wait_for("chat.postMessage", 1, timeout=15)
+    assert held.arrived.wait(30)  # the welcome is on its way
+    process.send_signal(signal.SIGTERM)
+    wait_until(lambda: "Handling signal: term" in log.read_text(), "serve to begin stopping")
+    held.release()  # Slack answers only once serve is stopping
+
+    [welcome] = standin.wait_for("chat.postMessage", 1, timeout=30)
     assert welcome.args["channel"] == "U0ALICE"
-    assert process.wait(timeout=20) == 0
+    assert process.wait(timeout=30) == 0
 
 
 def test_serve_sends_welcomes_from_a_delivery_process_of_its_own_and_stops_it(
@@ -244,7 +248,7 @@ def _gone(pids: list[int], timeout: float) -> bool:
             for p in pids
         ):
             return True
-        time.sleep(0.1)
+        time.sleep(0.1)  # between two looks at /proc, not synchronisation
     return False
 
 
@@ -291,7 +295,7 @@ def test_a_delivery_process_that_dies_is_started_again_and_the_welcomes_still_go
     deadline = time.monotonic() + 15
     while not [p for p in _delivery_processes(process.pid) if p != first]:
         assert time.monotonic() < deadline, "no new delivery process"
-        time.sleep(0.1)
+        time.sleep(0.1)  # between two looks at /proc, not synchronisation
     slack.command("U0ALICE", "aanmelden ethiek")
 
     [welcome] = standin.wait_for("chat.postMessage", 1, timeout=15)

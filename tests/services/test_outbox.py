@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -25,6 +24,7 @@ from storage.db import Database
 from storage.models import OutboxItem
 from tests.conftest import NOW
 from tests.factories import add_community
+from tests.waiting import wait_until
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -219,13 +219,12 @@ def test_a_live_worker_renews_its_leases_so_nobody_takes_its_items(
             first = session.scalars(select(OutboxItem.lease_until)).one()
         # Past the point where the first lease would be taken over ...
         clock.now = first + outbox.IN_FLIGHT + dt.timedelta(seconds=0.1)
-        deadline = time.monotonic() + 10
-        renewed = first
-        while renewed < clock.now:  # ... the worker renews it from the clock's now
-            assert time.monotonic() < deadline, "the lease was never renewed"
-            time.sleep(0.02)
+
+        def renewed() -> bool:  # ... the worker renews it from the clock's now
             with db.read() as session:
-                renewed = session.scalars(select(OutboxItem.lease_until)).one()
+                return session.scalars(select(OutboxItem.lease_until)).one() >= clock.now
+
+        wait_until(renewed, "the lease to be renewed")
         assert other.drain() == 0  # a live worker's claim is not taken
         go_on.set()
         worker.join(5)
@@ -242,10 +241,19 @@ def test_the_courier_sends_every_due_item_side_by_side_in_batches(
     _queue_welcomes(db, 7)
     _queue(db, 2)  # calendar files: another lane, not this courier's
     threads: set[str] = set()
+    # The first batch's three sends wait for each other: they only get past this if
+    # they run side by side (one after the other, the barrier breaks and the test fails).
+    side_by_side = threading.Barrier(3, timeout=30)
+    started: list[str] = []
+    lock = threading.Lock()
 
     def send(item: outbox.Item, notifier: Notifier) -> None:
         threads.add(threading.current_thread().name)
-        time.sleep(0.02)
+        with lock:
+            started.append(item.recipient)
+            first_batch = len(started) <= 3
+        if first_batch:
+            side_by_side.wait()
         notifier.send_dm(item.recipient, Message(text="hallo"))
 
     courier = _courier(db, standin, clock, lane=send, batch=3)
@@ -313,9 +321,7 @@ def test_the_delivery_loop_sends_what_comes_in_and_what_is_due_when_stopped(
     loop.start()
     try:
         _queue_welcomes(db, 2)
-        deadline = time.monotonic() + 5
-        while len(sent) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(sent) >= 2, "the loop to send both welcomes")
         assert sorted(sent) == ["U0", "U1"]
     finally:
         stop.set()

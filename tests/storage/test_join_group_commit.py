@@ -5,7 +5,6 @@ own; a hurried join gives up without writing."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -23,6 +22,7 @@ from storage.errors import WriteBusy
 from storage.models import Membership, OutboxItem
 from tests.conftest import NOW
 from tests.factories import add_community, write_lock_held
+from tests.waiting import wait_until
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -32,10 +32,8 @@ def _join(user: str, slug: str = "ethiek") -> Callable[[Session], JoinResult]:
 
 
 def _waiting(db: Database, count: int) -> None:
-    deadline = time.monotonic() + 5
-    while db.group_commit.waiting < count:  # the joins queued behind the busy lock
-        assert time.monotonic() < deadline, "the joins did not queue up"
-        time.sleep(0.005)
+    """Until `count` joins queue behind the busy lock (nothing signals a queued write)."""
+    wait_until(lambda: db.group_commit.waiting >= count, f"{count} joins to queue up")
 
 
 def _queued_behind_the_lock(
@@ -133,15 +131,17 @@ def test_a_hurried_join_gives_up_and_writes_nothing_while_a_patient_one_waits_it
     add_community(db, "ethiek")
     patient: list[JoinResult] = []
 
-    with write_lock_held(db):
+    with write_lock_held(db) as release:
         waiter = threading.Thread(target=lambda: patient.append(db.group_commit.run(_join("U1"))))
         waiter.start()
         _waiting(db, 1)
-        started = time.monotonic()
         with pytest.raises(WriteBusy):
             db.group_commit.run(_join("U2"), wait=0.2)
-        assert time.monotonic() - started < 2.0
-    waiter.join(10)
+        # It gave up while the lock was still held and the patient one still waited.
+        assert release.held
+        assert patient == []
+        assert db.group_commit.waiting == 1
+    waiter.join(30)
 
     [joined] = patient
     assert joined.outcome == "member"

@@ -18,7 +18,7 @@ Run it on its own with `python -m bot.sandbox.standin`. Its parts:
 
 from bot.sandbox.standin.command import main
 from bot.sandbox.standin.core import SlackStandIn
-from bot.sandbox.standin.misbehaviour import Hold
+from bot.sandbox.standin.misbehaviour import Gate, Hold
 from bot.sandbox.standin.recording import Call
 
-__all__ = ["Call", "Hold", "SlackStandIn", "main"]
+__all__ = ["Call", "Gate", "Hold", "SlackStandIn", "main"]

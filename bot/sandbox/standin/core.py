@@ -5,6 +5,7 @@ methods of each group."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from email.message import Message
@@ -54,8 +55,14 @@ class SlackStandIn(Chat, Conversations, Users, Views, Files, ResponseUrls, Token
         team_id: str = "T0COPBOT",
         max_calls: int | None = None,
         scopes: Iterable[str] = slack_scopes.BOT_SCOPES,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.host = host
+        # The time of the rate limits (throttle) and the wait of slow answers (set_delay):
+        # a test may drive both (waiting for calls, wait_for, keeps the real clock).
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._initial_scopes = frozenset(scopes)
         self.bot_user_id = bot_user_id
         self.team_id = team_id

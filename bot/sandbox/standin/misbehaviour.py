@@ -1,13 +1,14 @@
 """Slack misbehaving on purpose: injected failures, rate limits (a token bucket per method),
-slow answers and calls held in flight."""
+slow answers and calls held in flight (the next one, or every one after the first few)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
 from bot.sandbox.standin.protocol import Answer, err, json_answer, rate_limited, text_answer
 
@@ -51,6 +52,54 @@ class Hold:
         self._released.set()
 
 
+class Gate:
+    """Calls of one method answered as usual for the first `passing`, and every later one
+    kept waiting unanswered until `release()` (at most `timeout` seconds each): Slack
+    stalling in the middle of a burst, so that a test can act (kill the sender) with
+    exactly that much out and the rest in flight. Only calls for which `where(args)` is
+    true count or wait. `held` is the number of calls waiting now; `wait_held(n)` waits
+    until at least n are."""
+
+    def __init__(
+        self, method: str, passing: int, where: Callable[[dict[str, Any]], bool], timeout: float
+    ) -> None:
+        self.method = method
+        self.passing = passing
+        self.where = where
+        self.timeout = timeout
+        self.passed = 0
+        self.held = 0
+        self._changed = threading.Condition()
+        self._released = threading.Event()
+
+    def admits(self, args: dict[str, Any]) -> bool:
+        """Whether this call goes through without waiting (under the stand-in's lock)."""
+        if self._released.is_set() or not self.where(args):
+            return True
+        if self.passed < self.passing:
+            self.passed += 1
+            return True
+        return False
+
+    def wait(self) -> None:
+        with self._changed:
+            self.held += 1
+            self._changed.notify_all()
+        self._released.wait(self.timeout)
+        with self._changed:
+            self.held -= 1
+            self._changed.notify_all()
+
+    def wait_held(self, count: int = 1, timeout: float = 30.0) -> bool:
+        """Wait until at least `count` calls are held; False when they were not in time."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.held >= count, timeout)
+
+    def release(self) -> None:
+        """Answer the held calls, and every later one at once."""
+        self._released.set()
+
+
 @dataclass
 class Bucket:
     rate: float
@@ -72,6 +121,8 @@ class Misbehaviour:
     """What the stand-in does wrong, and when; SlackStandIn applies it to every call."""
 
     _lock: threading.Lock
+    _monotonic: Callable[[], float]
+    _sleep: Callable[[float], None]
 
     def _reset_misbehaviour(self) -> None:
         self._delay = 0.0
@@ -79,6 +130,9 @@ class Misbehaviour:
         for hold in getattr(self, "_holds", {}).values():
             hold.release()
         self._holds: dict[str, Hold] = {}
+        for gate in getattr(self, "_gates", {}).values():
+            gate.release()
+        self._gates: dict[str, Gate] = {}
         self._failures: dict[str, deque[Failure]] = {}
         self._buckets: dict[str, Bucket] = {}
 
@@ -108,18 +162,20 @@ class Misbehaviour:
             queue.append(Failure(status, error, retry_after, times, done_anyway))
 
     def throttle(self, method: str, *, per_second: float, retry_after: int = 1) -> None:
-        """Answer 429 + Retry-After to calls of `method` beyond `per_second` (a token bucket)."""
+        """Answer 429 + Retry-After to calls of `method` beyond `per_second` (a token bucket
+        that refills by the stand-in's `monotonic` clock)."""
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         capacity = max(1.0, per_second)
         with self._lock:
             self._buckets[method] = Bucket(
-                per_second, capacity, capacity, time.monotonic(), retry_after
+                per_second, capacity, capacity, self._monotonic(), retry_after
             )
 
     def set_delay(self, seconds: float, *, method: str | None = None) -> None:
         """Make every answer (or only those to `method`) wait `seconds` first, like a slow
-        Slack. A call is recorded once its answer is ready, after the wait."""
+        Slack (with the stand-in's `sleep`). A call is recorded once its answer is ready,
+        after the wait."""
         if seconds < 0:
             raise ValueError("the delay cannot be negative")
         with self._lock:
@@ -136,6 +192,24 @@ class Misbehaviour:
             self._holds[method] = hold
         return hold
 
+    def hold_after(
+        self,
+        method: str,
+        passing: int,
+        *,
+        where: Callable[[dict[str, Any]], bool] = lambda args: True,
+        timeout: float = 60.0,
+    ) -> Gate:
+        """Answer the first `passing` calls of `method` (of those `where` accepts), then keep
+        every later one waiting until the returned gate is released (each at most `timeout`
+        seconds): see Gate."""
+        if passing < 0:
+            raise ValueError("passing cannot be negative")
+        gate = Gate(method, passing, where, timeout)
+        with self._lock:
+            self._gates[method] = gate
+        return gate
+
     def _injected_answer(self, method: str) -> tuple[Answer, bool] | None:
         """The answer that replaces this call's, and whether the call is carried out
         anyway; None: it is answered as it should be."""
@@ -147,6 +221,6 @@ class Misbehaviour:
                 queue.popleft()
             return failure.answer(), failure.done_anyway
         bucket = self._buckets.get(method)
-        if bucket is not None and not bucket.take(time.monotonic()):
+        if bucket is not None and not bucket.take(self._monotonic()):
             return rate_limited(bucket.retry_after), False
         return None

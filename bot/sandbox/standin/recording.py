@@ -75,11 +75,15 @@ class Recording(Misbehaviour):
     ) -> Answer:
         with self._lock:
             hold = self._holds.pop(method, None)
+            gate = self._gates.get(method)
+            stopped = gate is not None and not gate.admits(args)
         if hold is not None:
             hold.wait()
+        if stopped and gate is not None:
+            gate.wait()
         delay = self._method_delays.get(method, self._delay)
         if delay > 0:
-            time.sleep(delay)
+            self._sleep(delay)
         with self._lock:
             injected = self._injected_answer(method)
             if injected is None:

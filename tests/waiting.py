@@ -1,0 +1,34 @@
+"""Waiting for a state in tests, never for a moment.
+
+Where no event says that something happened (another process's database, a subprocess's
+log, a counter another thread bumps), a test looks at the state until it is there and
+fails after a generous timeout. The pause between two looks is not what the test relies
+on: a slow machine only makes it look more often before the state arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+# Generous: a loaded machine (two cores shared by several runs) is slow, not broken.
+TIMEOUT = 30.0
+
+
+def wait_until(
+    condition: Callable[[], object],
+    what: str | Callable[[], str],
+    *,
+    timeout: float = TIMEOUT,
+    pause: float = 0.01,
+) -> None:
+    """Return once `condition()` is true; fail saying `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for: " + _said(what))
+        time.sleep(pause)  # between two looks at the state (see above), not synchronisation
+
+
+def _said(what: str | Callable[[], str]) -> str:
+    return what if isinstance(what, str) else what()
