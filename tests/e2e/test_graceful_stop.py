@@ -9,12 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import SchedulerLock
 from storage.db import Database
 from tests.conftest import SECRET, SlackHTTP
 from tests.e2e.support import start_serve
 from tests.handlers.support import buttons
+
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
+# and wait for them.
+pytestmark = pytest.mark.timeout(180)
 
 CATALOGUE = """
 [[community]]

@@ -10,6 +10,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import AMS
@@ -17,6 +19,10 @@ from tests.e2e.support import catalogue as _catalogue
 from tests.e2e.support import reminder_dms as _reminder_dms
 from tests.e2e.support import reminder_items as _reminder_items
 from tests.e2e.support import start_serve as _start
+
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot serve`,
+# kill it mid-work and start it again.
+pytestmark = pytest.mark.timeout(300)
 
 MEMBERS = 60
 
