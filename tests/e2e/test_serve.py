@@ -62,6 +62,13 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) ->
     pytest.fail(f"cop-bot serve did not get healthy in 30 s:\n{log.read_text()}")
 
 
+def _wait_for_line(log: Path, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{log.read_text()}"
+        time.sleep(0.05)
+
+
 @contextmanager
 def _serving(
     db_url: str, standin: SlackStandIn, tmp_path: Path, **settings: str
@@ -208,7 +215,10 @@ def test_a_missing_setting_exits_with_status_2_and_one_line_naming_it(
 def test_a_welcome_dm_still_underway_when_told_to_stop_is_delivered(
     server: tuple[SlackHTTP, subprocess.Popen[bytes], Path], standin: SlackStandIn
 ) -> None:
-    slack, process, _ = server
+    slack, process, log = server
+    # healthz answers before the delivery process is up; on a loaded machine SIGTERM could
+    # reach it while it starts, before it sends anything: wait until it delivers.
+    _wait_for_line(log, "delivering the outbox's welcomes")
     standin.set_delay(1.0)  # Slack is slow today
 
     response = slack.command("U0ALICE", "aanmelden ethiek")
