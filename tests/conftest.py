@@ -54,6 +54,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: runs against TEST_DATABASE_URL")
 
 
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """pytest-randomly prints its seed in the header, which -q hides: after a failure, say
+    how to run the same order again."""
+    seed = getattr(config.option, "randomly_seed", None)
+    failed = exitstatus in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
+    if failed and isinstance(seed, int) and config.pluginmanager.has_plugin("randomly"):
+        terminalreporter.write_line(f"Random order: rerun the same one with --randomly-seed={seed}")
+
+
 def fresh_database_url(backend: str, tmp_path: Path) -> str:
     """An empty, fully migrated database of the given kind."""
     if backend == "sqlite":

@@ -10,12 +10,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from tests.e2e.test_serve import COP_BOT, _env, _free_port
 from tests.factories import add_community
 from tests.metrics_support import sample
 from tests.services.reminder_support import join
+
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
+# and wait for them.
+pytestmark = pytest.mark.timeout(180)
 
 
 def _get(url: str) -> tuple[int, str] | None:

@@ -25,6 +25,10 @@ from tests.e2e.test_serve import (
     _welcome_sender,
 )
 
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
+# and wait for them.
+pytestmark = pytest.mark.timeout(180)
+
 
 @pytest.mark.parametrize("value", ["worker", " Worker "])
 def test_worker_is_a_delivery_mode(value: str) -> None:

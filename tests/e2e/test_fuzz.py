@@ -9,6 +9,10 @@ import pytest
 
 from bench import fuzz
 
+# More than the default per-test timeout (pyproject.toml): this sends 300
+# requests to a `cop-bot serve` of its own.
+pytestmark = pytest.mark.timeout(300)
+
 
 def test_a_fixed_seed_fuzz_run_against_serve_finds_nothing(db_url: str, tmp_path: Path) -> None:
     report = fuzz.run(300, seed=7, database_url=db_url, clients=2, workdir=tmp_path)

@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.sandbox.standin import SlackStandIn
 from bot.scheduler import SchedulerLock
 from storage.db import Database
@@ -16,6 +18,10 @@ from tests.conftest import SECRET, SlackHTTP
 from tests.e2e.support import start_serve
 from tests.handlers.support import buttons
 from tests.waiting import wait_until
+
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
+# and wait for them.
+pytestmark = pytest.mark.timeout(180)
 
 CATALOGUE = """
 [[community]]

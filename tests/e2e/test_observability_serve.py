@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.sandbox.standin import SlackStandIn
@@ -26,6 +27,10 @@ from tests.e2e.test_serve import (
     _wait_healthy,
 )
 from tests.metrics_support import sample
+
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
+# and wait for them.
+pytestmark = pytest.mark.timeout(180)
 
 
 def _until(what: str, check: object, timeout: float = 30.0) -> None:

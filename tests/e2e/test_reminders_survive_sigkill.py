@@ -10,6 +10,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from tests.conftest import AMS
@@ -19,6 +21,10 @@ from tests.e2e.support import reminder_dms as _reminder_dms
 from tests.e2e.support import reminder_items as _reminder_items
 from tests.e2e.support import start_serve as _start
 from tests.waiting import wait_until
+
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot serve`,
+# kill it mid-work and start it again.
+pytestmark = pytest.mark.timeout(300)
 
 MEMBERS = 60
 # Reminder DMs Slack answers before it stalls: the rest wait in flight for the kill.

@@ -13,6 +13,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox.standin import SlackStandIn
@@ -22,6 +23,10 @@ from storage.models import OutboxItem, Question
 from tests.conftest import SlackHTTP
 from tests.e2e.support import start_serve_http
 from tests.waiting import wait_until
+
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot serve`,
+# kill it mid-work and start it again.
+pytestmark = pytest.mark.timeout(300)
 
 CATALOGUE = """
 [[community]]

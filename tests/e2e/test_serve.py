@@ -26,6 +26,10 @@ from tests.blockkit import assert_valid_message
 from tests.conftest import SECRET, SlackHTTP
 from tests.waiting import wait_until
 
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
+# and wait for them.
+pytestmark = pytest.mark.timeout(180)
+
 REPO = Path(__file__).resolve().parents[2]
 COP_BOT = Path(sys.executable).with_name("cop-bot")
 CATALOG = REPO / "bot" / "data" / "catalog.toml"

@@ -14,6 +14,10 @@ from bot.slack_scopes import BOT_SCOPES
 from tests.conftest import SECRET
 from tests.e2e.test_serve import CATALOG, COP_BOT, _env, _serving
 
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
+# and wait for them.
+pytestmark = pytest.mark.timeout(180)
+
 
 @pytest.mark.parametrize(
     ("command", "env"),

@@ -33,11 +33,14 @@ from tests.e2e.support import (
 MEMBERS = 30
 OWNER_LINE = "now runs the reminder scheduler"
 
+# More than the default per-test timeout (pyproject.toml): these start `cop-bot serve`,
+# kill it mid-work and start it again.
 pytestmark = [
     pytest.mark.postgresql,
     pytest.mark.skipif(
         not os.environ.get("TEST_DATABASE_URL"), reason="needs TEST_DATABASE_URL (PostgreSQL)"
     ),
+    pytest.mark.timeout(300),
 ]
 
 
