@@ -235,3 +235,10 @@ def test_an_agenda_takes_its_topics_whatever_the_numbering_case_or_spacing(
         (Topic.ON_AGENDA, march),
         (Topic.ON_AGENDA, april),
     ]
+
+
+def test_a_topic_command_names_its_community_by_leading_words(ethiek: Database) -> None:
+    add_community(ethiek, "lokaal-meten", name="Lokaal meten")
+    with ethiek.read() as session:
+        community, rest = agenda.split_community(session, "lokaal meten Sensoren in de wijk")
+    assert (community.slug, rest) == ("lokaal-meten", "Sensoren in de wijk")
