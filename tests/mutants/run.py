@@ -4,6 +4,13 @@
     ./dev mutants --quick    the quick subset ([tool.mutmut] quick_only_mutate, tested by
                              quick_tests): what CI runs, in a few minutes
     ./dev mutants --report   only print the score of the last run (mutants/*.meta)
+    ./dev mutants --retry    test again only the mutants that survived the last run (after
+                             adding tests: mutmut keeps earlier results otherwise)
+    ./dev mutants --fresh    forget the last run's results (mutants/) and start over
+
+mutmut keeps its results in mutants/ and tests again only what changed, so a second
+`./dev mutants` is quick; the first (or `--fresh`) takes the time the README states.
+`--quick` always starts afresh, so that CI judges the code as it is.
 
 mutmut copies the product and the tests into mutants/, changes one thing at a time in
 the modules it mutates (a `<` becomes `<=`, a string another, an argument None...) and
@@ -148,11 +155,8 @@ _COUNTS = ("total", "killed", "equivalent", "survived", "timeout", "no_tests", "
 def prepare_quick(config: dict[str, object]) -> Path:
     """A copy of the product and tests in .mutants-quick/ whose pyproject.toml tells
     mutmut to mutate only the quick subset and to run only its tests."""
-    if QUICK_DIR.exists():
-        # Keep its mutants/ (mutmut reuses what is unchanged) but refresh the sources.
-        for name in ("bot", "handlers", "storage", "tests"):
-            shutil.rmtree(QUICK_DIR / name, ignore_errors=True)
-    QUICK_DIR.mkdir(exist_ok=True)
+    shutil.rmtree(QUICK_DIR, ignore_errors=True)
+    QUICK_DIR.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "mutants")
     for name in ("bot", "handlers", "storage", "tests"):
         shutil.copytree(ROOT / name, QUICK_DIR / name, ignore=ignore)
@@ -169,11 +173,10 @@ def prepare_quick(config: dict[str, object]) -> Path:
     return QUICK_DIR
 
 
-def run_mutmut(workdir: Path) -> None:
+def run_mutmut(workdir: Path, names: list[str] | None = None) -> None:
     env = dict(os.environ)
     env.pop("TEST_DATABASE_URL", None)
-    # mutmut's progress line redraws itself; in CI (no terminal) only its summary matters.
-    result = subprocess.run([str(MUTMUT), "run"], cwd=workdir, env=env, check=False)
+    result = subprocess.run([str(MUTMUT), "run", *(names or [])], cwd=workdir, env=env, check=False)
     if result.returncode != 0:
         sys.exit(f"mutmut run failed (exit {result.returncode})")
 
@@ -181,7 +184,9 @@ def run_mutmut(workdir: Path) -> None:
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     report_only = "--report" in argv
-    unknown = [a for a in argv if a not in ("--quick", "--report")]
+    retry = "--retry" in argv
+    fresh = "--fresh" in argv
+    unknown = [a for a in argv if a not in ("--quick", "--report", "--retry", "--fresh")]
     if unknown:
         print(__doc__)
         return 2
@@ -189,9 +194,15 @@ def main(argv: list[str]) -> int:
     equivalents = load_equivalents()
     modules = [str(m) for m in config["quick_only_mutate" if quick else "only_mutate"]]  # type: ignore[attr-defined]
     workdir = QUICK_DIR if quick else ROOT
-    if quick and not report_only:
+    if quick and not (report_only or retry):
         prepare_quick(config)
-    if not report_only:
+    if fresh and not quick:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    if retry:
+        again = survivors(workdir, modules, equivalents)
+        if again:
+            run_mutmut(workdir, again)
+    elif not report_only:
         run_mutmut(workdir)
     print_scores(scores(workdir, modules, equivalents))
     alive = survivors(workdir, modules, equivalents)
