@@ -242,3 +242,63 @@ def test_a_topic_command_names_its_community_by_leading_words(ethiek: Database) 
     with ethiek.read() as session:
         community, rest = agenda.split_community(session, "lokaal meten Sensoren in de wijk")
     assert (community.slug, rest) == ("lokaal-meten", "Sensoren in de wijk")
+
+
+def _page(db: Database, user: str = "U001", page: int = 1) -> agenda.TopicPage:
+    with db.read() as session:
+        return agenda.topics(session, query="ethiek", user_id=user, admins=ADMINS, page=page)
+
+
+def test_the_topic_list_counts_and_shows_only_this_communitys_open_topics(
+    ethiek: Database,
+) -> None:
+    empty = _page(ethiek)
+    assert (empty.topics, empty.total, empty.pages, empty.page) == ((), 0, 1, 1)
+    add_community(ethiek, "ander", facilitators=("UFAC",))
+    with ethiek.write() as session:
+        agenda.propose(
+            session, query="ander", user_id="UFAC", text="Elders", admins=ADMINS, now=NOW
+        )
+    mine = propose(ethiek, "U000", "Hier")
+    listed = _page(ethiek)
+    assert [t.id for t in listed.topics] == [mine]
+    assert (listed.community_name, listed.community_slug, listed.total, listed.pages) == (
+        "Ethiek", "ethiek", 1, 1,
+    )  # fmt: skip
+    assert _page(ethiek, page=5).page == 1
+
+
+def test_the_same_topic_proposed_twice_at_once_is_listed_twice(ethiek: Database) -> None:
+    first = propose(ethiek, "U000", "Algoritmeregister")
+    second = propose(ethiek, "U000", "Algoritmeregister")
+    vote(ethiek, "U001", second)
+    assert [(t.id, t.votes) for t in _page(ethiek).topics] == [(second, 1), (first, 0)]
+
+
+def test_topics_with_equal_votes_come_oldest_first_whatever_their_number(
+    ethiek: Database,
+) -> None:
+    with ethiek.write() as session:
+        later = agenda.propose(session, query="ethiek", user_id="U000", text="Later",
+                               admins=ADMINS, now=NOW + dt.timedelta(hours=1)).topic.id  # fmt: skip
+        earlier = agenda.propose(session, query="ethiek", user_id="U000", text="Eerder",
+                                 admins=ADMINS, now=NOW).topic.id  # fmt: skip
+    assert [t.id for t in _page(ethiek).topics] == [earlier, later]
+
+
+def test_the_draft_joins_a_topics_words_with_single_spaces_up_to_exactly_the_limit(
+    ethiek: Database,
+) -> None:
+    propose(ethiek, "U000", "Privacy   bij\nslimme camera's")
+    with ethiek.read() as session:
+        form = agenda.agenda_form(session, query="ethiek", user_id="UFAC", admins=ADMINS, now=NOW)
+    assert form.text == "1. Privacy bij slimme camera's"
+
+
+def test_a_draft_line_that_ends_exactly_at_the_limit_is_kept(ethiek: Database) -> None:
+    propose(ethiek, "U000", "x" * 1500)  # "1. " and 1,500 characters
+    propose(ethiek, "U001", "y" * 1493)  # a line break, "2. " and 1,493: 3,000 exactly
+    with ethiek.read() as session:
+        form = agenda.agenda_form(session, query="ethiek", user_id="UFAC", admins=ADMINS, now=NOW)
+    assert form.text == f"1. {'x' * 1500}\n2. {'y' * 1493}"
+    assert len(form.text) == agenda.MAX_AGENDA_LENGTH

@@ -90,8 +90,18 @@ def test_the_answer_form_of_an_answered_question_says_it_is_answered(ethiek: Dat
     with ethiek.write() as session:
         questions.answer(session, question_id=asked.id, text="Ja.", user_id="UFAC",
                          admins=ADMINS, now=NOW)  # fmt: skip
-    with pytest.raises(QuestionAnswered):
+    with pytest.raises(QuestionAnswered) as refused:
         _manager_view(ethiek, asked.id, "UFAC")
+    assert refused.value.question_id == asked.id
+    with pytest.raises(QuestionAnswered) as again, ethiek.write() as session:
+        questions.answer(session, question_id=asked.id, text="Nee.", user_id="UFAC",
+                         admins=ADMINS, now=NOW)  # fmt: skip
+    with pytest.raises(QuestionAnswered) as moved, ethiek.write() as session:
+        questions.move(session, question_id=asked.id, status="research", user_id="UFAC",
+                       admins=ADMINS)  # fmt: skip
+    with pytest.raises(QuestionAnswered) as voted:
+        _vote(ethiek, asked.id, "U2")
+    assert {again.value.question_id, moved.value.question_id, voted.value.question_id} == {asked.id}
 
 
 def test_moving_or_answering_is_refused_to_another_communitys_facilitator_naming_why(
@@ -146,6 +156,8 @@ def test_an_answer_queues_a_notice_to_the_asker_and_each_voter_who_still_reads(
         2, "Zo.", "answered",
     )  # fmt: skip
     assert (answered.question.answered_by, answered.question.answered_at) == ("UFAC", when)
+    assert (answered.question.id, answered.question.voted) == (asked.id, False)
+    assert _stored(ethiek, asked.id).status_by == "UFAC"
     with ethiek.read() as session:
         queued = [
             (i.kind, i.recipient, i.subject, i.not_before)
