@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.services import agenda
-from bot.services.errors import MeetingNotFound, MeetingOver, NotInCommunity, NoUpcomingMeeting
+from bot.services.errors import (
+    AgendaInvalid,
+    MeetingNotFound,
+    MeetingOver,
+    NotAllowed,
+    NotInCommunity,
+    NoUpcomingMeeting,
+)
 from storage.db import Database
 from storage.models import Meeting, OutboxItem, Topic
 from tests.conftest import NOW
@@ -302,3 +309,42 @@ def test_a_draft_line_that_ends_exactly_at_the_limit_is_kept(ethiek: Database) -
         form = agenda.agenda_form(session, query="ethiek", user_id="UFAC", admins=ADMINS, now=NOW)
     assert form.text == f"1. {'x' * 1500}\n2. {'y' * 1493}"
     assert len(form.text) == agenda.MAX_AGENDA_LENGTH
+
+
+def test_a_save_is_refused_to_a_member_as_agenda_and_to_a_begun_meeting_naming_the_community(
+    ethiek: Database,
+) -> None:
+    march, _ = _meeting_ids(ethiek)
+    with pytest.raises(NotAllowed) as member:
+        _save(ethiek, march, "Gekaapt", user="U001")
+    assert member.value.action == "agenda"
+    with pytest.raises(MeetingOver) as over:
+        _save(ethiek, march, "Te laat", now=MARCH_30 + dt.timedelta(minutes=1))
+    assert over.value.community == "Ethiek"
+
+
+def _save_with(db: Database, text: str, speakers: str | None) -> agenda.PublishedAgenda:
+    march, _ = _meeting_ids(db)
+    with db.write() as session:
+        return agenda.save_agenda(
+            session, meeting_id=march, user_id="UFAC", text=text, speakers=speakers,
+            admins=ADMINS, now=NOW,
+        )  # fmt: skip
+
+
+def test_an_agenda_of_exactly_3000_characters_and_speakers_of_500_are_taken(
+    ethiek: Database,
+) -> None:
+    saved = _save_with(ethiek, "a" * 3000, "s" * 500)
+    assert (len(saved.agenda), len(saved.speakers or "")) == (3000, 500)
+
+
+def test_one_character_more_is_refused_naming_the_limit_and_the_length(ethiek: Database) -> None:
+    with pytest.raises(AgendaInvalid) as text:
+        _save_with(ethiek, "a" * 3001, None)
+    assert (text.value.field, text.value.limit, text.value.length) == ("text", 3000, 3001)
+    with pytest.raises(AgendaInvalid) as speakers:
+        _save_with(ethiek, "Goed", "s" * 501)
+    assert (speakers.value.field, speakers.value.limit, speakers.value.length) == (
+        "speakers", 500, 501,
+    )  # fmt: skip

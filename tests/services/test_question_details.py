@@ -70,6 +70,7 @@ def test_the_answer_form_shows_the_question_with_its_votes_to_facilitators_only(
     ethiek: Database,
 ) -> None:
     asked = _ask(ethiek, "U1", "Wie kent een goed register?")
+    assert _manager_view(ethiek, asked.id, "UFAC").votes == 0
     _vote(ethiek, asked.id, "U2")
     _vote(ethiek, asked.id, "U3")
     view = _manager_view(ethiek, asked.id, "UFAC")
