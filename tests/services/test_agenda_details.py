@@ -348,3 +348,34 @@ def test_one_character_more_is_refused_naming_the_limit_and_the_length(ethiek: D
     assert (speakers.value.field, speakers.value.limit, speakers.value.length) == (
         "speakers", 500, 501,
     )  # fmt: skip
+
+
+def test_the_topic_count_leaves_out_topics_taken_onto_an_agenda(ethiek: Database) -> None:
+    march, _ = _meeting_ids(ethiek)
+    propose(ethiek, "U000", "Genomen")
+    kept = propose(ethiek, "U001", "Blijft")
+    _save(ethiek, march, "Genomen")
+    listed = _page(ethiek)
+    assert ([t.id for t in listed.topics], listed.total) == ([kept], 1)
+
+
+def test_the_agenda_form_is_refused_to_a_member_as_agenda(ethiek: Database) -> None:
+    with ethiek.read() as session, pytest.raises(NotAllowed) as refused:
+        agenda.agenda_form(session, query="ethiek", user_id="U001", admins=ADMINS, now=NOW)
+    assert refused.value.action == "agenda"
+
+
+def test_the_agenda_form_offers_the_next_25_meetings_and_drafts_the_top_10_topics(
+    db: Database,
+) -> None:
+    weekly = tuple(meeting(MARCH_30 + dt.timedelta(weeks=n)) for n in range(27))
+    add_community(db, "ethiek", name="Ethiek", facilitators=("UFAC",), meetings=weekly)
+    for n in range(12):
+        with db.write() as session:
+            agenda.propose(session, query="ethiek", user_id="UFAC", text=f"Onderwerp {n}",
+                           admins=ADMINS, now=NOW)  # fmt: skip
+    with db.read() as session:
+        form = agenda.agenda_form(session, query="ethiek", user_id="UFAC", admins=ADMINS, now=NOW)
+    assert len(form.meetings) == agenda.FORM_MEETINGS == 25
+    assert form.meetings[-1].starts_at == MARCH_30 + dt.timedelta(weeks=24)
+    assert form.text.splitlines() == [f"{n + 1}. Onderwerp {n}" for n in range(10)]

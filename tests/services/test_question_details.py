@@ -189,6 +189,7 @@ def test_the_answer_notice_shows_the_answer_to_readers_only_and_nothing_otherwis
     told = _told(ethiek, asked.id, "U1")
     assert told is not None
     assert (told.id, told.answer, told.votes, told.answered_by) == (asked.id, "Zo.", 1, "UFAC")
+    assert told.voted is False
     assert _told(ethiek, asked.id, "UELSEWHERE") is None
     assert _told(ethiek, 424242, "U1") is None
 
