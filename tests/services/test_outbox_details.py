@@ -147,3 +147,27 @@ def test_done_clears_the_error_and_lease_and_keeps_the_ts(db: Database) -> None:
     assert (row.state, row.error, row.ts, row.lease_until, row.done_at) == (
         "done", None, "1.5", None, NOW + dt.timedelta(minutes=2),
     )  # fmt: skip
+
+
+def test_failures_come_by_when_they_failed_not_by_when_they_were_queued(db: Database) -> None:
+    for recipient in ("U1", "U2"):
+        _enqueue(db, "welcome", recipient)
+    first, second = _claim(db, "welcome")
+    with db.write() as session:
+        outbox.mark_failed(session, second.id, error="eerst", now=NOW)
+        outbox.mark_failed(session, first.id, error="later", now=NOW + SECOND)
+        listed = outbox.failures(session)
+    assert [f.id for f in listed] == [first.id, second.id]
+
+
+def test_the_failures_list_holds_the_latest_hundred(db: Database) -> None:
+    with db.write() as session:
+        outbox.enqueue_many(session, kind="welcome", recipients=[f"U{i}" for i in range(101)],
+                            subject="s", now=NOW)  # fmt: skip
+    items = _claim(db, "welcome", limit=101)
+    with db.write() as session:
+        for n, item in enumerate(items):
+            outbox.mark_failed(session, item.id, error="weg", now=NOW + n * SECOND)
+        listed = outbox.failures(session)
+    assert len(listed) == 100
+    assert listed[-1].id == items[1].id  # the oldest failure is left out
