@@ -80,8 +80,9 @@ def test_a_retry_waits_30_seconds_doubling_each_attempt_up_to_an_hour_then_fails
         with db.write() as session:
             outbox.mark_retry(session, item, error="ratelimited" + "!" * 300, now=now)
         row = _row(db, item.id)
-        assert (row.state, row.claimed_by, row.lease_until, row.unsure) == (
+        assert (row.state, row.claimed_by, row.claimed_at, row.lease_until, row.unsure) == (
             "pending",
+            None,
             None,
             None,
             True,
