@@ -17,9 +17,10 @@ from bot.services.errors import (
     NotAllowed,
     NotInCommunity,
     NoUpcomingMeeting,
+    TopicNotFound,
 )
 from storage.db import Database
-from storage.models import Meeting, OutboxItem, Topic
+from storage.models import Meeting, OutboxItem, Topic, TopicVote
 from tests.conftest import NOW
 from tests.factories import add_community, meeting
 from tests.services.test_agenda import (
@@ -379,3 +380,40 @@ def test_the_agenda_form_offers_the_next_25_meetings_and_drafts_the_top_10_topic
     assert len(form.meetings) == agenda.FORM_MEETINGS == 25
     assert form.meetings[-1].starts_at == MARCH_30 + dt.timedelta(weeks=24)
     assert form.text.splitlines() == [f"{n + 1}. Onderwerp {n}" for n in range(10)]
+
+
+def test_a_proposal_of_exactly_2000_characters_is_taken_and_shown_back_whole(
+    ethiek: Database,
+) -> None:
+    with ethiek.write() as session:
+        proposed = agenda.propose(session, query="ethiek", user_id="U003", text="t" * 2000,
+                                  admins=ADMINS, now=NOW)  # fmt: skip
+    assert (proposed.community_name, proposed.community_slug) == ("Ethiek", "ethiek")
+    line = proposed.topic
+    assert (line.text, line.proposed_by, line.votes, line.mine) == ("t" * 2000, "U003", 0, False)
+
+
+def test_a_vote_on_one_topic_leaves_ones_vote_on_another_and_is_stamped_with_now(
+    ethiek: Database,
+) -> None:
+    first = propose(ethiek, "U000", "Een")
+    second = propose(ethiek, "U000", "Twee")
+    vote(ethiek, "U001", first)
+    cast = vote(ethiek, "U001", second)
+    assert (cast.topic_id, cast.community_name, cast.community_slug, cast.voted, cast.votes) == (
+        second, "Ethiek", "ethiek", True, 1,
+    )  # fmt: skip
+    assert [(t.id, t.votes, t.mine) for t in _page(ethiek, "U001").topics] == [
+        (first, 1, True),
+        (second, 1, True),
+    ]
+    with ethiek.read() as session:
+        assert set(session.scalars(select(TopicVote.created_at))) == {NOW}
+    taken_back = vote(ethiek, "U001", second)
+    assert (taken_back.voted, taken_back.votes) == (False, 0)
+
+
+def test_a_vote_on_a_topic_that_is_gone_names_it(ethiek: Database) -> None:
+    with pytest.raises(TopicNotFound) as refused:
+        vote(ethiek, "U001", 424242)
+    assert refused.value.args == (424242,)

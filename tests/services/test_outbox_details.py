@@ -56,6 +56,7 @@ def test_failures_list_what_failed_newest_first_with_who_what_and_why(db: Databa
         (items[0].id, "welcome", "U1", "cop-U1", "user_not_found", NOW),
     ]
     assert [f.id for f in newest] == [items[2].id]
+    assert {_row(db, i.id).lease_until for i in items[:3]} == {None}  # a failure holds no lease
 
 
 def test_counts_are_per_lane_and_state(db: Database) -> None:

@@ -222,6 +222,9 @@ def test_answered_questions_come_latest_answer_first_after_the_open_ones(
 
 
 def test_a_page_before_the_first_is_the_first(ethiek: Database) -> None:
+    with ethiek.read() as session:
+        none = questions.list_questions(session, query="ethiek", user_id="U1", admins=ADMINS)
+    assert (none.questions, none.total, none.pages, none.page) == ((), 0, 1, 1)
     for n in range(12):
         _ask(ethiek, text=f"vraag {n}")
     with ethiek.read() as session:
