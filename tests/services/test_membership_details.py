@@ -7,14 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from sqlalchemy import select
 
 from bot.services import audit, communities, membership
+from bot.services.errors import AlreadyMember, NotInCommunity
 from storage.db import Database
 from storage.models import Departure, Facilitator, OutboxItem
 from tests.conftest import NOW
 from tests.factories import add_community
-from tests.services.test_membership import ADMINS, AMS, decide, join, mine
+from tests.services.test_membership import ADMINS, AMS, decide, join, leave, mine
 
 
 def test_mine_orders_by_programme_first_then_by_name(db: Database) -> None:
@@ -211,3 +213,109 @@ def test_a_declined_request_is_remembered_as_a_departure_of_that_person_at_that_
         assert {(d.user_id, d.left_at) for d in session.scalars(select(Departure))} == {
             ("U1", when)
         }
+
+
+def test_a_seat_is_counted_among_this_communitys_members_only(db: Database) -> None:
+    add_community(db, "vol", capacity=2)
+    add_community(db, "druk")
+    for user in ("UD1", "UD2", "UD3"):
+        join(db, user, "druk")
+    for user in ("U1", "U2", "UWAIT"):
+        join(db, user, "vol")
+    assert leave(db, "U1", "vol").promoted is not None  # 1 of 2 seats taken: UWAIT moves up
+
+
+def test_the_id_a_caller_already_knows_decides_the_community_not_the_query(db: Database) -> None:
+    add_community(db, "proef")
+    add_community(db, "ander")
+    proef = _community_id(db, "proef")
+    with db.write() as session:
+        known = membership.join(session, query="ander", user_id="U1", now=NOW, tz=AMS,
+                                community_id=proef)  # fmt: skip
+        gone = membership.join(session, query="ander", user_id="U2", now=NOW, tz=AMS,
+                               community_id=424242)  # fmt: skip
+    assert (known.community.slug, gone.community.slug) == ("proef", "ander")
+
+
+def test_the_first_on_the_waitlist_asking_again_hears_position_one(db: Database) -> None:
+    add_community(db, "proef", capacity=1)
+    join(db, "U1")
+    join(db, "U2")
+    with pytest.raises(AlreadyMember) as caught:
+        join(db, "U2")
+    assert (caught.value.status, caught.value.position) == ("waitlist", 1)
+
+
+def test_a_promotion_queues_the_welcome_that_says_you_moved_up(db: Database) -> None:
+    add_community(db, "proef", capacity=1)
+    join(db, "U1")
+    join(db, "U2")
+    before = len(_outbox(db))
+    leave(db, "U1")
+    assert _outbox(db)[before:] == [
+        ("promoted", "U2", "proef", {"intro": "promoted"}),
+        ("welcome_calendar", "U2", "proef", None),
+    ]
+
+
+def test_leaving_is_remembered_for_that_person_and_moved_on_when_they_leave_again(
+    db: Database,
+) -> None:
+    add_community(db, "proef")
+    add_community(db, "ander")
+    join(db, "U1")
+    join(db, "U1", "ander")
+    for slug, hours in (("proef", 1), ("ander", 5)):
+        with db.write() as session:
+            membership.leave(session, query=slug, user_id="U1",
+                             now=NOW + dt.timedelta(hours=hours), tz=AMS)  # fmt: skip
+    with db.read() as session:
+        assert {(d.user_id, d.left_at) for d in session.scalars(select(Departure))} == {
+            ("U1", NOW + dt.timedelta(hours=5))
+        }
+
+
+def test_results_after_midnight_in_amsterdam_on_the_deadline_day_say_registration_closed(
+    db: Database,
+) -> None:
+    deadline = dt.date(2026, 12, 1)
+    late = dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)  # 00:30 on 2 December in Amsterdam
+    add_community(db, "vol", capacity=1, deadline=deadline)
+    add_community(db, "keuring", approval=True, facilitators=("UFAC",), deadline=deadline)
+    join(db, "U1", "vol")
+    join(db, "U2", "vol")
+    join(db, "U3", "keuring")
+    with db.write() as session:
+        left = membership.leave(session, query="vol", user_id="U1", now=late, tz=AMS)
+        decided = membership.decide(
+            session, query="keuring", user_id="U3", decided_by="UFAC", approve=True,
+            admins=ADMINS, now=late, tz=AMS,
+        )  # fmt: skip
+    with db.read() as session:
+        listed = membership.member_list(
+            session, query="vol", user_id="U2", admins=ADMINS, now=late, tz=AMS
+        )
+    assert left.promoted is not None
+    assert [
+        left.community.registration_open,
+        left.promoted.community.summary.registration_open,
+        decided.community.summary.registration_open,
+        listed.community.registration_open,
+    ] == [False, False, False, False]
+    assert listed.members == ("U2",)
+
+
+def test_the_member_list_is_for_members_not_for_the_waitlist_or_outsiders(db: Database) -> None:
+    add_community(db, "proef", capacity=1)
+    join(db, "U1")
+    join(db, "UWAIT")
+    with db.read() as session:
+        seen = membership.member_list(
+            session, query="proef", user_id="U1", admins=ADMINS, now=NOW, tz=AMS
+        )
+        assert (seen.members, seen.waitlist) == (("U1",), ("UWAIT",))
+        for outsider in ("UWAIT", "UNOBODY"):
+            with pytest.raises(NotInCommunity):
+                membership.member_list(
+                    session, query="proef", user_id=outsider, admins=ADMINS, now=NOW, tz=AMS
+                )
