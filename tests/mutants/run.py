@@ -152,13 +152,16 @@ def print_scores(rows: list[Score]) -> None:
 _COUNTS = ("total", "killed", "equivalent", "survived", "timeout", "no_tests", "other")
 
 
-def prepare_quick(config: dict[str, object]) -> Path:
+def prepare_quick(config: dict[str, object], *, keep_results: bool = False) -> Path:
     """A copy of the product and tests in .mutants-quick/ whose pyproject.toml tells
-    mutmut to mutate only the quick subset and to run only its tests."""
-    shutil.rmtree(QUICK_DIR, ignore_errors=True)
-    QUICK_DIR.mkdir()
+    mutmut to mutate only the quick subset and to run only its tests. `keep_results`
+    keeps the last run's mutants/ (for --retry) and refreshes the rest."""
+    if not keep_results:
+        shutil.rmtree(QUICK_DIR, ignore_errors=True)
+    QUICK_DIR.mkdir(exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "mutants")
     for name in ("bot", "handlers", "storage", "tests"):
+        shutil.rmtree(QUICK_DIR / name, ignore_errors=True)
         shutil.copytree(ROOT / name, QUICK_DIR / name, ignore=ignore)
     with open(ROOT / "pyproject.toml", "rb") as f:
         pytest_ini = tomllib.load(f)["tool"]["pytest"]["ini_options"]
@@ -194,8 +197,8 @@ def main(argv: list[str]) -> int:
     equivalents = load_equivalents()
     modules = [str(m) for m in config["quick_only_mutate" if quick else "only_mutate"]]  # type: ignore[attr-defined]
     workdir = QUICK_DIR if quick else ROOT
-    if quick and not (report_only or retry):
-        prepare_quick(config)
+    if quick and not report_only:
+        prepare_quick(config, keep_results=retry)
     if fresh and not quick:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     if retry:
