@@ -173,3 +173,9 @@ def test_the_failures_list_holds_the_latest_hundred(db: Database) -> None:
         listed = outbox.failures(session)
     assert len(listed) == 100
     assert listed[-1].id == items[1].id  # the oldest failure is left out
+
+
+def test_renewing_with_nothing_held_renews_nothing(db: Database) -> None:
+    _enqueue(db, "welcome", "U1")
+    with db.write() as session:
+        assert outbox.renew(session, owner="nobody", now=NOW) == 0
