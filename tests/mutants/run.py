@@ -59,13 +59,14 @@ class Score:
     survived: int = 0
     timeout: int = 0
     no_tests: int = 0
+    unchecked: int = 0
     other: int = 0
 
     @property
     def percent(self) -> float:
         """Killed (timeouts count as killed: the mutant hung a test) out of the mutants
         that can be killed (the listed equivalents cannot)."""
-        killable = self.total - self.equivalent
+        killable = self.total - self.equivalent - self.unchecked
         return 100.0 * (self.killed + self.timeout) / killable if killable else 100.0
 
 
@@ -108,6 +109,8 @@ def scores(workdir: Path, modules: list[str], equivalents: dict[str, str]) -> li
                     score.timeout += 1
                 elif code in NO_TESTS:
                     score.no_tests += 1
+                elif code is None:
+                    score.unchecked += 1
                 else:
                     score.other += 1
         result.append(score)
@@ -122,34 +125,52 @@ def survivors(workdir: Path, modules: list[str], equivalents: dict[str, str]) ->
         if not meta.exists():
             continue
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if code not in KILLED and code not in TIMEOUT and name not in equivalents:
+            if (
+                code not in KILLED
+                and code not in TIMEOUT
+                and code is not None
+                and (name not in equivalents)
+            ):
                 found.append(name)
     return found
 
 
 def print_scores(rows: list[Score]) -> None:
     print()
-    header = f"{'module':34} {'killed':>7} {'total':>6} {'equiv':>6} {'alive':>6} {'score':>7}"
+    header = (
+        f"{'module':30} {'killed':>7} {'total':>6} {'equiv':>6} {'alive':>6} {'unrun':>6} "
+        f"{'score':>7}"
+    )
     print(header)
     print("-" * len(header))
     for s in rows:
         alive = s.survived + s.no_tests + s.other
         killed = s.killed + s.timeout
         print(
-            f"{s.module:34} {killed:>7} {s.total:>6} {s.equivalent:>6} {alive:>6} "
-            f"{s.percent:>6.1f}%"
+            f"{s.module:30} {killed:>7} {s.total:>6} {s.equivalent:>6} {alive:>6} "
+            f"{s.unchecked:>6} {s.percent:>6.1f}%"
         )
     total = Score("all", *(sum(getattr(s, f) for s in rows) for f in _COUNTS))
     print("-" * len(header))
     alive = total.survived + total.no_tests + total.other
     print(
-        f"{'all':34} {total.killed + total.timeout:>7} {total.total:>6} "
-        f"{total.equivalent:>6} {alive:>6} {total.percent:>6.1f}%"
+        f"{'all':30} {total.killed + total.timeout:>7} {total.total:>6} "
+        f"{total.equivalent:>6} {alive:>6} {total.unchecked:>6} {total.percent:>6.1f}%"
     )
-    print("score = killed / (total - listed equivalents); alive = survived or not reached")
+    print("score = killed / (total - listed equivalents - unrun); alive = survived or not")
+    print("reached by a test; unrun = not tested yet (the run was stopped)")
 
 
-_COUNTS = ("total", "killed", "equivalent", "survived", "timeout", "no_tests", "other")
+_COUNTS = (
+    "total",
+    "killed",
+    "equivalent",
+    "survived",
+    "timeout",
+    "no_tests",
+    "unchecked",
+    "other",
+)
 
 
 def prepare_quick(config: dict[str, object], *, keep_results: bool = False) -> Path:
@@ -207,8 +228,12 @@ def main(argv: list[str]) -> int:
             run_mutmut(workdir, again)
     elif not report_only:
         run_mutmut(workdir)
-    print_scores(scores(workdir, modules, equivalents))
+    rows = scores(workdir, modules, equivalents)
+    print_scores(rows)
+    unrun = sum(s.unchecked for s in rows)
     alive = survivors(workdir, modules, equivalents)
+    if unrun:
+        print(f"\n{unrun} mutants were not tested (the run was stopped): ./dev mutants goes on")
     if alive:
         where = " (in .mutants-quick/)" if quick else ""
         listed = EQUIVALENT.relative_to(ROOT)
@@ -218,7 +243,7 @@ def main(argv: list[str]) -> int:
         print(f"See one with `.venv/bin/mutmut show NAME`{where}; kill it with a test, or list")
         print("it as equivalent with the reason no test can tell it from the original.")
         return 1
-    return 0
+    return 1 if unrun else 0
 
 
 if __name__ == "__main__":
