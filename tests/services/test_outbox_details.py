@@ -179,3 +179,15 @@ def test_renewing_with_nothing_held_renews_nothing(db: Database) -> None:
     _enqueue(db, "welcome", "U1")
     with db.write() as session:
         assert outbox.renew(session, owner="nobody", now=NOW) == 0
+
+
+def test_a_fan_out_queues_one_item_per_recipient_with_the_payload(db: Database) -> None:
+    with db.write() as session:
+        assert outbox.enqueue_many(session, kind="reminder_dm", recipients=[], subject="7",
+                                   now=NOW) == 0  # fmt: skip
+        assert outbox.enqueue_many(session, kind="reminder_dm", recipients=["U1", "U2"],
+                                   subject="7", now=NOW, payload={"n": 1}) == 2  # fmt: skip
+    assert [(i.recipient, i.payload) for i in _claim(db, "reminder_dm")] == [
+        ("U1", {"n": 1}),
+        ("U2", {"n": 1}),
+    ]

@@ -82,8 +82,9 @@ def test_the_answer_form_shows_the_question_with_its_votes_to_facilitators_only(
         with pytest.raises(NotAllowed) as refused:
             _manager_view(ethiek, asked.id, outsider)
         assert refused.value.action == "manage_question"
-    with pytest.raises(QuestionNotFound):
+    with pytest.raises(QuestionNotFound) as gone:
         _manager_view(ethiek, 424242, "UFAC")
+    assert gone.value.question_id == 424242
 
 
 def test_the_answer_form_of_an_answered_question_says_it_is_answered(ethiek: Database) -> None:
@@ -252,4 +253,6 @@ def test_a_question_keeps_where_it_came_from(ethiek: Database) -> None:
         "https://slack/p1", "CSRC", "1.2",
     )  # fmt: skip
     assert (stored.created_at, stored.updated_at) == (NOW, NOW)
-    assert asked.permalink == "https://slack/p1"
+    assert (asked.permalink, asked.votes, asked.voted, asked.status) == (
+        "https://slack/p1", 0, False, "open",
+    )  # fmt: skip

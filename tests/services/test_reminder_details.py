@@ -178,3 +178,26 @@ def test_a_community_plans_with_its_own_offsets_from_the_catalogue(db: Database)
     with db.read() as session:
         row = communities.resolve(session, "eigen")
         assert reminders.offsets_for(row, (WEEK, DAY)) == [WEEK, DAY]
+
+
+def test_reminders_still_due_when_the_meeting_begins_are_skipped_naming_the_meeting(
+    db: Database,
+) -> None:
+    _community(db)
+    week, day = reminder(db, WEEK).id, reminder(db, DAY).id
+    with db.write() as session:
+        fanned = reminders.fan_out_due(session, now=STARTS.astimezone(dt.UTC))
+    assert [(f.reminder_id, f.skipped, f.recipients) for f in fanned] == [
+        (week, True, 0),
+        (day, True, 0),
+    ]
+    assert {f.meeting.starts_at for f in fanned} == {STARTS}
+
+
+def test_a_reminder_of_a_community_without_members_or_channel_goes_to_nobody(
+    db: Database,
+) -> None:
+    add_community(db, "leeg", meetings=(meeting(STARTS),))
+    plan(db, PLANNED)
+    week = reminder(db, WEEK).id
+    assert _fan_out(db, DUE_WEEK) == {week: (False, 0)}
