@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.runtime import Services
 from bot.sandbox.standin import Call, SlackStandIn
+from bot.services import meetings, membership
 from tests.conftest import Response, SlackHTTP
+from tests.factories import add_community, meeting
+
+MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
 
 # Every way the app can put a message in front of someone.
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
@@ -107,3 +113,24 @@ def settle_outbox(services: Services) -> None:
             .where(OutboxItem.state == OutboxItem.PENDING)
             .values(state=OutboxItem.DONE, done_at=services.clock())
         )
+
+
+def ethiek_with_a_meeting(
+    services: Services, *, members: Sequence[str] = ("U1", "U2"), key: str = "2027-03-30"
+) -> None:
+    """Ethiek (facilitator UFAC) with one meeting, "Startbijeenkomst" on 30 March 2027 at
+    14:00 in Amsterdam (its `key`), its reminders planned, and `members` joined; their
+    welcomes went out long ago."""
+    add_community(
+        services.db, "ethiek", name="Ethiek", facilitators=("UFAC",),
+        meetings=(meeting(MARCH_30, key=key, title="Startbijeenkomst"),),
+    )  # fmt: skip
+    with services.db.write() as session:
+        meetings.sync_reminders(
+            session, offsets=services.settings.reminder_offsets, now=services.clock(),
+            tz=services.settings.timezone,
+        )  # fmt: skip
+        for user in members:
+            membership.join(session, query="ethiek", user_id=user, now=services.clock(),
+                            tz=services.settings.timezone)  # fmt: skip
+    settle_outbox(services)

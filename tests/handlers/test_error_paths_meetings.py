@@ -13,12 +13,10 @@ from bot.clock import FrozenClock
 from bot.i18n import Translator
 from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
-from bot.services import meetings, membership
 from storage.models import Meeting
 from tests.conftest import AMS
-from tests.factories import add_community, meeting
 from tests.handlers.state import changed_tables, database_state, slack_calls
-from tests.handlers.support import CheckedSlack, settle_outbox
+from tests.handlers.support import CheckedSlack, ethiek_with_a_meeting, settle_outbox
 
 MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
 t = Translator("nl", AMS)
@@ -29,19 +27,7 @@ HINT = t("not_found_hint")
 @pytest.fixture(autouse=True)
 def ethiek(services: Services) -> None:
     """Ethiek (facilitator UFAC, members U1 and U2) with one meeting and its reminders."""
-    add_community(
-        services.db, "ethiek", name="Ethiek", facilitators=("UFAC",),
-        meetings=(meeting(MARCH_30, key="maart", title="Startbijeenkomst"),),
-    )  # fmt: skip
-    with services.db.write() as session:
-        meetings.sync_reminders(
-            session, offsets=services.settings.reminder_offsets, now=services.clock(),
-            tz=services.settings.timezone,
-        )  # fmt: skip
-        for user in ("U1", "U2"):
-            membership.join(session, query="ethiek", user_id=user, now=services.clock(),
-                            tz=services.settings.timezone)  # fmt: skip
-    settle_outbox(services)
+    ethiek_with_a_meeting(services, key="maart")
 
 
 def refused(

@@ -11,10 +11,15 @@ from sqlalchemy import select
 
 from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
-from bot.services import meetings, membership
 from storage.models import Meeting, Reminder
-from tests.factories import add_community, meeting
-from tests.handlers.support import CheckedSlack, buttons, dms_to, settle_outbox, texts
+from tests.factories import add_community
+from tests.handlers.support import (
+    CheckedSlack,
+    buttons,
+    dms_to,
+    ethiek_with_a_meeting,
+    texts,
+)
 
 MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
 DATE, START, END = "meeting_form_date", "meeting_form_start", "meeting_form_end"
@@ -23,20 +28,8 @@ KIND, LOCATION, TITLE = "meeting_form_kind", "meeting_form_location", "meeting_f
 
 @pytest.fixture
 def ethiek(services: Services) -> None:
-    add_community(
-        services.db, "ethiek", name="Ethiek", facilitators=("UFAC",),
-        meetings=(meeting(MARCH_30, key="2027-03-30", title="Startbijeenkomst"),),
-    )  # fmt: skip
+    ethiek_with_a_meeting(services)
     add_community(services.db, "lokaal-meten", name="Lokaal meten", facilitators=("UOTHER",))
-    with services.db.write() as session:
-        meetings.sync_reminders(
-            session, offsets=services.settings.reminder_offsets, now=services.clock(),
-            tz=services.settings.timezone,
-        )  # fmt: skip
-        for user in ("U1", "U2"):
-            membership.join(session, query="ethiek", user_id=user, now=services.clock(),
-                            tz=services.settings.timezone)  # fmt: skip
-    settle_outbox(services)  # their welcomes went out long ago
 
 
 def _button(payload: dict[str, Any], prefix: str) -> dict[str, Any] | None:

@@ -12,10 +12,10 @@ import pytest
 from bot.i18n import Translator
 from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
-from bot.services import meetings, membership, privacy
+from bot.services import membership, privacy
 from handlers.privacy import summary_message
-from tests.factories import add_community, meeting
-from tests.handlers.support import CheckedSlack, buttons, texts
+from tests.factories import add_community
+from tests.handlers.support import CheckedSlack, buttons, ethiek_with_a_meeting, texts
 
 MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
 MEMBERS = ("U1", "U2", "U3")
@@ -23,18 +23,7 @@ MEMBERS = ("U1", "U2", "U3")
 
 @pytest.fixture
 def ethiek(services: Services) -> None:
-    add_community(
-        services.db, "ethiek", name="Ethiek", facilitators=("UFAC",),
-        meetings=(meeting(MARCH_30, key="2027-03-30", title="Startbijeenkomst"),),
-    )  # fmt: skip
-    with services.db.write() as session:
-        meetings.sync_reminders(
-            session, offsets=services.settings.reminder_offsets, now=services.clock(),
-            tz=services.settings.timezone,
-        )  # fmt: skip
-        for user in MEMBERS:
-            membership.join(session, query="ethiek", user_id=user, now=services.clock(),
-                            tz=services.settings.timezone)  # fmt: skip
+    ethiek_with_a_meeting(services, members=MEMBERS)
 
 
 def _english(slack: CheckedSlack, user: str) -> None:
