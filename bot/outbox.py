@@ -248,6 +248,8 @@ class Courier:
         self._again = False
         self._held = 0
         self._held_lock = threading.Lock()
+        # Items sent (or failed) whose mark the database did not take: written again first.
+        self._unmarked: dict[int, Callable[[Session], None]] = {}
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -328,21 +330,45 @@ class Courier:
             else:
                 outbox.mark_retry(session, item, error=error, now=now)
 
-        try:
-            # Each item is marked the moment it is sent, in a transaction of its own: one
-            # row, so it never deadlocks with a lease renewal (which locks all this worker's
-            # rows). Sharing a commit with other marks did, on PostgreSQL (measured in the
-            # bench). A mark that meets a deadlock or a serialisation failure is tried again.
-            self.db.write_retrying(mark)
-        finally:
-            self._hold(-1)
+        # Each item is marked the moment it is sent, in a transaction of its own: one row,
+        # so it never deadlocks with a lease renewal (which locks all this worker's rows).
+        # Sharing a commit with other marks did, on PostgreSQL (measured in the bench). A
+        # mark that meets a deadlock or a serialisation failure is tried again at once.
         metrics.count_delivery(item.kind, outcome)
+        self._write_mark(item, outcome, mark)
         return outcome
+
+    def _write_mark(self, item: outbox.Item, outcome: str, mark: Callable[[Session], None]) -> None:
+        """Write `item`'s mark and let its claim go. When the database will not take it,
+        the mark is kept and written again at the start of each drain; meanwhile the claim
+        is held, its lease renewed, so that no worker sends the item again."""
+        try:
+            self.db.write_retrying(mark)
+        except Exception:
+            log.exception(
+                "outbox item %s (%s) was %s but could not be marked; it will be marked later",
+                item.id, item.kind, outcome,
+            )  # fmt: skip
+            with self._held_lock:
+                self._unmarked[item.id] = mark
+            return
+        self._hold(-1)
+
+    def _mark_left_over(self) -> None:
+        """Write the marks that the database did not take before, oldest first."""
+        with self._held_lock:
+            left = list(self._unmarked.items())
+        for item_id, mark in left:
+            self.db.write_retrying(mark)  # still failing: the drain fails, and is retried
+            with self._held_lock:
+                del self._unmarked[item_id]
+            self._hold(-1)
 
     def drain(self) -> int:
         """Send everything that is due now, lane by lane, batch after batch; returns how
         many items were handled. One drain at a time per courier."""
         with self._drain_lock:
+            self._mark_left_over()
             handled = 0
             due = self.due_kinds()  # one read, not a claim (a write) per lane
             for kind in self.lanes:
@@ -407,7 +433,7 @@ class Courier:
                 log.warning("the process that started this courier is gone; stopping")
                 break
             try:
-                if self.has_due() and self.drain() >= self.batch:
+                if (self._unmarked or self.has_due()) and self.drain() >= self.batch:
                     continue  # more may be waiting right now
             except Exception:
                 log.exception("outbox delivery failed; trying again in a second")

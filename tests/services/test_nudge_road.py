@@ -9,12 +9,13 @@ Slack client that gives up on an answer after a second."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot import cli
 from bot.app import build_services, start_scheduler
@@ -226,3 +227,34 @@ def test_a_nudge_slack_refuses_for_good_is_recorded_and_admins_see_it(
     assert cli.main(["outbox", "failed"]) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert "minutes_nudge  to UFAC" in line and line.endswith(": user_not_found")
+
+
+def test_a_nudge_whose_mark_the_database_refused_is_marked_later_and_never_sent_again(
+    services: Services,
+    scheduler: ReminderScheduler,
+    courier: Courier,
+    standin: SlackStandIn,
+    clock: FrozenClock,
+) -> None:
+    """Slack took the DM, but the database would not take its mark: the worker keeps the
+    claim (and its lease) and writes the mark on its next round, instead of leaving the
+    item claimed until the five-minute stuck bound."""
+    held = standin.hold("chat.postMessage")
+    scheduler.sweep_now()
+    sending = threading.Thread(target=courier.drain)
+    sending.start()
+    assert held.arrived.wait(30)  # claimed, and on its way to Slack
+    with services.db.write() as session:  # the outbox is out of reach for a while
+        session.execute(text("ALTER TABLE outbox RENAME TO outbox_away"))
+    held.release()
+    sending.join(30)
+    assert not sending.is_alive()
+    with services.db.write() as session:
+        session.execute(text("ALTER TABLE outbox_away RENAME TO outbox"))
+    assert _nudge(services)["state"] == OutboxItem.SENDING  # sent, not marked
+
+    clock.advance(TAKE_OVER)  # past the bound after which a dead worker's claim is taken
+    courier.drain()
+
+    assert _nudge(services)["state"] == OutboxItem.DONE
+    assert len(_nudges_to(standin, "UFAC")) == 1
