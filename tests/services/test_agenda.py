@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.models import Meeting, Topic, TopicVote
 from tests.conftest import NOW
 from tests.factories import add_community, meeting
-from tests.services.test_concurrency import run_at_once
+from tests.services.test_concurrency import databases_for, run_at_once
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)
@@ -130,10 +130,8 @@ def test_pages_hold_fifteen_topics_and_the_last_page_the_rest(ethiek: Database) 
 
 @pytest.fixture(params=[1, 4], ids=["one-process", "four-processes"])
 def writers(request: pytest.FixtureRequest, db: Database, db_url: str) -> Iterator[list[Database]]:
-    extra = [Database(db_url) for _ in range(request.param - 1)]
-    yield [db, *extra]
-    for database in extra:
-        database.dispose()
+    with databases_for(db, db_url, request.param) as made:
+        yield made
 
 
 def voting(user: str, topic_id: int) -> Callable[[Session], Vote]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -115,13 +116,23 @@ def leaving(user: str, slug: str = "groot") -> Callable[[Database], LeaveResult]
     )
 
 
+@contextmanager
+def databases_for(db: Database, db_url: str, processes: int) -> Iterator[list[Database]]:
+    """The Database objects the threads write through: `db` shared when `processes` is 1,
+    or one per "process" (on engines of their own), disposed of afterwards."""
+    extra = [Database(db_url) for _ in range(processes - 1)]
+    try:
+        yield [db, *extra]
+    finally:
+        for database in extra:
+            database.dispose()
+
+
 @pytest.fixture(params=[1, 4], ids=["one-process", "four-processes"])
 def writers(request: pytest.FixtureRequest, db: Database, db_url: str) -> Iterator[list[Database]]:
     """The Database objects the threads write through: one shared, or one per "process"."""
-    extra = [Database(db_url) for _ in range(request.param - 1)]
-    yield [db, *extra]
-    for database in extra:
-        database.dispose()
+    with databases_for(db, db_url, request.param) as made:
+        yield made
 
 
 def rows(db: Database) -> list[Membership]:
