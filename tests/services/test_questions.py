@@ -198,14 +198,21 @@ def test_a_facilitator_moves_a_question_and_the_mover_is_recorded(ethiek: Databa
     assert (stored.status, stored.status_by) == ("working_group", "UADMIN")
 
 
+def _move_and_answer_are_refused(
+    db: Database, question_id: int, user: str, error: type[Exception]
+) -> None:
+    """Moving the question to research and answering it are each refused with `error`."""
+    with pytest.raises(error), db.write() as session:
+        questions.move(session, question_id=question_id, status="research", user_id=user,
+                       admins=ADMINS)  # fmt: skip
+    with pytest.raises(error), db.write() as session:
+        questions.answer(session, question_id=question_id, text="Nee.", user_id=user,
+                         admins=ADMINS, now=NOW)  # fmt: skip
+
+
 def test_a_member_may_not_move_or_answer_and_nothing_changes(ethiek: Database) -> None:
     asked = _ask(ethiek)
-    with pytest.raises(NotAllowed), ethiek.write() as session:
-        questions.move(session, question_id=asked.id, status="research", user_id="U2",
-                       admins=ADMINS)  # fmt: skip
-    with pytest.raises(NotAllowed), ethiek.write() as session:
-        questions.answer(session, question_id=asked.id, text="Nee.", user_id="U2",
-                         admins=ADMINS, now=NOW)  # fmt: skip
+    _move_and_answer_are_refused(ethiek, asked.id, "U2", NotAllowed)
 
     stored = _stored(ethiek, asked.id)
     assert (stored.status, stored.status_by, stored.answer) == ("open", None, None)
@@ -236,12 +243,7 @@ def test_an_answered_question_takes_no_more_votes_moves_or_answers(ethiek: Datab
                          admins=ADMINS, now=NOW)  # fmt: skip
     with pytest.raises(QuestionAnswered):
         _vote(ethiek, asked.id, "U2")
-    with pytest.raises(QuestionAnswered), ethiek.write() as session:
-        questions.move(session, question_id=asked.id, status="research", user_id="UFAC",
-                       admins=ADMINS)  # fmt: skip
-    with pytest.raises(QuestionAnswered), ethiek.write() as session:
-        questions.answer(session, question_id=asked.id, text="Nee.", user_id="UFAC",
-                         admins=ADMINS, now=NOW)  # fmt: skip
+    _move_and_answer_are_refused(ethiek, asked.id, "UFAC", QuestionAnswered)
     assert _stored(ethiek, asked.id).answer == "Ja."
 
 
