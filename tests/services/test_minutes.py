@@ -39,6 +39,19 @@ def _setup(db: Database, *starts: dt.datetime) -> dict[dt.datetime, int]:
     return {s.astimezone(AMS): i for s, i in rows}
 
 
+def _save(db: Database, meeting_id: int, text: str, now: dt.datetime) -> None:
+    """The facilitator saves the minutes of a meeting."""
+    with db.write() as session:
+        minutes.save(session, meeting_id=meeting_id, user_id="UFAC", text=text, admins=ADMINS,
+                     now=now)  # fmt: skip
+
+
+def _form(db: Database, user_id: str, now: dt.datetime) -> minutes.MinutesForm:
+    """The minutes form of the community "ethiek", as `user_id` opens it at `now`."""
+    with db.read() as session:
+        return minutes.form(session, user_id=user_id, admins=ADMINS, now=now, query="ethiek")
+
+
 def _nudges(db: Database, now: dt.datetime) -> list[minutes.Nudge]:
     with db.write() as session:
         return minutes.due_nudges(session, now=now, tz=AMS)
@@ -75,11 +88,7 @@ def test_the_nudge_hour_follows_summer_time(db: Database) -> None:
 
 def test_no_nudge_when_the_minutes_are_there(db: Database) -> None:
     ids = _setup(db, FRIDAY)
-    with db.write() as session:
-        minutes.save(
-            session, meeting_id=ids[FRIDAY], user_id="UFAC", text="Besproken: registers.",
-            admins=ADMINS, now=FRIDAY + dt.timedelta(hours=3),
-        )  # fmt: skip
+    _save(db, ids[FRIDAY], "Besproken: registers.", FRIDAY + dt.timedelta(hours=3))
     assert _nudges(db, local(2026, 11, 21, 9, 0)) == []
 
 
@@ -101,11 +110,8 @@ def test_the_form_chooses_the_latest_past_meeting_without_minutes(db: Database) 
     earlier, later, future = local(2026, 11, 6, 14), FRIDAY, local(2027, 1, 8, 14)
     ids = _setup(db, earlier, later, future)
     now = local(2026, 11, 23, 10)
-    with db.write() as session:
-        minutes.save(session, meeting_id=ids[later], user_id="UFAC", text="Verslag.",
-                     admins=ADMINS, now=now)  # fmt: skip
-    with db.read() as session:
-        form = minutes.form(session, user_id="UFAC", admins=ADMINS, now=now, query="ethiek")
+    _save(db, ids[later], "Verslag.", now)
+    form = _form(db, "UFAC", now)
     assert [c.id for c in form.choices] == [ids[later], ids[earlier]]
     assert [c.has_minutes for c in form.choices] == [True, False]
     assert form.selected == ids[earlier]
@@ -115,11 +121,8 @@ def test_the_form_chooses_the_latest_past_meeting_without_minutes(db: Database) 
 def test_the_form_of_a_meeting_with_minutes_holds_them_for_editing(db: Database) -> None:
     ids = _setup(db, FRIDAY)
     now = local(2026, 11, 23, 10)
-    with db.write() as session:
-        minutes.save(session, meeting_id=ids[FRIDAY], user_id="UFAC", text="Eerste versie.",
-                     admins=ADMINS, now=now)  # fmt: skip
-    with db.read() as session:
-        form = minutes.form(session, user_id="UADMIN", admins=ADMINS, now=now, query="ethiek")
+    _save(db, ids[FRIDAY], "Eerste versie.", now)
+    form = _form(db, "UADMIN", now)
     assert (form.selected, form.text) == (ids[FRIDAY], "Eerste versie.")
 
 
