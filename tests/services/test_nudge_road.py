@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from bot import cli
 from bot.app import build_services, start_scheduler
 from bot.clock import FrozenClock
 from bot.config import Settings
@@ -30,6 +29,7 @@ from bot.slack_notifier import SlackNotifier, make_web_client
 from handlers import deliveries
 from storage.models import OutboxItem
 from tests.factories import add_community, meeting
+from tests.services.test_outbox import outbox_failed_line
 
 # NOW (tests/conftest.py) is Monday 23 November 2026, 11:00 in Amsterdam: Friday's
 # meeting has been due for its nudge since Saturday 09:00.
@@ -221,11 +221,7 @@ def test_a_nudge_slack_refuses_for_good_is_recorded_and_admins_see_it(
     assert courier.drain() == 0  # given up: not tried again, and no new nudge queued
     assert _nudges_to(standin, "UFAC") == []
 
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    monkeypatch.chdir(tmp_path)
-    assert cli.main(["outbox", "failed"]) == 0
-    [line] = capsys.readouterr().out.splitlines()
+    line = outbox_failed_line(db_url, monkeypatch, tmp_path, capsys)
     assert "minutes_nudge  to UFAC" in line and line.endswith(": user_not_found")
 
 

@@ -347,6 +347,22 @@ def test_the_delivery_loop_stops_when_the_process_that_started_it_is_gone(
     assert not loop.is_alive()
 
 
+def outbox_failed_line(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> str:  # fmt: skip
+    """`cop-bot outbox failed` on `db_url` (no Slack token, run from `tmp_path`, the
+    environment kept for further commands): it exits 0 and prints one line, returned."""
+    from bot import cli
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["outbox", "failed"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    return line
+
+
 def test_admins_see_what_slack_refused_for_good_in_the_cli(
     db: Database, standin: SlackStandIn, clock: FrozenClock, db_url: str,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
@@ -360,12 +376,7 @@ def test_admins_see_what_slack_refused_for_good_in_the_cli(
         assert courier.drain() == 2
     finally:
         courier.close()
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    monkeypatch.chdir(tmp_path)
-
-    assert cli.main(["outbox", "failed"]) == 0
-    [line] = capsys.readouterr().out.splitlines()
+    line = outbox_failed_line(db_url, monkeypatch, tmp_path, capsys)
     assert "welcome  to U" in line and line.endswith(": user_not_found")
     assert cli.main(["outbox", "status"]) == 0
     assert capsys.readouterr().out.split() == ["welcome", "done", "1", "welcome", "failed", "1"]
