@@ -40,11 +40,23 @@ def _logged_with(caplog: pytest.LogCaptureFixture, reference: str) -> logging.Lo
     return record
 
 
+def _logged_reference(caplog: pytest.LogCaptureFixture, shown: str) -> logging.LogRecord:
+    """The one log record for the reference in the apology text `shown` (fails without one)."""
+    match = REFERENCE.search(shown)
+    assert match, shown
+    return _logged_with(caplog, match.group(1))
+
+
+def _ethiek_without_memberships(services: Services) -> None:
+    """A community, then its memberships table gone, so the next join or listing fails."""
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+
+
 def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
     slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
 
     with caplog.at_level(logging.ERROR, logger="cop_bot"):
         response = slack.command("U1", "mijn")
@@ -55,9 +67,7 @@ def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
     assert reply["text"].startswith(":warning: Sorry, er ging iets mis aan onze kant.")
     for word in TRACEBACK_WORDS:
         assert word not in response.body
-    match = REFERENCE.search(reply["text"])
-    assert match, reply["text"]
-    record = _logged_with(caplog, match.group(1))
+    record = _logged_reference(caplog, reply["text"])
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None
     assert "memberships" in str(record.exc_info[1])
@@ -66,8 +76,7 @@ def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
 def test_when_even_the_language_lookup_fails_the_apology_comes_in_the_default_language(
     slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
     with services.db.engine.begin() as conn:
         conn.execute(text("DROP TABLE user_settings"))
 
@@ -77,16 +86,13 @@ def test_when_even_the_language_lookup_fails_the_apology_comes_in_the_default_la
     assert response.status == 200
     text_shown = response.json()["text"]
     assert text_shown.startswith(":warning: Sorry, er ging iets mis aan onze kant.")
-    match = REFERENCE.search(text_shown)
-    assert match, text_shown
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, text_shown).exc_info is not None
 
 
 def test_each_failure_gets_its_own_reference(
     slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
 
     with caplog.at_level(logging.ERROR, logger="cop_bot"):
         first = REFERENCE.search(slack.command("U1", "mijn").json()["text"])
@@ -104,8 +110,7 @@ def test_a_failing_button_click_apologises_through_the_response_url(
     standin: SlackStandIn,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
 
     with caplog.at_level(logging.ERROR, logger="cop_bot"):
         response = slack.click("U1", "join_community", "ethiek")
@@ -113,10 +118,8 @@ def test_a_failing_button_click_apologises_through_the_response_url(
         assert services.wait_idle(5)
 
     assert response.status == 200
-    match = REFERENCE.search(answer.args["text"])
-    assert match, answer.args["text"]
     assert "Traceback" not in texts(answer.args)
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, answer.args["text"]).exc_info is not None
     assert standin.calls("chat.postMessage") == []
 
 
@@ -126,8 +129,7 @@ def test_a_button_click_during_database_trouble_still_gets_an_apology(
     standin: SlackStandIn,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
     with services.db.engine.begin() as conn:
         conn.execute(text("DROP TABLE user_settings"))
 
@@ -136,9 +138,7 @@ def test_a_button_click_during_database_trouble_still_gets_an_apology(
         [answer] = standin.wait_for("response_url", 1)
         assert services.wait_idle(5)
 
-    match = REFERENCE.search(answer.args["text"])
-    assert match, answer.args["text"]
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, answer.args["text"]).exc_info is not None
 
 
 def test_a_slow_join_is_acknowledged_before_it_is_written_and_answered_through_the_response_url(
@@ -207,6 +207,4 @@ def test_a_slow_command_that_then_fails_apologises_late_with_a_logged_reference(
         assert services.wait_idle(30)
 
     assert response.json()["text"] == WORKING
-    match = REFERENCE.search(late.args["text"])
-    assert match, late.args["text"]
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, late.args["text"]).exc_info is not None
