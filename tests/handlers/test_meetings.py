@@ -16,6 +16,7 @@ from tests.handlers.support import (
     buttons,
     dms_to,
     ethiek_with_a_meeting,
+    one_dm_each_saying,
     texts,
 )
 
@@ -94,10 +95,9 @@ def test_moving_a_meeting_tells_every_member_the_old_and_the_new_time(
     reply = slack.command("UFAC", "bijeenkomst verplaatsen ethiek 1 6 april 10:00")
     assert "verplaatst" in texts(reply.json())
     services.wait_idle(5)
-    for user in ("U1", "U2"):
-        [dm] = dms_to(standin, user)
-        assert "dinsdag 30 maart 2027 om 14:00" in dm.args["text"]
-        assert "dinsdag 6 april 2027 om 10:00" in dm.args["text"]
+    one_dm_each_saying(
+        standin, ("U1", "U2"), "dinsdag 30 maart 2027 om 14:00", "dinsdag 6 april 2027 om 10:00"
+    )
 
 
 @pytest.mark.usefixtures("ethiek")
