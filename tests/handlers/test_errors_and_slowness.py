@@ -13,8 +13,9 @@ from sqlalchemy import select, text
 import handlers.commands
 from bot import deadline
 from bot.runtime import Services
-from bot.sandbox.standin import SlackStandIn
+from bot.sandbox.standin import Call, SlackStandIn
 from storage.models import Membership
+from tests.conftest import Response
 from tests.factories import add_community, write_lock_held
 from tests.handlers.support import CheckedSlack, texts
 
@@ -51,6 +52,20 @@ def _ethiek_without_memberships(services: Services) -> None:
     """A community, then its memberships table gone, so the next join or listing fails."""
     add_community(services.db, "ethiek")
     _drop_memberships(services)
+
+
+def _click_join_and_read_the_apology(
+    slack: CheckedSlack,
+    services: Services,
+    standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> tuple[Response, Call]:
+    """Click the join button with errors logged, and wait for its one response_url answer."""
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        response = slack.click("U1", "join_community", "ethiek")
+        [answer] = standin.wait_for("response_url", 1)
+        assert services.wait_idle(5)
+    return response, answer
 
 
 def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
@@ -112,10 +127,7 @@ def test_a_failing_button_click_apologises_through_the_response_url(
 ) -> None:
     _ethiek_without_memberships(services)
 
-    with caplog.at_level(logging.ERROR, logger="cop_bot"):
-        response = slack.click("U1", "join_community", "ethiek")
-        [answer] = standin.wait_for("response_url", 1)
-        assert services.wait_idle(5)
+    response, answer = _click_join_and_read_the_apology(slack, services, standin, caplog)
 
     assert response.status == 200
     assert "Traceback" not in texts(answer.args)
@@ -133,10 +145,7 @@ def test_a_button_click_during_database_trouble_still_gets_an_apology(
     with services.db.engine.begin() as conn:
         conn.execute(text("DROP TABLE user_settings"))
 
-    with caplog.at_level(logging.ERROR, logger="cop_bot"):
-        slack.click("U1", "join_community", "ethiek")
-        [answer] = standin.wait_for("response_url", 1)
-        assert services.wait_idle(5)
+    _, answer = _click_join_and_read_the_apology(slack, services, standin, caplog)
 
     assert _logged_reference(caplog, answer.args["text"]).exc_info is not None
 
