@@ -53,6 +53,14 @@ def dms_to(standin: SlackStandIn, user_id: str) -> list[Call]:
     return [c for c in standin.calls("chat.postMessage") if c.args.get("channel") == user_id]
 
 
+def one_dm_each_saying(standin: SlackStandIn, users: Sequence[str], *phrases: str) -> None:
+    """Each of `users` got exactly one DM, and it says every one of `phrases`."""
+    for user in users:
+        [dm] = dms_to(standin, user)
+        for phrase in phrases:
+            assert phrase in dm.args["text"], (user, phrase, dm.args["text"])
+
+
 def texts(payload: dict[str, Any]) -> str:
     """All the text a reader can see in a message: fallback text and every text in its blocks."""
     found: list[str] = []

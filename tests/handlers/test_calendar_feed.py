@@ -95,6 +95,15 @@ def prop(component: Component, name: str) -> Any:
     return component[name]
 
 
+def start_meeting_around(slack: CheckedSlack, command: str) -> tuple[Component, Component]:
+    """The Startbijeenkomst event in U1's feed before and after a facilitator's `command`."""
+    path = feed_path(slack)
+    before = events(feed(slack, path))["CoP Ethiek: Startbijeenkomst"]
+    slack.command("UFAC", command)
+    after = events(feed(slack, path))["CoP Ethiek: Startbijeenkomst"]
+    return before, after
+
+
 @pytest.mark.usefixtures("communities")
 def test_the_calendar_command_gives_a_private_subscribe_link_and_still_uploads_the_file(
     slack: CheckedSlack, services: Services, standin: SlackStandIn
@@ -145,12 +154,10 @@ def test_meetings_of_a_community_where_one_is_only_on_the_waitlist_are_not_in_th
 def test_a_moved_meeting_shows_at_its_new_time_with_a_higher_sequence(
     slack: CheckedSlack,
 ) -> None:
-    path = feed_path(slack)
-    before = events(feed(slack, path))["CoP Ethiek: Startbijeenkomst"]
+    before, after = start_meeting_around(
+        slack, "bijeenkomst verplaatsen ethiek 1 20 april 2027 15:00"
+    )
 
-    slack.command("UFAC", "bijeenkomst verplaatsen ethiek 1 20 april 2027 15:00")
-
-    after = events(feed(slack, path))["CoP Ethiek: Startbijeenkomst"]
     assert str(after["UID"]) == str(before["UID"])
     assert prop(after, "DTSTART").dt.replace(tzinfo=None) == dt.datetime(2027, 4, 20, 15, 0)
     assert prop(after, "DTSTART").params["TZID"] == "Europe/Amsterdam"
@@ -161,12 +168,8 @@ def test_a_moved_meeting_shows_at_its_new_time_with_a_higher_sequence(
 def test_a_cancelled_meeting_stays_in_the_feed_as_cancelled_so_calendars_drop_it(
     slack: CheckedSlack,
 ) -> None:
-    path = feed_path(slack)
-    before = events(feed(slack, path))["CoP Ethiek: Startbijeenkomst"]
+    before, after = start_meeting_around(slack, "bijeenkomst annuleren ethiek 1")
 
-    slack.command("UFAC", "bijeenkomst annuleren ethiek 1")
-
-    after = events(feed(slack, path))["CoP Ethiek: Startbijeenkomst"]
     assert str(after["STATUS"]) == "CANCELLED"
     assert str(after["UID"]) == str(before["UID"])
     assert int(prop(after, "SEQUENCE")) == int(prop(before, "SEQUENCE")) + 1

@@ -13,8 +13,9 @@ from sqlalchemy import select, text
 import handlers.commands
 from bot import deadline
 from bot.runtime import Services
-from bot.sandbox.standin import SlackStandIn
+from bot.sandbox.standin import Call, SlackStandIn
 from storage.models import Membership
+from tests.conftest import Response
 from tests.factories import add_community, write_lock_held
 from tests.handlers.support import CheckedSlack, texts
 
@@ -40,11 +41,37 @@ def _logged_with(caplog: pytest.LogCaptureFixture, reference: str) -> logging.Lo
     return record
 
 
+def _logged_reference(caplog: pytest.LogCaptureFixture, shown: str) -> logging.LogRecord:
+    """The one log record for the reference in the apology text `shown` (fails without one)."""
+    match = REFERENCE.search(shown)
+    assert match, shown
+    return _logged_with(caplog, match.group(1))
+
+
+def _ethiek_without_memberships(services: Services) -> None:
+    """A community, then its memberships table gone, so the next join or listing fails."""
+    add_community(services.db, "ethiek")
+    _drop_memberships(services)
+
+
+def _click_join_and_read_the_apology(
+    slack: CheckedSlack,
+    services: Services,
+    standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> tuple[Response, Call]:
+    """Click the join button with errors logged, and wait for its one response_url answer."""
+    with caplog.at_level(logging.ERROR, logger="cop_bot"):
+        response = slack.click("U1", "join_community", "ethiek")
+        [answer] = standin.wait_for("response_url", 1)
+        assert services.wait_idle(5)
+    return response, answer
+
+
 def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
     slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
 
     with caplog.at_level(logging.ERROR, logger="cop_bot"):
         response = slack.command("U1", "mijn")
@@ -55,9 +82,7 @@ def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
     assert reply["text"].startswith(":warning: Sorry, er ging iets mis aan onze kant.")
     for word in TRACEBACK_WORDS:
         assert word not in response.body
-    match = REFERENCE.search(reply["text"])
-    assert match, reply["text"]
-    record = _logged_with(caplog, match.group(1))
+    record = _logged_reference(caplog, reply["text"])
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None
     assert "memberships" in str(record.exc_info[1])
@@ -66,8 +91,7 @@ def test_an_internal_failure_answers_200_with_an_apology_and_a_logged_reference(
 def test_when_even_the_language_lookup_fails_the_apology_comes_in_the_default_language(
     slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
     with services.db.engine.begin() as conn:
         conn.execute(text("DROP TABLE user_settings"))
 
@@ -77,16 +101,13 @@ def test_when_even_the_language_lookup_fails_the_apology_comes_in_the_default_la
     assert response.status == 200
     text_shown = response.json()["text"]
     assert text_shown.startswith(":warning: Sorry, er ging iets mis aan onze kant.")
-    match = REFERENCE.search(text_shown)
-    assert match, text_shown
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, text_shown).exc_info is not None
 
 
 def test_each_failure_gets_its_own_reference(
     slack: CheckedSlack, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
 
     with caplog.at_level(logging.ERROR, logger="cop_bot"):
         first = REFERENCE.search(slack.command("U1", "mijn").json()["text"])
@@ -104,19 +125,13 @@ def test_a_failing_button_click_apologises_through_the_response_url(
     standin: SlackStandIn,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
 
-    with caplog.at_level(logging.ERROR, logger="cop_bot"):
-        response = slack.click("U1", "join_community", "ethiek")
-        [answer] = standin.wait_for("response_url", 1)
-        assert services.wait_idle(5)
+    response, answer = _click_join_and_read_the_apology(slack, services, standin, caplog)
 
     assert response.status == 200
-    match = REFERENCE.search(answer.args["text"])
-    assert match, answer.args["text"]
     assert "Traceback" not in texts(answer.args)
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, answer.args["text"]).exc_info is not None
     assert standin.calls("chat.postMessage") == []
 
 
@@ -126,19 +141,13 @@ def test_a_button_click_during_database_trouble_still_gets_an_apology(
     standin: SlackStandIn,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    add_community(services.db, "ethiek")
-    _drop_memberships(services)
+    _ethiek_without_memberships(services)
     with services.db.engine.begin() as conn:
         conn.execute(text("DROP TABLE user_settings"))
 
-    with caplog.at_level(logging.ERROR, logger="cop_bot"):
-        slack.click("U1", "join_community", "ethiek")
-        [answer] = standin.wait_for("response_url", 1)
-        assert services.wait_idle(5)
+    _, answer = _click_join_and_read_the_apology(slack, services, standin, caplog)
 
-    match = REFERENCE.search(answer.args["text"])
-    assert match, answer.args["text"]
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, answer.args["text"]).exc_info is not None
 
 
 def test_a_slow_join_is_acknowledged_before_it_is_written_and_answered_through_the_response_url(
@@ -207,6 +216,4 @@ def test_a_slow_command_that_then_fails_apologises_late_with_a_logged_reference(
         assert services.wait_idle(30)
 
     assert response.json()["text"] == WORKING
-    match = REFERENCE.search(late.args["text"])
-    assert match, late.args["text"]
-    assert _logged_with(caplog, match.group(1)).exc_info is not None
+    assert _logged_reference(caplog, late.args["text"]).exc_info is not None

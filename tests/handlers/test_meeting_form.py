@@ -18,6 +18,7 @@ from tests.handlers.support import (
     buttons,
     dms_to,
     ethiek_with_a_meeting,
+    one_dm_each_saying,
     texts,
 )
 
@@ -249,10 +250,9 @@ def test_moving_through_the_form_moves_the_meeting_its_reminders_and_tells_the_m
         dt.datetime(2027, 4, 5, 8, 0, tzinfo=dt.UTC),
     ]
     services.wait_idle(5)
-    for user in ("U1", "U2"):
-        [dm] = dms_to(standin, user)
-        assert "dinsdag 30 maart 2027 om 14:00" in dm.args["text"]
-        assert "dinsdag 6 april 2027 om 10:00" in dm.args["text"]
+    one_dm_each_saying(
+        standin, ("U1", "U2"), "dinsdag 30 maart 2027 om 14:00", "dinsdag 6 april 2027 om 10:00"
+    )
     [told] = dms_to(standin, "UFAC")
     assert "verplaatst" in told.args["text"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from tests.handlers.support import (
     buttons,
     dms_to,
     ethiek_with_a_meeting,
+    one_dm_each_saying,
     texts,
 )
 
@@ -24,6 +26,14 @@ MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
 @pytest.fixture
 def ethiek(services: Services) -> None:
     ethiek_with_a_meeting(services)
+
+
+def _rsvp(
+    slack: CheckedSlack, standin: SlackStandIn, user: str, button: dict[str, Any], nth: int
+) -> str:
+    """Click an RSVP button as `user` and return the `nth` answer sent via response_url."""
+    slack.click(user, button["action_id"], button["value"])
+    return str(standin.wait_for("response_url", nth)[-1].args["text"])
 
 
 @pytest.mark.usefixtures("ethiek")
@@ -85,10 +95,9 @@ def test_moving_a_meeting_tells_every_member_the_old_and_the_new_time(
     reply = slack.command("UFAC", "bijeenkomst verplaatsen ethiek 1 6 april 10:00")
     assert "verplaatst" in texts(reply.json())
     services.wait_idle(5)
-    for user in ("U1", "U2"):
-        [dm] = dms_to(standin, user)
-        assert "dinsdag 30 maart 2027 om 14:00" in dm.args["text"]
-        assert "dinsdag 6 april 2027 om 10:00" in dm.args["text"]
+    one_dm_each_saying(
+        standin, ("U1", "U2"), "dinsdag 30 maart 2027 om 14:00", "dinsdag 6 april 2027 om 10:00"
+    )
 
 
 @pytest.mark.usefixtures("ethiek")
@@ -110,12 +119,9 @@ def test_meetings_list_shows_counts_and_the_rsvp_buttons_record_the_answer(
     listing = slack.command("U1", "bijeenkomsten").json()
     assert "Startbijeenkomst" in texts(listing)
     [yes, _no] = buttons(listing)
-    slack.click("U1", yes["action_id"], yes["value"])
-    answer = standin.wait_for("response_url", 1)[-1]
-    assert "je komt" in answer.args["text"]
+    assert "je komt" in _rsvp(slack, standin, "U1", yes, 1)
     no = buttons(listing)[1]
-    slack.click("U1", no["action_id"], no["value"])
-    standin.wait_for("response_url", 2)
+    _rsvp(slack, standin, "U1", no, 2)
     with services.db.read() as session:
         assert session.scalars(select(Rsvp.answer)).all() == ["no"]
     assert "0 komen, 1 niet" in texts(slack.command("U2", "bijeenkomsten").json())
@@ -127,9 +133,7 @@ def test_someone_outside_the_community_cannot_rsvp(
 ) -> None:
     listing = slack.command("U1", "bijeenkomsten ethiek").json()
     yes = buttons(listing)[0]
-    slack.click("U9", yes["action_id"], yes["value"])
-    answer = standin.wait_for("response_url", 1)[-1]
-    assert answer.args["text"] == (
+    assert _rsvp(slack, standin, "U9", yes, 1) == (
         ":lock: Alleen leden van *Ethiek* geven aan of ze komen. "
         "Word lid met `/cop aanmelden ethiek`."
     )
