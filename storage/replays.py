@@ -55,8 +55,8 @@ class SeenRequests(Batches[tuple[bytes, Any]]):
         wait: float | None = None,
     ) -> bool:
         """Record `key` as seen at `now`: True when it is new, False when it was there
-        (or came twice in one batch: the first is new). With `forget_before`, rows seen
-        before then are deleted first, in the same transaction. On SQLite, with `wait`,
+        (or came twice in one batch: one copy is new). With `forget_before`, rows seen
+        before then are deleted first, by the next batch's writer. On SQLite, with `wait`,
         raises WriteBusy (nothing written) when the lock is not had in time; on PostgreSQL
         a lock is waited for at most a second (Database.autocommit_engine)."""
         if forget_before is not None:
@@ -88,7 +88,9 @@ class SeenRequests(Batches[tuple[bytes, Any]]):
         if sql is None:
             sql = self._remember[len(batch)] = self._own(_remember_sql(len(batch)))
         params: dict[str, Any] = {}
-        for i, request in enumerate(batch):
+        # In the keys' order: two processes' batches that share keys (copies of one
+        # request) then take PostgreSQL's locks on them in the same order, never crosswise.
+        for i, request in enumerate(sorted(batch, key=lambda r: r.work[0])):
             params[f"k{i}"], params[f"t{i}"] = request.work
         cursor.execute(sql, params)
         written = {bytes(row[0]) for row in cursor.fetchall()}
