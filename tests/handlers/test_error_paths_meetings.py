@@ -16,9 +16,8 @@ from bot.sandbox.standin import SlackStandIn
 from storage.models import Meeting
 from tests.conftest import AMS
 from tests.handlers.state import changed_tables, database_state, slack_calls
-from tests.handlers.support import CheckedSlack, ethiek_with_a_meeting, settle_outbox
+from tests.handlers.support import MARCH_30, CheckedSlack, ethiek_with_a_meeting, settle_outbox
 
-MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
 t = Translator("nl", AMS)
 USAGE = t("meeting_usage")
 HINT = t("not_found_hint")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from handlers.privacy import summary_message
 from tests.factories import add_community
 from tests.handlers.support import CheckedSlack, buttons, ethiek_with_a_meeting, texts
 
-MARCH_30 = dt.datetime(2027, 3, 30, 12, 0, tzinfo=dt.UTC)  # 14:00 in Amsterdam
 MEMBERS = ("U1", "U2", "U3")
 
 
