@@ -16,7 +16,7 @@ from bot.runtime import Services
 from bot.services import communities, meetings, outbox
 from bot.services.calendar_feed import event_for
 from bot.services.catalog import MEETING_KINDS
-from bot.services.errors import CommunityNotFound, DomainError
+from bot.services.errors import DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.meetings import MeetingChange
 from bot.services.when import parse_when
@@ -52,18 +52,12 @@ def list_meetings(services: Services, t: Translator, user_id: str, rest: str) ->
     return Reply(render.meeting_list(t, lines, mine=not rest, manage=managed, plan=plan))
 
 
-def _split_community(services: Services, words: list[str]) -> tuple[str, list[str]]:
-    """The longest leading run of words that names a community, and the words after it."""
-    error: CommunityNotFound | None = None
+def _split_community(services: Services, text: str) -> tuple[str, str]:
+    """The slug of the community named by the leading words of `text`, and the text after
+    it (communities.split_name: the rule for every command that names a community)."""
     with services.db.read() as session:
-        for size in range(min(len(words) - 1, 4), 0, -1):
-            try:
-                community = communities.resolve(session, " ".join(words[:size]))
-            except CommunityNotFound as exc:
-                error = error or exc
-                continue
-            return community.slug, words[size:]
-    raise error or CommunityNotFound(" ".join(words[:1]), [])
+        community, rest = communities.split_name(session, text)
+        return community.slug, rest
 
 
 def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -71,13 +65,16 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
     words = rest.split()
     if len(words) < 2:
         return Reply(render.text_message(t("meeting_usage")))
-    action, words = words[0].lower(), words[1:]
+    action = words[0].lower()
     settings = services.settings
     slug, typed_number = "", ""
     try:
-        slug, words = _split_community(services, words)
+        slug, after = _split_community(services, rest.split(None, 1)[1])
+        words = after.split()
         now = services.clock()
         if action in ADD_WORDS:
+            if not words:
+                return Reply(render.text_message(t("meeting_usage")))
             parsed = parse_when(" ".join(words), now=now, tz=settings.timezone)
             extra = parsed.rest.split()
             kind = extra[0].lower() if extra and extra[0].lower() in MEETING_KINDS else "online"

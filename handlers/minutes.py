@@ -406,9 +406,10 @@ def lesson_command(services: Services, t: Translator, user_id: str, rest: str) -
     if len(words) < 2:
         return Reply(text_message(t("lesson_usage")))
     try:
-        slug, remaining = _split_community(services, words)
-        # Cut the original text, so that its line breaks survive.
-        text = re.split(r"\s+", rest.strip(), maxsplit=len(words) - len(remaining))[-1]
+        # The text after the community's name, its line breaks kept.
+        slug, text = _split_community(services, rest)
+        if not text:
+            return Reply(text_message(t("lesson_usage")))
         if len(text) > lessons.MAX_LESSON:
             refusal = t("lesson_too_long", limit=lessons.MAX_LESSON, length=len(text))
             blocks = [section(refusal), *sections(escape(text))]

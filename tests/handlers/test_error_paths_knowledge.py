@@ -156,12 +156,6 @@ def test_the_lessons_of_an_unknown_community_say_it_is_unknown(
     assert reply["text"] == f"{t('not_found', query='xyzzy')}\n{t('not_found_hint')}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="names \u201cxyzzy Begin\u201d: /cop les reuses handlers.meetings._split_community, "
-    "whose refusal names the longest run of words it tried",
-)
 def test_a_lesson_for_an_unknown_community_names_the_community_as_typed(
     slack: CheckedSlack, services: Services, standin: SlackStandIn
 ) -> None:
