@@ -29,7 +29,11 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.runtime import Services
 from bot.sandbox.signed import (
+    app_home_opened_event,
     block_actions_body,
+    event_callback_body,
+    global_shortcut_body,
+    home_actions_body,
     message_shortcut_body,
     signed_headers,
     slash_command_body,
@@ -249,6 +253,45 @@ class SlackHTTP:
             channel_id=channel_id,
             response_url=self.standin.response_url(),
             **kwargs,
+        )
+        return self.post(body, signed_headers(self.secret, body))
+
+    def global_shortcut(self, user_id: str, callback_id: str) -> Response:
+        """A global shortcut (the ⚡ menu) by `user_id`."""
+        body = global_shortcut_body(user_id=user_id, callback_id=callback_id)
+        return self.post(body, signed_headers(self.secret, body))
+
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry: int = 0
+    ) -> Response:
+        """An Events API delivery of `event`; `retry` > 0 sends it as Slack's retry does
+        (the same event_id, X-Slack-Retry-Num and -Reason headers, a new signature)."""
+        body = event_callback_body(event, event_id=event_id)
+        headers = signed_headers(self.secret, body, content_type="application/json")
+        if retry:
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return self.post(body, headers)
+
+    def open_home(self, user_id: str) -> Response:
+        """`user_id` opens the app's Home tab."""
+        return self.event(app_home_opened_event(user_id))
+
+    def home(self, user_id: str) -> dict[str, Any]:
+        """The Home tab view last published for `user_id`."""
+        calls = [
+            c for c in self.standin.calls()
+            if c.method == "views.publish" and c.args.get("user_id") == user_id
+        ]  # fmt: skip
+        assert calls, f"no Home tab published for {user_id}"
+        view = calls[-1].args["view"]
+        return json.loads(view) if isinstance(view, str) else dict(view)
+
+    def click_home(self, user_id: str, action_id: str, value: str = "", **kwargs: Any) -> Response:
+        """`user_id` clicks the button `action_id` (with `value`) on their Home tab, as
+        last published."""
+        body = home_actions_body(
+            user_id=user_id, action_id=action_id, value=value, view=self.home(user_id), **kwargs
         )
         return self.post(body, signed_headers(self.secret, body))
 

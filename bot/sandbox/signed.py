@@ -293,3 +293,96 @@ def message_shortcut_body(
         "message": {"type": "message", **message},
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def global_shortcut_body(*, user_id: str, callback_id: str) -> str:
+    """The form-encoded body (payload=JSON) of a global shortcut (the ⚡ menu): no channel,
+    no message and no response_url, only who and a trigger for a modal."""
+    payload = {
+        "type": "shortcut",
+        "token": "verification-token-unused",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": _user(user_id),
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": _trigger_id(),
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def home_actions_body(
+    *,
+    user_id: str,
+    action_id: str,
+    value: str,
+    view: dict[str, Any],
+    block_id: str = "b1",
+    button_text: str = "",
+) -> str:
+    """A button clicked on the App Home tab: the container is the published view, and
+    Slack sends no response_url (an answer goes back by publishing the view again)."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": _user(user_id),
+        "api_app_id": API_APP_ID,
+        "token": "verification-token-unused",
+        "container": {"type": "view", "view_id": view.get("id", "V0HOME")},
+        "trigger_id": _trigger_id(),
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {**view, "state": {"values": {}}},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": button_text or action_id, "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+_event_ids = itertools.count(1)
+
+
+def new_event_id() -> str:
+    """A fresh `event_id` as Slack gives one to each event (a retry keeps its event's)."""
+    return f"Ev{next(_event_ids):08d}{int(time.time()) % 10**6:06d}"
+
+
+def event_callback_body(event: dict[str, Any], *, event_id: str | None = None) -> str:
+    """The JSON body of an Events API delivery (`event_callback`) of `event`; send it with
+    `signed_headers(..., content_type="application/json")`."""
+    now = int(time.time())
+    body = {
+        "token": "verification-token-unused",
+        "team_id": TEAM_ID,
+        "api_app_id": API_APP_ID,
+        "event": {"event_ts": f"{now}.000100", **event},
+        "type": "event_callback",
+        "event_id": event_id or new_event_id(),
+        "event_time": now,
+        "authorizations": [
+            {"enterprise_id": None, "team_id": TEAM_ID, "user_id": "U0COPBOT", "is_bot": True}
+        ],
+        "is_ext_shared_channel": False,
+    }
+    return json.dumps(body)
+
+
+def app_home_opened_event(user_id: str, *, tab: str = "home") -> dict[str, Any]:
+    """The `app_home_opened` event of `user_id` opening the app's Home (or Messages) tab."""
+    return {"type": "app_home_opened", "user": user_id, "channel": "D0HOME", "tab": tab}
+
+
+def url_verification_body(challenge: str) -> str:
+    """The JSON body Slack sends once to check a new Events API request URL."""
+    return json.dumps(
+        {"token": "verification-token-unused", "challenge": challenge, "type": "url_verification"}
+    )
