@@ -32,6 +32,7 @@ from handlers import (
     agenda,
     commands,
     deliveries,
+    home,
     meeting_form,
     meetings,
     minutes,
@@ -50,7 +51,7 @@ log = logging.getLogger("cop_bot")
 # each registers its buttons, modals and shortcuts, in this order (Bolt takes the first
 # listener that matches). Those with `/cop` subcommands declare them in COMMANDS; the
 # registry answers `/cop` from all of them, and `/cop hulp` lists them in this order.
-LISTENERS = (agenda, questions, minutes, meeting_form, privacy, actions, meetings)
+LISTENERS = (home, agenda, questions, minutes, meeting_form, privacy, actions, meetings)
 COMMAND_REGISTRY = Registry(
     commands.COMMANDS,
     agenda.COMMANDS,

@@ -15,6 +15,7 @@ from bot.texts import (
     Entry,
     agenda,
     calendar_feed,
+    home,
     meeting_form,
     minutes_lessons,
     privacy,
@@ -370,6 +371,7 @@ _merge(
     calendar_feed.MESSAGES,
     visibility.MESSAGES,
     privacy.MESSAGES,
+    home.MESSAGES,
 )
 
 

@@ -94,6 +94,10 @@ class Notifier(Protocol):
         """Put a file in the bot's DM with `user_id`."""
         ...
 
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """Replace the App Home tab of `user_id` with `view` (publishing twice is harmless)."""
+        ...
+
     def find_posted(self, recipient: str, event_type: str, key: str, since: float) -> str | None:
         """The ts of a message of ours posted to `recipient` (a user: their DM) since
         `since` (epoch seconds) whose metadata carries `key`; None when there is none."""

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -163,6 +164,9 @@ class Sending:
 
     def upload(self, user_id: str, filename: str, content: bytes, comment: str) -> None:
         self.notifier.upload(user_id, filename, content, comment)
+
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        self.notifier.publish_home(user_id, view)
 
     def find_posted(self, recipient: str, event_type: str, key: str, since: float) -> str | None:
         return self.notifier.find_posted(recipient, event_type, key, since)

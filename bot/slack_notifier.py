@@ -247,6 +247,12 @@ class SlackNotifier:
             raise self._error(exc) from exc
         return str(response.get("ts", ""))
 
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        try:
+            self.client.views_publish(user_id=user_id, view=view)
+        except SlackApiError as exc:
+            raise self._error(exc) from exc
+
     def update(self, channel_id: str, ts: str, message: Message) -> None:
         try:
             self.client.chat_update(

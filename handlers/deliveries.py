@@ -20,7 +20,7 @@ from bot.services import membership, outbox, reminders
 from bot.services.errors import DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.views import CommunityDetail, Decision, JoinResult
-from handlers import agenda, meetings, minutes, privacy, questions, render
+from handlers import agenda, home, meetings, minutes, privacy, questions, render
 from handlers.welcome import community_profile, minute
 
 log = logging.getLogger("cop_bot")
@@ -205,4 +205,6 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.LESSON_POST: Lane(partial(minutes.deliver_lesson, services)),
         outbox.MINUTES_NUDGE: Lane(partial(minutes.deliver_nudge, services)),
         outbox.FORGET_NOTICE: Lane(partial(privacy.deliver_forget_notice, services)),
+        outbox.MEMBER_REMOVED: Lane(partial(home.removed, services)),
+        outbox.HOME_REFRESH: Lane(partial(home.refresh, services)),
     }

@@ -287,12 +287,13 @@ class SlackHTTP:
         view = calls[-1].args["view"]
         return json.loads(view) if isinstance(view, str) else dict(view)
 
-    def click_home(self, user_id: str, action_id: str, value: str = "", **kwargs: Any) -> Response:
+    def click_home(
+        self, user_id: str, action_id: str, value: str = "", *, on: dict[str, Any] | None = None
+    ) -> Response:
         """`user_id` clicks the button `action_id` (with `value`) on their Home tab, as
-        last published."""
-        body = home_actions_body(
-            user_id=user_id, action_id=action_id, value=value, view=self.home(user_id), **kwargs
-        )
+        last published (or as `on`)."""
+        tab = on if on is not None else self.home(user_id)
+        body = home_actions_body(user_id=user_id, action_id=action_id, value=value, view=tab)
         return self.post(body, signed_headers(self.secret, body))
 
     def opened_view(self, index: int = -1) -> dict[str, Any]:

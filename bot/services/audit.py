@@ -30,9 +30,11 @@ COMMUNITY_CREATED = "community_created"
 COMMUNITY_UPDATED = "community_updated"
 FORGOTTEN = "forgotten"  # at the person's own request, or by an admin with the CLI
 RETENTION = "retention"  # forgotten after the retention period
+MEMBER_REMOVED = "member_removed"  # by a facilitator or an admin
 ACTIONS = (
     FACILITATOR_APPOINTED, FACILITATOR_REMOVED, ADMIN_ADDED, ADMIN_REMOVED, REQUEST_APPROVED,
     REQUEST_DECLINED, COMMUNITY_CREATED, COMMUNITY_UPDATED, FORGOTTEN, RETENTION,
+    MEMBER_REMOVED,
 )  # fmt: skip
 
 # Who acted when no person did.

@@ -265,19 +265,24 @@ def cancel(
     session: Session,
     *,
     query: str,
-    number: int,
+    number: int | None = None,
+    meeting_id: int | None = None,
     user_id: str,
     admins: Collection[str],
     offsets: Sequence[dt.timedelta],
     now: dt.datetime,
     tz: ZoneInfo,
 ) -> MeetingChange:
-    """Cancel the `number`-th upcoming meeting; its reminders are dropped.
+    """Cancel the `number`-th upcoming meeting (or the upcoming one with `meeting_id`);
+    its reminders are dropped.
 
     Raises CommunityNotFound, NotAllowed and MeetingNotFound.
     """
     community = _managed(session, query, user_id, admins, "cancel_meeting")
-    meeting = _numbered(session, community, number, now)
+    if meeting_id is not None:
+        meeting = _by_id(session, community, meeting_id, now)
+    else:
+        meeting = _numbered(session, community, number or 0, now)
     meeting.status = Meeting.CANCELLED
     _replan(session, community, meeting, offsets, now=now, tz=tz)
     change = _change(session, community, meeting, None)

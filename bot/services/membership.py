@@ -385,6 +385,8 @@ def decide(
         actor=decided_by, subject=user_id, community=community.slug, now=now,
         detail=None if outcome == "declined" else outcome,
     )  # fmt: skip
+    # The requester's Home tab shows the request until it is drawn again.
+    outbox.queue_home_refresh(session, users=[user_id], now=now)
     if outcome == Membership.MEMBER:
         outbox.queue_welcome(
             session, slug=community.slug, user_id=user_id, now=now, intro="outcome_member"
@@ -427,3 +429,117 @@ def appoint_facilitator(
             community=community.slug, now=now,
         )  # fmt: skip
     return community.name
+
+
+def _managed(
+    session: Session, query: str, by: str, admins: Collection[str], action: str
+) -> Community:
+    community = communities.resolve(session, query, for_update=True)
+    if not can_manage(session, community.id, by, admins):
+        raise NotAllowed(action)
+    return community
+
+
+def remove_member(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    removed_by: str,
+    admins: Collection[str],
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> LeaveResult:
+    """A facilitator (or an admin) takes `user_id` out of a community: a member, someone
+    on the waitlist or a pending request. The next on the waitlist moves up, as when
+    someone leaves; the person hears of it in a DM (outbox `member_removed`, with this
+    transaction). Raises CommunityNotFound, NotAllowed and NotMember."""
+    community = _managed(session, query, removed_by, admins, "remove_member")
+    membership = _find(session, community.id, user_id)
+    if membership is None:
+        raise NotMember(community.name)
+    previous = membership.status
+    session.delete(membership)
+    session.flush()
+    record_departure(session, user_id, now)
+    promoted = (
+        _promote_next(session, community, now=now, tz=tz) if previous == Membership.MEMBER else None
+    )
+    communities.recount(session, community)
+    audit.record(
+        session, action=audit.MEMBER_REMOVED, actor=removed_by, subject=user_id,
+        community=community.slug, now=now, detail=previous,
+    )  # fmt: skip
+    outbox.enqueue(
+        session, kind=outbox.MEMBER_REMOVED, recipient=user_id, subject=community.slug, now=now,
+        payload={"previous": previous},
+    )  # fmt: skip
+    outbox.queue_home_refresh(session, users=[user_id], now=now)
+    return LeaveResult(
+        community=communities.summary(session, community, now=now, tz=tz),
+        previous=previous,
+        promoted=promoted,
+    )
+
+
+def move_up(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    moved_by: str,
+    admins: Collection[str],
+) -> int:
+    """A facilitator moves `user_id` one place up the waitlist (they change places with
+    the one ahead); returns the new position (1: first in line). Raises
+    CommunityNotFound, NotAllowed and NotMember (not on the waitlist)."""
+    community = _managed(session, query, moved_by, admins, "move_up")
+    membership = _find(session, community.id, user_id)
+    if membership is None or membership.status != Membership.WAITLIST:
+        raise NotMember(community.name)
+    ahead = session.scalars(
+        select(Membership)
+        .where(
+            Membership.community_id == community.id,
+            Membership.status == Membership.WAITLIST,
+            Membership.seq < membership.seq,
+        )
+        .order_by(Membership.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    if ahead is not None:
+        membership.seq, ahead.seq = ahead.seq, membership.seq
+        session.flush()
+    return waitlist_position(session, membership)
+
+
+def remove_facilitator(
+    session: Session,
+    *,
+    query: str,
+    user_id: str,
+    removed_by: str,
+    admins: Collection[str],
+    now: dt.datetime,
+) -> tuple[str, bool]:
+    """An admin ends `user_id`'s role as a facilitator of a community; returns its name
+    and whether they were one. A reload of the catalogue file does not bring them back
+    (bot/services/catalog.py reads this removal in the audit log). Raises
+    CommunityNotFound and NotAllowed."""
+    if removed_by not in admins:
+        raise NotAllowed("appoint_facilitator")
+    community = communities.resolve(session, query)
+    row = session.scalars(
+        select(Facilitator).where(
+            Facilitator.community_id == community.id, Facilitator.user_id == user_id
+        )
+    ).one_or_none()
+    if row is None:
+        return community.name, False
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session, action=audit.FACILITATOR_REMOVED, actor=removed_by, subject=user_id,
+        community=community.slug, now=now,
+    )  # fmt: skip
+    return community.name, True

@@ -62,6 +62,11 @@ AGENDA_POST = "agenda_post"  # the agenda in the community's channel
 MINUTES_POST = "minutes_post"  # the minutes in the community's channel
 LESSON_POST = "lesson_post"  # a lesson in the programme's lessons channel
 FORGET_NOTICE = "forget_notice"  # to each admin: a forgotten person's facilitator roles ended
+MEMBER_REMOVED = "member_removed"  # to the person a facilitator took out of a community
+# The App Home of one person, published again after a change that concerns them (subject:
+# ""); a second refresh queued before the first went out is the same item (see
+# `queue_home_refresh`), so a burst of changes costs one views.publish.
+HOME_REFRESH = "home_refresh"
 # A reminder before a meeting (subject: the reminder's id), to each member and in the
 # community's channel. The kinds keep the names the reminders' own ledger counted them by.
 REMINDER_DM = "reminder_dm"
@@ -81,6 +86,8 @@ KINDS = (
     MINUTES_POST,
     LESSON_POST,
     FORGET_NOTICE,
+    MEMBER_REMOVED,
+    HOME_REFRESH,
     REMINDER_DM,
     REMINDER_CHANNEL,
 )
@@ -147,6 +154,35 @@ def enqueue_many(
         return 0
     _insert(session, [_row(kind, recipient, subject, now, payload) for recipient in recipients])
     return len(recipients)
+
+
+# How long a refresh of someone's App Home waits, so that a burst of changes (approving
+# five requests) is drawn once.
+HOME_DEBOUNCE = dt.timedelta(seconds=2)
+
+
+def queue_home_refresh(session: Session, *, users: Sequence[str], now: dt.datetime) -> int:
+    """Publish the App Home of each of `users` again shortly after this transaction
+    commits, unless a refresh of theirs is still waiting (then that one draws this change
+    too). Returns how many were queued."""
+    wanted = sorted(set(users))
+    if not wanted:
+        return 0
+    waiting = set(
+        session.scalars(
+            select(OutboxItem.recipient).where(
+                OutboxItem.kind == HOME_REFRESH,
+                OutboxItem.state == OutboxItem.PENDING,
+                OutboxItem.recipient.in_(wanted),
+            )
+        )
+    )
+    rows = [_row(HOME_REFRESH, u, "", now, None) for u in wanted if u not in waiting]
+    for row in rows:
+        row["not_before"] = now + HOME_DEBOUNCE
+    if rows:
+        _insert(session, rows)
+    return len(rows)
 
 
 def queue_welcome(

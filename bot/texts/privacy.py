@@ -86,6 +86,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "audit_action_community_updated": "community bijgewerkt",
         "audit_action_forgotten": "gegevens gewist op verzoek",
         "audit_action_retention": "gegevens gewist na bewaartermijn",
+        "audit_action_member_removed": "lid verwijderd",
     },
     "en": {
         "former_member": "a former member",
@@ -167,5 +168,6 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "audit_action_community_updated": "community updated",
         "audit_action_forgotten": "data removed on request",
         "audit_action_retention": "data removed after retention period",
+        "audit_action_member_removed": "member removed",
     },
 }
