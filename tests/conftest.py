@@ -288,12 +288,27 @@ class SlackHTTP:
         return json.loads(view) if isinstance(view, str) else dict(view)
 
     def click_home(
-        self, user_id: str, action_id: str, value: str = "", *, on: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        action_id: str,
+        value: str = "",
+        *,
+        on: dict[str, Any] | None = None,
+        select: bool | None = None,
     ) -> Response:
         """`user_id` clicks the button `action_id` (with `value`) on their Home tab, as
-        last published (or as `on`)."""
+        last published (or as `on`); for a menu there (or with `select`), picks the option
+        with `value`."""
         tab = on if on is not None else self.home(user_id)
-        body = home_actions_body(user_id=user_id, action_id=action_id, value=value, view=tab)
+        if select is None:
+            select = any(
+                element.get("action_id") == action_id and element.get("type") == "static_select"
+                for block in tab.get("blocks", [])
+                for element in [*block.get("elements", []), block.get("accessory") or {}]
+            )
+        body = home_actions_body(
+            user_id=user_id, action_id=action_id, value=value, view=tab, select=select
+        )
         return self.post(body, signed_headers(self.secret, body))
 
     def opened_view(self, index: int = -1) -> dict[str, Any]:

@@ -29,7 +29,11 @@ from bot.config import Settings
 from bot.edge import Edge
 from bot.runtime import Services
 from bot.sandbox.signed import (
+    app_home_opened_event,
     block_actions_body,
+    event_callback_body,
+    global_shortcut_body,
+    home_actions_body,
     message_shortcut_body,
     signed_headers,
     slack_format,
@@ -41,6 +45,13 @@ from storage.db import Database
 from storage.models import Community
 
 CONSOLE_CHANNEL = "C0CONSOLE"
+# The global shortcuts (manifest.yaml) by the word `:snel` takes.
+GLOBAL_SHORTCUTS = {
+    "vraag": "shortcut_ask_question",
+    "onderwerp": "shortcut_propose_topic",
+    "plannen": "shortcut_plan_meeting",
+    "aanmelden": "shortcut_join",
+}
 _LINK = re.compile(r"<([^>|]+)(?:\|([^>]*))?>")
 
 
@@ -71,6 +82,10 @@ class Button:
     response_url: str
     channel_id: str | None
     message: dict[str, Any] | None
+    # A button on the App Home tab (the view it is on), and whether it picks an option
+    # of a menu (static_select: each option is shown as a button of its own).
+    home: dict[str, Any] | None = None
+    select: bool = False
 
 
 @dataclass
@@ -111,6 +126,7 @@ class Console:
         self.out = out
         self.buttons: list[Button] = []
         self.modal: OpenView | None = None
+        self.latest_home: dict[str, Any] | None = None
         self.lock = threading.Lock()
         self.edge = Edge(app, services)
         standin.add_listener(self._on_call)
@@ -145,6 +161,7 @@ class Console:
         response_url: str,
         channel_id: str | None,
         message: dict[str, Any] | None,
+        home: dict[str, Any] | None = None,
     ) -> str:
         with self.lock:
             self.buttons.append(
@@ -156,10 +173,26 @@ class Console:
                     response_url=response_url,
                     channel_id=channel_id,
                     message=message,
+                    home=home,
+                    select=bool(element.get("select")),
                 )
             )
             number = len(self.buttons)
-        return f"[{number}] {element['text']['text']}"
+        asks = " (vraagt bevestiging)" if element.get("confirm") else ""
+        return f"[{number}] {element['text']['text']}{asks}"
+
+    def _menu(self, element: dict[str, Any], block_id: str, home: dict[str, Any] | None) -> str:
+        """A static_select: its placeholder, then each option as a button of its own."""
+        placeholder = html.unescape(str(element.get("placeholder", {}).get("text", "")))
+        options = [
+            self._button(
+                {"text": option["text"], "action_id": element["action_id"],
+                 "value": option["value"], "select": True, "confirm": element.get("confirm")},
+                block_id, self.standin.response_url(), None, None, home,
+            )
+            for option in element.get("options", [])
+        ]  # fmt: skip
+        return f"{placeholder} " + "  ".join(options)
 
     def _block(
         self,
@@ -167,6 +200,7 @@ class Console:
         response_url: str,
         channel_id: str | None,
         message: dict[str, Any] | None,
+        home: dict[str, Any] | None = None,
     ) -> list[str]:
         kind = block.get("type")
         block_id = block.get("block_id", "b")
@@ -183,14 +217,16 @@ class Console:
             accessory = block.get("accessory")
             if accessory and accessory.get("type") == "button":
                 lines[0] += "   " + self._button(
-                    accessory, block_id, response_url, channel_id, message
+                    accessory, block_id, response_url, channel_id, message, home
                 )
             return lines
         if kind == "actions":
             labels = [
-                self._button(e, block_id, response_url, channel_id, message)
-                for e in block["elements"]
+                self._button(e, block_id, response_url, channel_id, message, home)
                 if e.get("type") == "button"
+                else self._menu(e, block_id, home)
+                for e in block["elements"]
+                if e.get("type") in ("button", "static_select")
             ]
             return ["  " + "  ".join(labels)]
         return [f"  ({kind})"]
@@ -224,6 +260,9 @@ class Console:
             "ok"
         ):
             self.show_view(dict(call.response["view"]))
+        elif call.method == "views.publish" and call.response.get("ok"):
+            if call.args.get("user_id") == self.user:
+                self.show_home(dict(call.response["view"]))
         elif call.method == "files.completeUploadExternal" and call.response.get("ok"):
             names = ", ".join(str(f.get("title") or f.get("id")) for f in _files(call.args))
             self.print(f"   (bestand in {call.args.get('channel_id')}: {names})")
@@ -274,6 +313,37 @@ class Console:
         with self.lock:
             self.modal = OpenView(view=view, fields=fields, answers={})
         self.print("\n".join(lines))
+
+    def show_home(self, view: dict[str, Any]) -> None:
+        """Print the App Home tab as text; its buttons and menu options are clickable."""
+        self.latest_home = view
+        lines = [f"── App Home van {self.user} " + "─" * 40]
+        for block in view.get("blocks", []):
+            lines.extend(self._block(block, self.standin.response_url(), None, None, home=view))
+        self.print("\n".join(lines))
+
+    def open_home(self) -> None:
+        """`:home`: open the App Home tab, as Slack sends `app_home_opened`."""
+        body = event_callback_body(app_home_opened_event(self.user))
+        headers: dict[str, str | Sequence[str]] = dict(
+            signed_headers(self.secret, body, content_type="application/json")
+        )
+        response = self.edge.handle(body.encode(), headers)
+        if response.status != 200:
+            self.print(f"(HTTP {response.status}) {response.body}")
+
+    def global_shortcut(self, name: str) -> None:
+        """`:snel <naam>`: a global shortcut (the ⚡ menu) by its Dutch name or callback id."""
+        wanted = name.strip().lower()
+        callback = GLOBAL_SHORTCUTS.get(wanted, wanted)
+        if callback not in GLOBAL_SHORTCUTS.values():
+            self.print("Gebruik: :snel " + " | ".join(GLOBAL_SHORTCUTS))
+            return
+        status, answer = self.dispatch(
+            global_shortcut_body(user_id=self.user, callback_id=callback)
+        )
+        if status != 200:
+            self.print(f"(HTTP {status}) {answer}")
 
     def set_field(self, argument: str) -> None:
         number, _, value = argument.strip().partition(" ")
@@ -397,6 +467,18 @@ class Console:
             self.print(f"Er is geen knop [{number}]. Knoppen staan tussen [ ] bij de berichten.")
             return
         b = self.buttons[number - 1]
+        if b.home is not None:
+            if b.home is not self.latest_home:
+                self.print("Die knop staat op een oudere App Home; typ :home.")
+                return
+            body = home_actions_body(
+                user_id=self.user, action_id=b.action_id, value=b.value, view=b.home,
+                block_id=b.block_id, button_text=b.label, select=b.select,
+            )  # fmt: skip
+            status, answer = self.dispatch(body)
+            if status != 200:
+                self.print(f"(HTTP {status}) {answer}")
+            return
         body = block_actions_body(
             user_id=self.user,
             action_id=b.action_id,
@@ -459,6 +541,10 @@ class Console:
                 self.shortcut("save_question", text)
             else:
                 self.print("Gebruik: :bewaar <tekst van een bericht> (Bewaar als open vraag)")
+        elif line in (":home", ":thuis"):
+            self.open_home()
+        elif line.startswith((":snel", ":shortcut")):
+            self.global_shortcut(line.partition(" ")[2])
         elif line.startswith((":tijd", ":time")):
             self.jump(line.partition(" ")[2].strip())
         elif line.startswith("/cop"):
@@ -481,6 +567,8 @@ En in deze console:
   :veld 2 tekst              vul veld 2 in van het open venster (\\n = nieuwe regel)
   :verstuur / :annuleer      verstuur of sluit het venster
   :bewaar tekst              "Bewaar als open vraag" op een bericht met die tekst
+  :home                      open de App Home (knoppen en menu's zijn klikbaar)
+  :snel vraag                een snelkoppeling (⚡): vraag, onderwerp, plannen, aanmelden
   :tijd 2027-03-31 10:00     zet de klok van de bot vooruit (herinneringen gaan dan uit)
   :help                      deze hulp
   :quit                      stoppen"""

@@ -320,9 +320,22 @@ def home_actions_body(
     view: dict[str, Any],
     block_id: str = "b1",
     button_text: str = "",
+    select: bool = False,
 ) -> str:
-    """A button clicked on the App Home tab: the container is the published view, and
-    Slack sends no response_url (an answer goes back by publishing the view again)."""
+    """A button clicked (or, with `select`, an option picked in a menu: `value` is the
+    option's) on the App Home tab: the container is the published view, and Slack sends
+    no response_url (an answer goes back by publishing the view again)."""
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "action_ts": f"{time.time():.6f}",
+    }
+    if select:
+        option = {"text": {"type": "plain_text", "text": button_text or value}, "value": value}
+        action |= {"type": "static_select", "selected_option": option}
+    else:
+        text = {"type": "plain_text", "text": button_text or action_id, "emoji": True}
+        action |= {"type": "button", "text": text, "value": value}
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": _user(user_id),
@@ -334,16 +347,7 @@ def home_actions_body(
         "enterprise": None,
         "is_enterprise_install": False,
         "view": {**view, "state": {"values": {}}},
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": {"type": "plain_text", "text": button_text or action_id, "emoji": True},
-                "value": value,
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
+        "actions": [action],
     }
     return urlencode({"payload": json.dumps(payload)})
 
