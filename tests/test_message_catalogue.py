@@ -186,6 +186,10 @@ PLURALS: dict[str, dict[str, tuple[str, str]]] = {
         "nl": ("({n} regel)", "({n} regels)"),
         "en": ("({n} entry)", "({n} entries)"),
     },
+    "home_open_questions": {
+        "nl": ("{n} open vraag", "{n} open vragen"),
+        "en": ("{n} open question", "{n} open questions"),
+    },
 }
 
 

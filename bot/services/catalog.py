@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.config import ConfigError, parse_offsets
 from bot.services import audit, communities, outbox
 from bot.text import clean
-from storage.models import Community, Facilitator, Meeting, Membership
+from storage.models import AuditEntry, Community, Facilitator, Meeting, Membership
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
 MEETING_KINDS = ("online", "fysiek", "werkbezoek")
@@ -253,6 +253,8 @@ def _sync_meetings(
             session.add(meeting)
             session.flush()
             created += 1
+        elif meeting.source != "catalog":
+            pass  # planned, moved or cancelled in Slack: no longer the file's to change
         elif _assign(meeting, values):
             updated += 1
         matched.add(meeting.id)
@@ -267,6 +269,25 @@ def _sync_meetings(
     return created, updated, cancelled
 
 
+def ended_in_slack(session: Session, slug: str) -> frozenset[str]:
+    """Who an admin removed as a facilitator of the community in Slack (App Home) and was
+    not appointed again since: the file lists them, yet a reload does not bring them back.
+    The audit log is the record of it (the last role change per person decides)."""
+    rows = session.execute(
+        select(AuditEntry.subject, AuditEntry.action, AuditEntry.actor)
+        .where(
+            AuditEntry.community == slug,
+            AuditEntry.action.in_((audit.FACILITATOR_APPOINTED, audit.FACILITATOR_REMOVED)),
+        )
+        .order_by(AuditEntry.id)
+    )
+    last: dict[str, bool] = {}
+    for subject, action, actor in rows:
+        if subject is not None:
+            last[subject] = action == audit.FACILITATOR_REMOVED and actor != audit.BY_CATALOG
+    return frozenset(user for user, ended in last.items() if ended)
+
+
 def _sync_facilitators(
     session: Session, community: Community, users: tuple[str, ...], now: dt.datetime
 ) -> bool:
@@ -274,9 +295,10 @@ def _sync_facilitators(
         session.scalars(select(Facilitator).where(Facilitator.community_id == community.id))
     )
     present = {f.user_id: f for f in rows}
+    ended = ended_in_slack(session, community.slug)
     changed = False
     for user in users:
-        if user not in present:
+        if user not in present and user not in ended:
             session.add(Facilitator(community_id=community.id, user_id=user, source="catalog"))
             audit.record(
                 session, action=audit.FACILITATOR_APPOINTED, actor=audit.BY_CATALOG,

@@ -25,6 +25,8 @@ from bot.services.views import MeetingView
 from storage.models import Community, Meeting, Membership, Rsvp
 
 DEFAULT_LENGTH = dt.timedelta(hours=2)
+# A meeting's `source` once it was planned, moved or cancelled in Slack (else "catalog").
+SLACK = "slack"
 # What a meeting notice (outbox kind `meeting_notice`) tells a member.
 MOVED = "moved"
 CANCELLED = "cancelled"
@@ -149,7 +151,7 @@ def add(
         kind=kind if kind in MEETING_KINDS else "online",
         location=location,
         status=Meeting.SCHEDULED,
-        source="slack",
+        source=SLACK,
     )
     session.add(meeting)
     session.flush()
@@ -250,6 +252,7 @@ def move(
     else:
         meeting = _numbered(session, community, number or 0, now)
     previous = meeting.starts_at
+    meeting.source = SLACK  # a reload of the catalogue leaves it as moved (catalog.py)
     length = (meeting.ends_at - meeting.starts_at) if meeting.ends_at else DEFAULT_LENGTH
     meeting.starts_at, meeting.ends_at = starts_at, ends_at or starts_at + length
     if details is not None:
@@ -284,6 +287,7 @@ def cancel(
     else:
         meeting = _numbered(session, community, number or 0, now)
     meeting.status = Meeting.CANCELLED
+    meeting.source = SLACK  # a reload of the catalogue does not bring it back
     _replan(session, community, meeting, offsets, now=now, tz=tz)
     change = _change(session, community, meeting, None)
     _queue_notices(session, change, now=now)

@@ -385,8 +385,6 @@ def decide(
         actor=decided_by, subject=user_id, community=community.slug, now=now,
         detail=None if outcome == "declined" else outcome,
     )  # fmt: skip
-    # The requester's Home tab shows the request until it is drawn again.
-    outbox.queue_home_refresh(session, users=[user_id], now=now)
     if outcome == Membership.MEMBER:
         outbox.queue_welcome(
             session, slug=community.slug, user_id=user_id, now=now, intro="outcome_member"
@@ -396,6 +394,8 @@ def decide(
             session, kind=outbox.DECISION, recipient=user_id, subject=community.slug, now=now,
             payload={"outcome": outcome, "position": position},
         )  # fmt: skip
+    # The requester's Home tab shows the request until it is drawn again.
+    outbox.queue_home_refresh(session, users=[user_id], now=now)
     return Decision(
         outcome=outcome,
         user_id=user_id,

@@ -190,11 +190,15 @@ def test_a_decision_queues_the_welcome_or_the_news_for_the_person_who_asked(
     decide(db, "U1", "UFAC", approve=True)
     decide(db, "U2", "UFAC", approve=True)
     decide(db, "U3", "UFAC", approve=False)
+    # Each requester's App Home is drawn again too (it showed the request).
     assert _outbox(db)[before:] == [
         ("welcome", "U1", "proef", {"intro": "outcome_member"}),
         ("welcome_calendar", "U1", "proef", None),
+        ("home_refresh", "U1", "", None),
         ("decision", "U2", "proef", {"outcome": "waitlist", "position": 1}),
+        ("home_refresh", "U2", "", None),
         ("decision", "U3", "proef", {"outcome": "declined", "position": None}),
+        ("home_refresh", "U3", "", None),
     ]
 
 
