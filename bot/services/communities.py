@@ -158,11 +158,15 @@ def _next_meetings(session: Session, ids: Sequence[int], now: dt.datetime) -> di
         .subquery()
     )
     rows = session.scalars(
-        select(Meeting).join(
+        select(Meeting)
+        .join(
             earliest,
             (Meeting.community_id == earliest.c.community_id)
             & (Meeting.starts_at == earliest.c.starts_at),
         )
+        # Said again for the outer table, so that the planner reads only these
+        # communities' meetings (by the community index) instead of every meeting.
+        .where(Meeting.community_id.in_(ids))
     )
     result: dict[int, Any] = {}
     for meeting in rows:

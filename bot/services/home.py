@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -32,6 +33,12 @@ QUESTIONS_SHOWN = 5
 # A static_select holds at most 100 options (remove a member, move one up, choose a
 # community to manage).
 MAX_OPTIONS = 100
+# What a summary reads of a community (communities.CommunityRow), as plain columns.
+_SUMMARY = (
+    Community.id, Community.slug, Community.name, Community.programme, Community.capacity,
+    Community.registration_deadline, Community.approval, Community.channel_id,
+    Community.member_count, Community.waitlist_count,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -123,50 +130,56 @@ class HomePage:
     managed: ManagedCommunity | None
 
 
-def _page(page: int, total: int, per_page: int) -> int:
-    """The page asked for, or the last one when the list shrank meanwhile."""
-    last = max(0, (total - 1) // per_page)
-    return min(page, last)
+def _paged(session: Session, query: Any, page: int, per_page: int) -> tuple[list[Any], int, int]:
+    """One page of `query`'s rows (each with a last column, `total`) and the total, in
+    one statement (a windowed count); a page past the end (the list shrank meanwhile)
+    gives the last page."""
+    counted = query.add_columns(func.count().over().label("total"))
+    rows = session.execute(counted.offset(page * per_page).limit(per_page)).all()
+    if not rows and page > 0:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = max(0, (total - 1) // per_page)
+        rows = session.execute(counted.offset(page * per_page).limit(per_page)).all()
+    total = rows[0].total if rows else 0
+    return list(rows), total, page
 
 
 def _mine(
     session: Session, user_id: str, state: HomeState, *, now: dt.datetime, tz: ZoneInfo
 ) -> tuple[tuple[MyCommunity, ...], int, int]:
-    base = select(Membership).join(Community).where(Membership.user_id == user_id)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    page = _page(state.mine_page, total, MINE_PER_PAGE)
-    memberships = list(
-        session.scalars(
-            base.order_by(Community.programme, Community.name)
-            .offset(page * MINE_PER_PAGE)
-            .limit(MINE_PER_PAGE)
-        )
+    query = (
+        select(Membership, *_SUMMARY)
+        .join(Community, Community.id == Membership.community_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Community.programme, Community.name)
     )
-    rows = [m.community for m in memberships]
-    summaries = communities.summaries(session, rows, now=now, tz=tz)
-    member_of = [m.community_id for m in memberships if m.status == Membership.MEMBER]
-    whole = members_view(session, user_id, (), member_of)
+    found, total, page = _paged(session, query, state.mine_page, MINE_PER_PAGE)
+    rows = [(row[0], row) for row in found]
+    summaries = communities.summaries(session, [c for _, c in rows], now=now, tz=tz)
+    # A member sees the community whole (visibility); someone waiting or asking may still
+    # do so as its facilitator.
+    others = [m.community_id for m, _ in rows if m.status != Membership.MEMBER]
+    whole = {m.community_id for m, _ in rows if m.status == Membership.MEMBER}
+    whole |= members_view(session, user_id, (), others) if others else frozenset()
     next_ids = [s.next_meeting.id for s in summaries if s.next_meeting is not None]
-    answers = dict(
-        session.execute(
-            select(Rsvp.meeting_id, Rsvp.answer).where(
-                Rsvp.user_id == user_id, Rsvp.meeting_id.in_(next_ids)
-            )
-        ).all()
-    ) if next_ids else {}  # fmt: skip
-    agendas = dict(
-        session.execute(select(Meeting.id, Meeting.agenda).where(Meeting.id.in_(next_ids))).all()
-    ) if next_ids else {}  # fmt: skip
+    details: dict[int, tuple[str | None, str | None]] = {}
+    if next_ids:
+        answers = session.execute(
+            select(Meeting.id, Meeting.agenda, Rsvp.answer)
+            .outerjoin(Rsvp, (Rsvp.meeting_id == Meeting.id) & (Rsvp.user_id == user_id))
+            .where(Meeting.id.in_(next_ids))
+        )
+        details = {mid: (agenda, answer) for mid, agenda, answer in answers}
     entries: list[MyCommunity] = []
-    for membership, summary in zip(memberships, summaries, strict=True):
+    for (membership, _), summary in zip(rows, summaries, strict=True):
         seen = Audience.MEMBERS if membership.community_id in whole else Audience.PUBLIC
         upcoming = None
         if summary.next_meeting is not None:
-            mid = summary.next_meeting.id
+            agenda, answer = details.get(summary.next_meeting.id, (None, None))
             upcoming = MyMeeting(
                 meeting=summary.next_meeting,
-                agenda=agendas.get(mid) if can_read(seen, Part.AGENDA) else None,
-                my_answer=answers.get(mid) if can_read(seen, Part.RSVPS) else None,
+                agenda=agenda if can_read(seen, Part.AGENDA) else None,
+                my_answer=answer if can_read(seen, Part.RSVPS) else None,
             )
         position = None
         if membership.status == Membership.WAITLIST:
@@ -204,17 +217,21 @@ def _discover(
 ) -> tuple[tuple[CommunitySummary, ...], int, int]:
     """Communities I am not in (member, waitlist or request), a page at a time."""
     mine = select(Membership.community_id).where(Membership.user_id == user_id)
-    base = select(Community).where(Community.id.not_in(mine))
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    page = _page(state.discover_page, total, DISCOVER_PER_PAGE)
-    rows = list(
-        session.scalars(
-            base.order_by(Community.programme, Community.name)
-            .offset(page * DISCOVER_PER_PAGE)
-            .limit(DISCOVER_PER_PAGE)
-        )
-    )
-    return tuple(communities.summaries(session, rows, now=now, tz=tz)), total, page
+    # Counted apart: a windowed count would read every community's row to count them.
+    total = session.scalar(
+        select(select(func.count()).select_from(Community).scalar_subquery()
+               - select(func.count()).select_from(mine.subquery()).scalar_subquery())
+    ) or 0  # fmt: skip
+    page = min(state.discover_page, max(0, (total - 1) // DISCOVER_PER_PAGE))
+    rows = session.execute(
+        select(*_SUMMARY)
+        .where(Community.id.not_in(mine))
+        .order_by(Community.programme, Community.name)
+        .offset(page * DISCOVER_PER_PAGE)
+        .limit(DISCOVER_PER_PAGE)
+    ).all()
+    found = communities.summaries(session, rows, now=now, tz=tz)
+    return tuple(found), total, page
 
 
 def _manageable(
@@ -225,11 +242,10 @@ def _manageable(
         query = query.join(Facilitator, Facilitator.community_id == Community.id).where(
             Facilitator.user_id == user_id
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.order_by(Community.programme, Community.name).limit(MAX_OPTIONS)
-    ).all()
-    return tuple((slug, name) for slug, name in rows), total
+    rows, total, _ = _paged(
+        session, query.order_by(Community.programme, Community.name), 0, MAX_OPTIONS
+    )
+    return tuple((row.slug, row.name) for row in rows), total
 
 
 def attendance(session: Session, community_id: int, members: tuple[str, ...],
@@ -277,8 +293,11 @@ def managed_community(
         .select_from(Question)
         .where(Question.community_id == community.id, Question.status != Question.ANSWERED)
     ) or 0  # fmt: skip
+    summary = communities.summary(session, community, now=now, tz=tz, next_meeting=False)
+    if upcoming:
+        summary = replace(summary, next_meeting=communities.meeting_view(upcoming[0]))
     return ManagedCommunity(
-        summary=communities.summary(session, community, now=now, tz=tz),
+        summary=summary,
         facilitators=tuple(communities.facilitator_ids(session, community.id)),
         members=members,
         waitlist=tuple(u for u, s in rows if s == Membership.WAITLIST),
