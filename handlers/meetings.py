@@ -22,7 +22,7 @@ from bot.services.meetings import MeetingChange
 from bot.services.when import parse_when
 from bot.text import looks_like_number, parse_number
 from handlers import calendar_feed, render, text_in
-from handlers.errors import answer_after_ack, message_for
+from handlers.errors import answer_after_ack, message_for, say
 from handlers.render.blocks import escape
 from handlers.reply import Reply
 
@@ -49,7 +49,10 @@ def list_meetings(services: Services, t: Translator, user_id: str, rest: str) ->
             session, user_id=user_id, slugs=shown, admins=services.settings.admins
         )
     plan = tuple((slug, name) for slug, name in shown.items() if slug in managed)
-    return Reply(render.meeting_list(t, lines, mine=not rest, manage=managed, plan=plan))
+    scope = named.slug if named is not None else ""
+    return Reply(
+        render.meeting_list(t, lines, mine=not rest, manage=managed, plan=plan, scope=scope)
+    )
 
 
 def _split_community(services: Services, text: str) -> tuple[str, str]:
@@ -231,13 +234,30 @@ def rsvp_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond:
     user_id = body["user"]["id"]
     coming = str(action.get("action_id", "")).startswith("rsvp_yes")
 
-    def work(t: Translator) -> render.Message:
+    # Where it was clicked: a list of meetings (`rsvp-<id>-<scope>`, ephemeral), a reminder
+    # in the DM, or a post in a channel, which everyone sees (the answer then comes apart).
+    parts = str(action.get("block_id", "")).split("-", 2)
+    in_list = len(parts) == 3 and parts[0] == "rsvp" and parts[1].isdigit()
+    scope = parts[2] if in_list else ""
+    message = body.get("message") if isinstance(body.get("message"), dict) else None
+    channel = str((body.get("container") or {}).get("channel_id") or "")
+    in_dm = message is not None and channel.startswith("D")
+
+    def work(t: Translator) -> render.Message | None:
         with services.db.write() as session:
             result = meetings.rsvp(
                 session, meeting_id=text_in.id_value(action.get("value")), user_id=user_id,
                 coming=coming, now=services.clock(),
             )  # fmt: skip
-        return render.rsvp_reply(t, result)
+        redrawn: render.Message | None = None
+        if in_list:
+            redrawn = list_meetings(services, t, user_id, scope).message
+        elif in_dm and message is not None:
+            redrawn = render.rsvp_redrawn(t, list(message.get("blocks") or []), result)
+        if redrawn is None:
+            return render.rsvp_reply(t, result)
+        say(respond, redrawn, replace=True)
+        return None
 
     answer_after_ack(services, respond, user_id, "RSVP", work, context="meetings")
 

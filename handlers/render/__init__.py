@@ -374,6 +374,51 @@ def reminder(t: Translator, c: ReminderMessage) -> Message:
     return Message(text=text, blocks=fit(blocks))
 
 
+def rsvp_actions(
+    t: Translator, meeting_id: int, answer: str | None, *extra: Block, block_id: str = ""
+) -> Block:
+    """ "Ik kom" / "Ik kom niet", the one chosen marked (✓), as every RSVP is drawn."""
+    yes = button(t("button_yes_chosen" if answer == "yes" else "button_yes"),
+                 f"rsvp_yes-{meeting_id}", str(meeting_id), style="primary")  # fmt: skip
+    no = button(t("button_no_chosen" if answer == "no" else "button_no"),
+                f"rsvp_no-{meeting_id}", str(meeting_id),
+                style="danger" if answer == "no" else None)  # fmt: skip
+    return actions(yes, no, *extra, block_id=block_id or f"rsvp-{meeting_id}")
+
+
+def rsvp_redrawn(t: Translator, blocks: list[Block], r: RsvpResult) -> Message | None:
+    """The message an RSVP was clicked in (a reminder in the DM), drawn again in place:
+    its buttons show the answer, and one line says it with the counts. None when the
+    message has no RSVP block for the meeting (nothing to redraw)."""
+    mid = r.meeting.id
+    state = context(
+        t(f"rsvp_state_{r.answer}",
+          counts=t("meetings_counts", count=r.coming, not_coming=r.not_coming))
+    )  # fmt: skip
+    state["block_id"] = f"rsvp-state-{mid}"
+    redrawn: list[Block] = []
+    found = False
+    for block in blocks:
+        if block.get("block_id") == f"rsvp-state-{mid}":
+            continue
+        if block.get("type") == "actions" and block.get("block_id") == f"rsvp-{mid}":
+            rest = [
+                e
+                for e in block.get("elements", [])
+                if not str(e.get("action_id", "")).startswith(("rsvp_yes", "rsvp_no"))
+            ]
+            redrawn.append(state)
+            redrawn.append(rsvp_actions(t, mid, r.answer, *rest))
+            found = True
+            continue
+        redrawn.append(block)
+    if not found:
+        return None
+    text = t(f"rsvp_state_{r.answer}",
+             counts=t("meetings_counts", count=r.coming, not_coming=r.not_coming))  # fmt: skip
+    return Message(text=text, blocks=fit(redrawn))
+
+
 def rsvp_reply(t: Translator, r: RsvpResult) -> Message:
     key = "rsvp_yes" if r.answer == "yes" else "rsvp_no"
     return text_message(
@@ -389,9 +434,10 @@ def meeting_list(
     mine: bool,
     manage: frozenset[str] = frozenset(),
     plan: tuple[tuple[str, str], ...] = (),
+    scope: str = "",
 ) -> Message:
-    """`/cop bijeenkomsten`. The reader may move the meetings of the communities in
-    `manage`, and plan meetings for the (slug, name) pairs in `plan`."""
+    """`/cop bijeenkomsten [scope]`. The reader may move the meetings of the communities
+    in `manage`, and plan meetings for the (slug, name) pairs in `plan`."""
     # One actions block holds at most 25 elements.
     plan_block = (
         [actions(*(plan_button(t, slug, name if len(plan) > 1 else None)
@@ -427,11 +473,8 @@ def meeting_list(
         blocks.append(section(text))
         if not line.members_view:
             continue
-        rsvp = [
-            button(t("button_yes"), f"rsvp_yes-{m.id}", str(m.id), style="primary"),
-            button(t("button_no"), f"rsvp_no-{m.id}", str(m.id)),
-        ]
-        if line.community_slug in manage:
-            rsvp.append(move_button(t, line.community_slug, m.id))
-        blocks.append(actions(*rsvp, block_id=f"rsvp-{m.id}"))
+        move = [move_button(t, line.community_slug, m.id)] if line.community_slug in manage else []
+        # The block id carries what the list shows (`scope`), so a click redraws it.
+        blocks.append(rsvp_actions(t, m.id, line.my_answer, *move,
+                                   block_id=f"rsvp-{m.id}-{scope}"))  # fmt: skip
     return Message(text=t("meetings_title"), blocks=fit(blocks, context(t("list_cut"))))
