@@ -28,6 +28,7 @@ from handlers.render.blocks import (
     actions,
     button,
     clip,
+    confirm,
     context,
     divider,
     escape,
@@ -285,7 +286,15 @@ def approval_request(t: Translator, r: JoinResult) -> Message:
             context(t("approval_request_detail", seats=_seats(t, c))),
             actions(
                 button(t("button_approve"), "approve_join", value, style="primary"),
-                button(t("button_decline"), "decline_join", value, style="danger"),
+                {
+                    **button(t("button_decline"), "decline_join", value, style="danger"),
+                    "confirm": confirm(
+                        t("home_decline_confirm_title"),
+                        t("home_decline_confirm"),
+                        t("home_decline"),
+                        t("home_no_keep"),
+                    ),
+                },
                 block_id="approval",
             ),
         ],

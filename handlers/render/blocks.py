@@ -157,3 +157,15 @@ def fit(blocks: list[Block], overflow: Block | None = None) -> list[Block]:
         return blocks
     keep = MAX_BLOCKS_MESSAGE - (1 if overflow else 0)
     return blocks[:keep] + ([overflow] if overflow else [])
+
+
+def confirm(title: str, text: str, yes: str, no: str) -> Block:
+    """Block Kit's confirmation dialog, for a destructive button or menu: Slack asks
+    before it sends the click."""
+    return {
+        "title": plain(clip(title, 100)),
+        "text": {"type": "mrkdwn", "text": clip(text, 300)},
+        "confirm": plain(clip(yes, 30)),
+        "deny": plain(clip(no, 30)),
+        "style": "danger",
+    }

@@ -22,7 +22,7 @@ from bot.services.home import (
     MyCommunity,
 )
 from bot.services.views import CommunitySummary, MeetingView
-from handlers.render import _seats, slack_date, when_range
+from handlers.render import _seats, blocks, slack_date, when_range
 from handlers.render.blocks import (
     Block,
     actions,
@@ -72,14 +72,8 @@ def value(slug: str, item: str | int = "") -> str:
 
 
 def confirm(t: Translator, title: str, text: str, yes: str) -> Block:
-    """Block Kit's confirmation dialog for a destructive action."""
-    return {
-        "title": plain(clip(title, 100)),
-        "text": {"type": "mrkdwn", "text": clip(text, 300)},
-        "confirm": plain(clip(yes, 30)),
-        "deny": plain(clip(t("home_no_keep"), 30)),
-        "style": "danger",
-    }
+    """Block Kit's confirmation dialog, "Nee, laat maar" to go back."""
+    return blocks.confirm(title, text, yes, t("home_no_keep"))
 
 
 def _option(text: str, val: str) -> Block:

@@ -23,6 +23,7 @@ from tests.handlers.state import changed_tables, database_state
 from tests.handlers.support import (
     MARCH_30,
     CheckedSlack,
+    buttons,
     dms_to,
     drain_outbox,
     ethiek_with_a_meeting,
@@ -353,3 +354,17 @@ def test_every_view_stays_within_slack_limits_with_fifty_communities_and_two_hun
     with services.db.read() as session:
         queued = session.scalars(select(OutboxItem.kind)).all()
     assert "home_refresh" not in queued  # opening and paging send nothing on their own
+
+
+def test_declining_from_the_approval_request_dm_asks_for_confirmation_too(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    add_community(services.db, "voorspellen", name="Voorspellen", approval=True,
+                  facilitators=("UFAC",))  # fmt: skip
+    slack.command("U5", "aanmelden voorspellen")
+    assert services.wait_idle(5)
+    drain_outbox(services)
+    [request] = dms_to(standin, "UFAC")
+    decline = next(b for b in buttons(request.args) if b["action_id"] == "decline_join")
+    assert decline["confirm"]["style"] == "danger"
+    assert decline["confirm"]["deny"]["text"] == t("home_no_keep")
