@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -67,7 +67,8 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     catalog: Path | None = None
-    admins: frozenset[str] = field(default_factory=frozenset)
+    # COP_ADMINS; a running bot puts bot.admins.Admins here (those appointed in Slack too).
+    admins: Collection[str] = field(default_factory=frozenset)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Amsterdam"))
     language: str = "nl"
     reminder_offsets: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1))

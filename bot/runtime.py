@@ -7,12 +7,13 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from bot import logs
+from bot.admins import Admins
 from bot.cache import ReadCache
 from bot.clock import Clock, system_clock
 from bot.config import Settings
@@ -79,6 +80,9 @@ class Services:
 
     def __post_init__(self) -> None:
         self.db.after_write.append(self.reads.invalidate)
+        if not isinstance(self.settings.admins, Admins):
+            # COP_ADMINS and the admins appointed in Slack, as one collection.
+            self.settings = replace(self.settings, admins=Admins(self.settings.admins, self.db))
 
     def deliver_soon(self) -> None:
         """Something waits in the outbox for this process's courier: send it now, in the

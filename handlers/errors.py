@@ -156,7 +156,7 @@ def message_for(
             return text_message(t("not_member", name=escape(name)))
         case _, RegistrationClosed(community=name, deadline=deadline):
             return text_message(t("registration_closed", name=escape(name), date=t.date(deadline)))
-        case _, NotAllowed(action="appoint_facilitator" | "audit"):
+        case _, NotAllowed(action="appoint_facilitator" | "appoint_admin" | "audit"):
             return text_message(t("not_allowed_admin"))
         case _, NotAllowed():
             return text_message(t("not_allowed"))

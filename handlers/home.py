@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from bot.i18n import Translator
 from bot.notifier import Message, Notifier
 from bot.runtime import Services, error_reference
+from bot.services import admins as admins_service
+from bot.services import communities, meetings, membership, outbox
 from bot.services import home as home_service
-from bot.services import meetings, membership, outbox
 from bot.services.errors import DomainError
 from bot.services.home import HomeState
 from handlers import render, text_in
@@ -103,10 +104,14 @@ def _state(body: dict[str, Any]) -> HomeState:
 
 
 def _chosen(action: dict[str, Any]) -> str:
-    """A button's value, or the option picked in a select."""
+    """A button's value, the option picked in a menu, or the person picked in a people
+    menu (with the community its block names: `appoint-<slug>`)."""
     if action.get("type") == "static_select":
         option = action.get("selected_option") or {}
         return text_in.from_value(option.get("value"))
+    if action.get("type") == "users_select":
+        _, _, slug = str(action.get("block_id", "")).partition("-")
+        return f"{text_in.from_value(slug)}|{text_in.from_value(action.get('selected_user'))}"
     return text_in.from_value(action.get("value"))
 
 
@@ -319,6 +324,51 @@ def _stop_facilitator(services: Services, t: Translator, user_id: str, state: Ho
     return t(key, who=mention(person), name=escape(name)), state
 
 
+def _appoint(services: Services, t: Translator, user_id: str, state: HomeState,
+             chosen: str) -> Outcome:  # fmt: skip
+    slug, person = _pair(chosen)
+
+    def work(session: Session) -> tuple[str, bool]:
+        before = person in communities.facilitator_ids(
+            session, communities.resolve_id(session, slug)
+        )
+        name = membership.appoint_facilitator(
+            session, query=slug, user_id=person, appointed_by=user_id,
+            admins=services.settings.admins, now=services.clock(),
+        )  # fmt: skip
+        return name, before
+
+    name, already = _write(services, work)
+    key = "home_done_already_facilitator" if already else "home_done_appointed"
+    return t(key, who=mention(person), name=escape(name)), state
+
+
+def _add_admin(services: Services, t: Translator, user_id: str, state: HomeState,
+               chosen: str) -> Outcome:  # fmt: skip
+    _, person = _pair(chosen)
+    added = _write(
+        services,
+        lambda s: admins_service.appoint(
+            s, user_id=person, by=user_id, admins=services.settings.admins, now=services.clock()
+        ),
+    )
+    return t("home_done_admin_added" if added else "home_done_admin_already",
+             who=mention(person)), state  # fmt: skip
+
+
+def _remove_admin(services: Services, t: Translator, user_id: str, state: HomeState,
+                  chosen: str) -> Outcome:  # fmt: skip
+    person = chosen.rpartition("|")[2]
+    removed = _write(
+        services,
+        lambda s: admins_service.dismiss(
+            s, user_id=person, by=user_id, admins=services.settings.admins, now=services.clock()
+        ),
+    )
+    return t("home_done_admin_removed" if removed else "home_done_admin_configured",
+             who=mention(person)), state  # fmt: skip
+
+
 _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcome]] = {
     view.RSVP_YES: partial(_rsvp, True),
     view.RSVP_NO: partial(_rsvp, False),
@@ -333,6 +383,9 @@ _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcom
     view.MOVE_UP: _move_up,
     view.CANCEL: _cancel,
     view.STOP_FACILITATOR: _stop_facilitator,
+    view.APPOINT: _appoint,
+    view.ADD_ADMIN: _add_admin,
+    view.REMOVE_ADMIN: _remove_admin,
 }
 
 

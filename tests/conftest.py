@@ -295,20 +295,26 @@ class SlackHTTP:
         *,
         on: dict[str, Any] | None = None,
         select: bool | None = None,
+        user_select: bool = False,
+        block_id: str | None = None,
     ) -> Response:
         """`user_id` clicks the button `action_id` (with `value`) on their Home tab, as
         last published (or as `on`); for a menu there (or with `select`), picks the option
-        with `value`."""
+        with `value`; for a people menu (or with `user_select`), the person `value`, in
+        the menu's block (or `block_id`)."""
         tab = on if on is not None else self.home(user_id)
+        kinds = {
+            element.get("action_id"): (element.get("type"), block.get("block_id", "b1"))
+            for block in tab.get("blocks", [])
+            for element in [*block.get("elements", []), block.get("accessory") or {}]
+        }
+        kind, block_id = kinds.get(action_id, ("button", block_id or "b1"))
         if select is None:
-            select = any(
-                element.get("action_id") == action_id and element.get("type") == "static_select"
-                for block in tab.get("blocks", [])
-                for element in [*block.get("elements", []), block.get("accessory") or {}]
-            )
+            select = kind == "static_select"
         body = home_actions_body(
-            user_id=user_id, action_id=action_id, value=value, view=tab, select=select
-        )
+            user_id=user_id, action_id=action_id, value=value, view=tab, select=select,
+            user_select=kind == "users_select" or user_select, block_id=block_id,
+        )  # fmt: skip
         return self.post(body, signed_headers(self.secret, body))
 
     def opened_view(self, index: int = -1) -> dict[str, Any]:

@@ -321,16 +321,20 @@ def home_actions_body(
     block_id: str = "b1",
     button_text: str = "",
     select: bool = False,
+    user_select: bool = False,
 ) -> str:
     """A button clicked (or, with `select`, an option picked in a menu: `value` is the
-    option's) on the App Home tab: the container is the published view, and Slack sends
-    no response_url (an answer goes back by publishing the view again)."""
+    option's; with `user_select`, a person picked) on the App Home tab: the container
+    is the published view, and Slack sends no response_url (an answer goes back by
+    publishing the view again)."""
     action: dict[str, Any] = {
         "action_id": action_id,
         "block_id": block_id,
         "action_ts": f"{time.time():.6f}",
     }
-    if select:
+    if user_select:  # a people menu: `value` is the person picked
+        action |= {"type": "users_select", "selected_user": value}
+    elif select:
         option = {"text": {"type": "plain_text", "text": button_text or value}, "value": value}
         action |= {"type": "static_select", "selected_option": option}
     else:

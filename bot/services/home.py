@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.services import admins as admins_service
 from bot.services import communities
 from bot.services.membership import waitlist_position
 from bot.services.views import CommunitySummary, MeetingView
@@ -128,6 +129,8 @@ class HomePage:
     manageable: tuple[tuple[str, str], ...]
     manageable_total: int
     managed: ManagedCommunity | None
+    # For an admin: every admin, and whether they were appointed in Slack (else COP_ADMINS).
+    admins: tuple[tuple[str, bool], ...] = ()
 
 
 def _paged(session: Session, query: Any, page: int, per_page: int) -> tuple[list[Any], int, int]:
@@ -337,7 +340,12 @@ def home(
     if focus is not None:
         community = session.scalars(select(Community).where(Community.slug == focus)).one()
         managed = managed_community(session, community, now=now, tz=tz)
+    admin_list: tuple[tuple[str, bool], ...] = ()
+    if is_admin:
+        in_slack = admins_service.appointed(session)
+        admin_list = tuple((u, u in in_slack) for u in sorted(set(admins) | in_slack))
     return HomePage(
+        admins=admin_list,
         user_id=user_id,
         is_admin=is_admin,
         state=HomeState(mine_page, discover_page, focus),

@@ -76,6 +76,20 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "home_stop_facilitator_confirm": "Deze persoon is dan geen kartrekker meer van deze "
         "community. Een nieuwe catalogus laden zet dat niet terug.",
         "home_appoint": "Kartrekker benoemen…",
+        "home_admins": "*Beheerders:* {people}",
+        "home_admin_configured": "via COP_ADMINS",
+        "home_add_admin": "Beheerder benoemen…",
+        "home_remove_admin": "Beheerder laten stoppen…",
+        "home_remove_admin_confirm_title": "Beheerder stoppen?",
+        "home_remove_admin_confirm": "Deze persoon is dan geen beheerder meer.",
+        "home_done_appointed": ":white_check_mark: {who} is nu kartrekker van *{name}* en krijgt "
+        "daar bericht van.",
+        "home_done_already_facilitator": "{who} is al kartrekker van *{name}*.",
+        "home_done_admin_added": ":white_check_mark: {who} is nu beheerder.",
+        "home_done_admin_already": "{who} is al beheerder.",
+        "home_done_admin_removed": ":wave: {who} is geen beheerder meer.",
+        "home_done_admin_configured": "{who} is beheerder via COP_ADMINS; dat verandert alleen "
+        "in de configuratie.",
         "home_meetings": "*Bijeenkomsten* ({shown} van {total})",
         "home_meetings_none": "*Bijeenkomsten:* geen gepland.",
         "home_meeting_line": "*{when}* · {where}{agenda}",
@@ -194,6 +208,20 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "home_stop_facilitator_confirm": "This person is then no longer a facilitator of this "
         "community. Loading the catalogue again does not undo that.",
         "home_appoint": "Appoint a facilitator…",
+        "home_admins": "*Admins:* {people}",
+        "home_admin_configured": "via COP_ADMINS",
+        "home_add_admin": "Appoint an admin…",
+        "home_remove_admin": "End an admin's role…",
+        "home_remove_admin_confirm_title": "End the admin role?",
+        "home_remove_admin_confirm": "This person is then no longer an admin.",
+        "home_done_appointed": ":white_check_mark: {who} is now a facilitator of *{name}* and is "
+        "told so.",
+        "home_done_already_facilitator": "{who} is a facilitator of *{name}* already.",
+        "home_done_admin_added": ":white_check_mark: {who} is now an admin.",
+        "home_done_admin_already": "{who} is an admin already.",
+        "home_done_admin_removed": ":wave: {who} is no longer an admin.",
+        "home_done_admin_configured": "{who} is an admin through COP_ADMINS; only the "
+        "configuration changes that.",
         "home_meetings": "*Meetings* ({shown} of {total})",
         "home_meetings_none": "*Meetings:* none planned.",
         "home_meeting_line": "*{when}* · {where}{agenda}",

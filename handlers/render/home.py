@@ -57,12 +57,15 @@ MOVE_UP = "home_move_up"
 REMOVE = "home_remove"
 CANCEL = "home_cancel"
 STOP_FACILITATOR = "home_stop_facilitator"
+APPOINT = "home_appoint"  # a facilitator, picked with a user menu
+ADD_ADMIN = "home_add_admin"
+REMOVE_ADMIN = "home_remove_admin"
 PLAN = "home_plan"  # opens the meeting form
 MOVE = "home_move"  # opens it filled in
 MEMBER_ACTIONS = (RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE)
 # Refused, with nothing changed, to anyone but the community's facilitators and the admins.
 FACILITATOR_ACTIONS = (APPROVE, DECLINE, MOVE_UP, REMOVE, CANCEL, PLAN, MOVE)
-ADMIN_ACTIONS = (STOP_FACILITATOR,)
+ADMIN_ACTIONS = (STOP_FACILITATOR, APPOINT, ADD_ADMIN, REMOVE_ADMIN)
 ACTIONS = (*MEMBER_ACTIONS, FOCUS, *FACILITATOR_ACTIONS, *ADMIN_ACTIONS)
 
 
@@ -103,6 +106,12 @@ def select(
     if confirm_with is not None:
         element["confirm"] = confirm_with
     return element
+
+
+def users_menu(placeholder: str, action_id: str) -> Block:
+    """Slack's own people picker (users_select)."""
+    return {"type": "users_select", "action_id": action_id,
+            "placeholder": plain(clip(placeholder, 150))}  # fmt: skip
 
 
 def people(t: Translator, users: Sequence[str]) -> str:
@@ -250,6 +259,8 @@ def _managed(t: Translator, page: HomePage, c: ManagedCommunity) -> list[Block]:
         blocks.append(section(t("home_facilitators", people=people(t, c.facilitators))))
     else:
         blocks.append(section(t("home_facilitators_none")))
+    if page.is_admin:
+        blocks.append(actions(users_menu(t("home_appoint"), APPOINT), block_id=f"appoint-{slug}"))
     if page.is_admin and c.facilitators:
         stop = select(
             t("home_stop_facilitator"), STOP_FACILITATOR,
@@ -322,6 +333,21 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
             blocks.extend(_managed(t, page, page.managed))
     if page.is_admin:
         blocks += [divider(), header(t("home_admin")), section(t("home_admin_text"))]
+        listed = ", ".join(
+            mention(u) + ("" if in_slack else f" ({t('home_admin_configured')})")
+            for u, in_slack in page.admins
+        )
+        blocks.append(section(t("home_admins", people=listed or t("home_nobody"))))
+        elements = [users_menu(t("home_add_admin"), ADD_ADMIN)]
+        dismiss = select(
+            t("home_remove_admin"), REMOVE_ADMIN,
+            [(u, u) for u, in_slack in page.admins if in_slack],
+            confirm_with=confirm(t, t("home_remove_admin_confirm_title"),
+                                 t("home_remove_admin_confirm"), t("home_remove_yes")),
+        )  # fmt: skip
+        if dismiss is not None:
+            elements.append(dismiss)
+        blocks.append(actions(*elements, block_id="admins"))
     return {
         "type": "home",
         "blocks": fit_view(blocks),

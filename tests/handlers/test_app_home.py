@@ -48,8 +48,9 @@ def opened(slack: CheckedSlack, services: Services, user: str) -> dict[str, Any]
 
 
 def click(slack: CheckedSlack, services: Services, user: str, action_id: str,
-          value: str = "", on: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    response = slack.click_home(user, action_id, value, on=on)
+          value: str = "", on: dict[str, Any] | None = None,
+          select: bool | None = None) -> dict[str, Any]:  # fmt: skip
+    response = slack.click_home(user, action_id, value, on=on, select=select)
     assert response.status == 200
     assert services.wait_idle(5)
     return slack.home(user)
@@ -291,6 +292,9 @@ def _values(services: Services) -> dict[str, str]:
         view.PLAN: "ethiek|",
         view.MOVE: f"ethiek|{mid}",
         view.STOP_FACILITATOR: "ethiek|UFAC",
+        view.APPOINT: "U9",  # the person picked; the community is the menu's block
+        view.ADD_ADMIN: "U9",
+        view.REMOVE_ADMIN: "|UADMIN",
     }
 
 
@@ -312,9 +316,12 @@ def test_every_management_action_is_refused_to_who_may_not_and_changes_nothing(
     before = database_state(services)
     standin.clear()
 
-    menu = action in (view.MOVE_UP, view.REMOVE, view.STOP_FACILITATOR)
-    response = slack.click_home(who, f"{action}-x", _values(services)[action], on=tab,
-                                select=menu)  # fmt: skip
+    menu = action in (view.MOVE_UP, view.REMOVE, view.STOP_FACILITATOR, view.REMOVE_ADMIN)
+    people = action in (view.APPOINT, view.ADD_ADMIN)
+    response = slack.click_home(
+        who, action, _values(services)[action], on=tab, select=menu, user_select=people,
+        block_id="appoint-ethiek" if action == view.APPOINT else "admins",
+    )  # fmt: skip
     assert response.status == 200
     assert services.wait_idle(5)
     home = slack.home(who)
@@ -368,3 +375,31 @@ def test_declining_from_the_approval_request_dm_asks_for_confirmation_too(
     decline = next(b for b in buttons(request.args) if b["action_id"] == "decline_join")
     assert decline["confirm"]["style"] == "danger"
     assert decline["confirm"]["deny"]["text"] == t("home_no_keep")
+
+
+def test_an_admin_appoints_a_facilitator_and_another_admin_with_the_people_menus(
+    slack: CheckedSlack, services: Services
+) -> None:
+    opened(slack, services, "UADMIN")
+    click(slack, services, "UADMIN", view.FOCUS, "ethiek")
+    home = click(slack, services, "UADMIN", view.APPOINT, "U2")
+    assert "<@U2> is nu kartrekker van *Ethiek*" in texts(home)
+    with services.db.read() as session:
+        facilitators = set(session.scalars(select(Facilitator.user_id)))
+    assert facilitators == {"UFAC", "U2"}
+
+    home = click(slack, services, "UADMIN", view.ADD_ADMIN, "U5")
+    assert "<@U5> is nu beheerder" in texts(home)
+    assert "U5" in services.settings.admins
+    # The new admin's own tab has the admin part, and they may act as one.
+    theirs = opened(slack, services, "U5")
+    assert t("home_admin").upper() in texts(theirs).upper()
+    assert view.ADD_ADMIN in actions_of(theirs)
+
+    home = click(slack, services, "UADMIN", view.REMOVE_ADMIN, "U5")
+    assert "<@U5> is geen beheerder meer" in texts(home)
+    assert "U5" not in services.settings.admins
+    # COP_ADMINS is the configuration's: a click does not end it.
+    home = click(slack, services, "UADMIN", view.REMOVE_ADMIN, "UADMIN", select=True)
+    assert "via COP_ADMINS" in texts(home)
+    assert "UADMIN" in services.settings.admins
