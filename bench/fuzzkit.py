@@ -86,6 +86,7 @@ class _Recorder:
             "action": [],
             "view": [],
             "shortcut": [],
+            "event": [],
         }
 
     def __getattr__(self, kind: str) -> Callable[..., Any]:

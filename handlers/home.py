@@ -27,7 +27,7 @@ from bot.services import communities, meetings, membership, outbox
 from bot.services import home as home_service
 from bot.services.errors import DomainError
 from bot.services.home import HomeState
-from handlers import render, text_in
+from handlers import community_form, render, text_in
 from handlers.commands import join
 from handlers.errors import apology, message_for
 from handlers.meeting_form import form_view
@@ -156,6 +156,10 @@ def clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebC
     chosen = _chosen(action)
     if name in (view.PLAN, view.MOVE):
         _open_meeting_form(services, client, body, user_id, state, chosen)
+        return
+    if name in (view.CREATE_COMMUNITY, view.EDIT_COMMUNITY):
+        slug = _pair(chosen)[0] if name == view.EDIT_COMMUNITY else None
+        _open_community_form(services, client, body, user_id, state, slug)
         return
     handler = _ACTIONS.get(name)
     if handler is None:
@@ -410,7 +414,34 @@ def _open_meeting_form(services: Services, client: WebClient, body: dict[str, An
     client.views_open(trigger_id=body["trigger_id"], view=form_view(t, form))
 
 
+def community_submitted(ack: Ack, body: dict[str, Any], client: WebClient,
+                        services: Services) -> None:  # fmt: skip
+    """The community form, submitted: saved and closed, or its problems under the fields."""
+    user_id = body["user"]["id"]
+    view_ = body.get("view") or {}
+    slug = str(view_.get("private_metadata") or "") or None
+    t = services.translator(user_id)
+    state = (view_.get("state") or {}).get("values") or {}
+    errors, saved, notice = community_form.save(services, t, user_id, slug, state)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    _run(services, client, user_id, HomeState(focus=saved), "community form",
+         lambda _t: (notice, HomeState(focus=saved)))  # fmt: skip
+
+
+def _open_community_form(services: Services, client: WebClient, body: dict[str, Any],
+                         user_id: str, state: HomeState, slug: str | None) -> None:  # fmt: skip
+    try:
+        community_form.open_form(services, client, body["trigger_id"], user_id, slug)
+    except DomainError as error:
+        notice = message_for(services.translator(user_id), error).text
+        _run(services, client, user_id, state, "community form", lambda _t: (notice, state))
+
+
 def register(app: App, services: Services) -> None:
     app.event("app_home_opened")(partial(opened, services=services))
+    app.view(community_form.CALLBACK)(partial(community_submitted, services=services))
     names = "|".join(re.escape(name) for name in view.ACTIONS)
     app.action(re.compile(rf"^({names})(-[\w.-]+)?$"))(partial(clicked, services=services))

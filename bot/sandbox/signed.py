@@ -199,7 +199,7 @@ def _state_entry(element: dict[str, Any], answer: Any) -> dict[str, Any]:
     if kind in ("static_select", "radio_buttons"):
         return {"type": kind, "selected_option": None if answer is None else option(answer)}
     if kind in ("multi_static_select", "checkboxes"):
-        return {"type": kind, "selected_options": [option(value) for value in answer]}
+        return {"type": kind, "selected_options": [option(value) for value in answer or []]}
     raise ValueError(f"unsupported input element {kind}")
 
 
@@ -220,6 +220,7 @@ def view_state(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
                 or element.get("initial_date")
                 or element.get("initial_time")
                 or element.get("initial_users")
+                or element.get("initial_conversation")
                 or (element.get("initial_option") or {}).get("value")
                 or [o["value"] for o in element.get("initial_options", [])]
                 or None

@@ -269,6 +269,21 @@ def _sync_meetings(
     return created, updated, cancelled
 
 
+def edited_in_slack(session: Session, slug: str) -> bool:
+    """Whether an admin created or edited the community's settings in Slack (App Home):
+    from then on a reload leaves them as Slack has them (the audit log records it)."""
+    found = session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.community == slug,
+            AuditEntry.action.in_((audit.COMMUNITY_CREATED, audit.COMMUNITY_UPDATED)),
+            AuditEntry.actor != audit.BY_CATALOG,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def ended_in_slack(session: Session, slug: str) -> frozenset[str]:
     """Who an admin removed as a facilitator of the community in Slack (App Home) and was
     not appointed again since: the file lists them, yet a reload does not bring them back.
@@ -317,7 +332,7 @@ def _sync_facilitators(
     return changed
 
 
-def _fill_free_seats(session: Session, community: Community, now: dt.datetime) -> list[str]:
+def fill_free_seats(session: Session, community: Community, now: dt.datetime) -> list[str]:
     """Move the waitlist, in order, into seats that a raised or removed capacity freed."""
     waiting = (
         select(Membership)
@@ -382,9 +397,11 @@ def apply(
             session.add(community)
             session.flush()
             changed = True
+        elif edited_in_slack(session, spec.slug):
+            changed = False  # its settings are Slack's now; the file's meetings still apply
         else:
             changed = _assign(community, values)
-            promoted += [(spec.slug, user) for user in _fill_free_seats(session, community, now)]
+            promoted += [(spec.slug, user) for user in fill_free_seats(session, community, now)]
             communities.recount(session, community)
         changed = _sync_facilitators(session, community, spec.facilitators, now) or changed
         mc, mu, mx = _sync_meetings(session, community, spec.meetings)

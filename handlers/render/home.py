@@ -65,7 +65,11 @@ MOVE = "home_move"  # opens it filled in
 MEMBER_ACTIONS = (RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE)
 # Refused, with nothing changed, to anyone but the community's facilitators and the admins.
 FACILITATOR_ACTIONS = (APPROVE, DECLINE, MOVE_UP, REMOVE, CANCEL, PLAN, MOVE)
-ADMIN_ACTIONS = (STOP_FACILITATOR, APPOINT, ADD_ADMIN, REMOVE_ADMIN)
+CREATE_COMMUNITY = "home_create_community"  # opens the community form, empty
+EDIT_COMMUNITY = "home_edit_community"  # ... filled in
+ADMIN_ACTIONS = (
+    STOP_FACILITATOR, APPOINT, ADD_ADMIN, REMOVE_ADMIN, CREATE_COMMUNITY, EDIT_COMMUNITY,
+)  # fmt: skip
 ACTIONS = (*MEMBER_ACTIONS, FOCUS, *FACILITATOR_ACTIONS, *ADMIN_ACTIONS)
 
 
@@ -260,7 +264,13 @@ def _managed(t: Translator, page: HomePage, c: ManagedCommunity) -> list[Block]:
     else:
         blocks.append(section(t("home_facilitators_none")))
     if page.is_admin:
-        blocks.append(actions(users_menu(t("home_appoint"), APPOINT), block_id=f"appoint-{slug}"))
+        blocks.append(
+            actions(
+                users_menu(t("home_appoint"), APPOINT),
+                button(t("home_edit_community"), EDIT_COMMUNITY, value(slug)),
+                block_id=f"appoint-{slug}",
+            )
+        )
     if page.is_admin and c.facilitators:
         stop = select(
             t("home_stop_facilitator"), STOP_FACILITATOR,
@@ -338,7 +348,10 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
             for u, in_slack in page.admins
         )
         blocks.append(section(t("home_admins", people=listed or t("home_nobody"))))
-        elements = [users_menu(t("home_add_admin"), ADD_ADMIN)]
+        elements = [
+            button(t("home_create_community"), CREATE_COMMUNITY, "", style="primary"),
+            users_menu(t("home_add_admin"), ADD_ADMIN),
+        ]
         dismiss = select(
             t("home_remove_admin"), REMOVE_ADMIN,
             [(u, u) for u, in_slack in page.admins if in_slack],

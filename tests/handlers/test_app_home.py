@@ -16,7 +16,7 @@ from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
 from bot.services import membership, outbox
 from handlers.render import home as view
-from storage.models import Facilitator, Meeting, Membership, OutboxItem, Rsvp
+from storage.models import Community, Facilitator, Meeting, Membership, OutboxItem, Rsvp
 from tests.conftest import AMS
 from tests.factories import add_community, meeting
 from tests.handlers.state import changed_tables, database_state
@@ -295,6 +295,8 @@ def _values(services: Services) -> dict[str, str]:
         view.APPOINT: "U9",  # the person picked; the community is the menu's block
         view.ADD_ADMIN: "U9",
         view.REMOVE_ADMIN: "|UADMIN",
+        view.CREATE_COMMUNITY: "",
+        view.EDIT_COMMUNITY: "ethiek|",
     }
 
 
@@ -403,3 +405,74 @@ def test_an_admin_appoints_a_facilitator_and_another_admin_with_the_people_menus
     home = click(slack, services, "UADMIN", view.REMOVE_ADMIN, "UADMIN", select=True)
     assert "via COP_ADMINS" in texts(home)
     assert "UADMIN" in services.settings.admins
+
+
+# -- the community form -----------------------------------------------------------------
+
+
+def test_an_admin_creates_a_community_in_the_form_and_a_mistake_is_shown_at_its_field(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    opened(slack, services, "UADMIN")
+    click(slack, services, "UADMIN", view.CREATE_COMMUNITY)
+    form = slack.opened_view()
+    assert form["callback_id"] == "community_form"
+
+    bad = slack.submit("UADMIN", form, {"community_name": "Klimaat & Water",
+                                        "community_capacity": "veel"})  # fmt: skip
+    assert bad.json()["response_action"] == "errors"
+    assert bad.json()["errors"] == {"capacity": t("community_form_capacity_wrong")}
+    with services.db.read() as session:
+        assert session.scalar(select(Community.id).where(Community.slug == "klimaat-water")) is None
+
+    good = slack.submit("UADMIN", form, {
+        "community_name": "Klimaat & Water", "community_programme": "Groene Stad",
+        "community_description": "Over <b>hitte</b> en water.", "community_capacity": "12",
+        "community_approval": ["approval"], "community_reminders": "7d, 2h",
+        "community_facilitators": ["U7"],
+    })  # fmt: skip
+    assert good.status == 200 and not good.body.strip()
+    assert services.wait_idle(5)
+    with services.db.read() as session:
+        created = session.scalars(select(Community).where(Community.slug == "klimaat-water")).one()
+        facilitators = set(
+            session.scalars(
+                select(Facilitator.user_id).where(Facilitator.community_id == created.id)
+            )
+        )
+    assert (created.name, created.capacity, created.approval) == ("Klimaat & Water", 12, True)
+    assert created.description == "Over <b>hitte</b> en water."  # stored plain
+    assert created.reminder_offsets == "7d,2h"
+    assert facilitators == {"U7"}
+    home = slack.home("UADMIN")
+    assert "*Klimaat &amp; Water* is aangemaakt" in texts(home)
+    assert t("home_manage", name="Klimaat & Water").replace("&", "&amp;") in texts(home)
+
+    # The same name again is refused at the name, nothing made twice.
+    again = slack.submit("UADMIN", form, {"community_name": "Klimaat & Water"})
+    assert again.json()["errors"] == {"name": t("community_form_name_taken")}
+
+
+def test_an_admin_edits_a_community_and_a_reload_of_the_file_keeps_the_edit(
+    slack: CheckedSlack, services: Services
+) -> None:
+    opened(slack, services, "UADMIN")
+    click(slack, services, "UADMIN", view.FOCUS, "ethiek")
+    click(slack, services, "UADMIN", view.EDIT_COMMUNITY, "ethiek|")
+    form = slack.opened_view()
+    assert form["private_metadata"] == "ethiek"
+    name_input = next(b for b in form["blocks"] if b["block_id"] == "name")
+    assert name_input["element"]["initial_value"] == "Ethiek"
+
+    slack.submit("UADMIN", form, {"community_name": "Ethiek en data", "community_capacity": "1"})
+    assert services.wait_idle(5)
+    with services.db.read() as session:
+        ethiek = session.scalars(select(Community).where(Community.slug == "ethiek")).one()
+        assert (ethiek.name, ethiek.capacity) == ("Ethiek en data", 1)
+        members = sorted(session.scalars(select(Membership.status)))
+    assert members == ["member", "member"], "a lower capacity drops no member"
+
+    add_community(services.db, "ethiek", name="Ethiek", facilitators=("UFAC",))  # a reload
+    with services.db.read() as session:
+        ethiek = session.scalars(select(Community).where(Community.slug == "ethiek")).one()
+    assert ethiek.name == "Ethiek en data"
