@@ -16,8 +16,8 @@ from slack_sdk import WebClient
 from bot.i18n import Translator
 from bot.runtime import Services, error_reference
 from bot.services import community_settings
-from bot.services.community_settings import CommunitySettings, SettingsInvalid
-from bot.services.errors import DomainError, NotAllowed
+from bot.services.community_settings import CommunitySettings
+from bot.services.errors import DomainError, NotAllowed, SettingsInvalid
 from handlers import text_in
 from handlers.errors import message_for
 from handlers.render.blocks import Block, clip, escape, plain

@@ -40,6 +40,7 @@ from bot.services.errors import (
     QuestionNotFound,
     RegistrationClosed,
     RequestAlreadyDecided,
+    SettingsInvalid,
     TextTooLong,
     TopicNotFound,
     WhenError,
@@ -160,6 +161,8 @@ def message_for(
             return text_message(t("not_allowed_admin"))
         case _, NotAllowed():
             return text_message(t("not_allowed"))
+        case _, SettingsInvalid(problems=problems):
+            return text_message("\n".join(t(key) for _, key in sorted(problems.items())))
         case _, RequestAlreadyDecided(community=name):
             return text_message(t("approval_already", name=escape(name)))
         case _, TextTooLong(text=text, limit=limit):

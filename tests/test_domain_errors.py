@@ -34,6 +34,7 @@ SAMPLES: dict[Any, Any] = {
     dt.date: dt.date(2027, 3, 30),
     dt.datetime: dt.datetime(2027, 3, 30, 14, 0, tzinfo=AMS),
     list[str]: ["ethiek", "lokaal meten"],
+    dict[str, str]: {"name": "community_form_name_missing"},
 }
 
 

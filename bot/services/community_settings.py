@@ -19,21 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import audit, catalog, communities, meetings
-from bot.services.errors import DomainError, NotAllowed
+from bot.services.errors import NotAllowed, SettingsInvalid
 from storage.models import Community, Facilitator
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 3000
 MAX_CAPACITY = 10_000
-
-
-class SettingsInvalid(DomainError):
-    """What is wrong with the form, by field ("name", "capacity", "reminders", ...): a
-    catalogue key each, shown under that field."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__(", ".join(sorted(problems)))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

@@ -231,3 +231,15 @@ class NoPastMeetings(DomainError):
         super().__init__(community)
         self.community = community
         self.slug = slug
+
+
+# -- community settings (the admin's form) -------------------------------------------------
+
+
+class SettingsInvalid(DomainError):
+    """What is wrong with the community form, by field ("name", "capacity", ...): a
+    catalogue key each, shown under that field."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__(", ".join(sorted(problems)))
+        self.problems = problems
