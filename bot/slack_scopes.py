@@ -120,7 +120,9 @@ PRODUCT_CALLS: dict[str, Use] = {
 }
 
 # Scopes that features of the manifest need rather than a Web API method.
-FEATURE_SCOPES: dict[str, str] = {"commands": "the /cop slash command and the message shortcut"}
+FEATURE_SCOPES: dict[str, str] = {
+    "commands": "the /cop slash command, the message shortcut and the global shortcuts"
+}
 
 
 def scopes_needed(calls: Mapping[str, Use] = PRODUCT_CALLS) -> dict[str, list[str]]:
