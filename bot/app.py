@@ -128,6 +128,7 @@ def build_services(
         db=Database(settings.database_url),
         notifier=SlackNotifier(client),
         clock=clock,
+        client=client,
     )
     if courier:
         services.courier = make_courier(services)

@@ -112,6 +112,10 @@ PRODUCT_CALLS: dict[str, Use] = {
         "after a crash: was a reminder already posted (in a DM or a community channel)?",
         (PUBLIC, PRIVATE, IM),
     ),
+    "users.info": Use(
+        "a new member's language from their Slack locale, once, before their first welcome "
+        "(handlers/locale.py)"
+    ),
     "views.open": Use("the meeting, agenda, minutes and question forms"),
     "views.update": Use("the minutes form changes as it is filled in"),
     # files_upload_v2 (the calendar file) calls these two.
