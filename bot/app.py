@@ -129,6 +129,7 @@ def build_services(
         db=Database(settings.database_url),
         notifier=SlackNotifier(client),
         clock=clock,
+        client=client,
     )
     if courier:
         services.courier = make_courier(services)
@@ -242,6 +243,9 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         # Socket Mode needs no signature.
         request_verification_enabled=False,
         ignoring_self_events_enabled=False,
+        # Slack's check of the Events API URL (a challenge to send back) is answered by
+        # Bolt itself, after the edge verified it like any request.
+        url_verification_enabled=True,
     )
     app.use(_RequestClient(client))
     app.error(make_error_handler(services.translator, services.in_background))

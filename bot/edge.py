@@ -3,9 +3,10 @@
 In this order, and nothing of a request is parsed, logged, answered or dispatched before
 it passed: the body's size (413, checked before reading it), the signature headers'
 form (401), the timestamp within five minutes (401), the signature (401), the body as
-UTF-8 (400), a replay of a request already served (200, empty, no effect). Only then
-does Bolt parse the body and run a listener, with the request marked as verified in its
-context (handlers/errors.py answers at a response_url only for such a request).
+UTF-8 (400), a replay of a request already served or of an event already handled
+(Slack's retries keep the event_id; 200, empty, no effect). Only then does Bolt parse
+the body and run a listener, with the request marked as verified in its context
+(handlers/errors.py answers at a response_url only for such a request).
 
 `cop-bot serve` (bot/server.py) and the console (bot/sandbox/console.py) both come through
 here, so Bolt's own signature check is off (bot/app.py). Socket Mode does not: Slack
@@ -158,20 +159,22 @@ class Edge:
             return self._reject(400, "body is not a Slack payload", size)
         if not _well_formed(request):
             return self._reject(400, "payload without the fields Slack always sends", size)
+        event_id = _event_id(request)
         try:
-            fresh = self._first_time(signature)
+            fresh = self._first_time(_replay_key(signature, event_id))
         except Exception as error:
             answer = self._unavailable(request, error)
             metrics.count_request(metrics.request_kind(request.body), "unavailable", answer.status)
             return answer
         if not fresh:
-            log.info("edge: a replayed request ignored (%d bytes)", size)
+            what = "an event already handled" if event_id else "a replayed request"
+            log.info("edge: %s ignored (%d bytes)", what, size)
             metrics.count_request(metrics.request_kind(request.body), "replay", 200)
             return BoltResponse(status=200, body="")
         return self.app.dispatch(request)
 
-    def _first_time(self, signature: str) -> bool:
-        """Remember this request; False when it was served before (by any process)."""
+    def _first_time(self, key: bytes) -> bool:
+        """Remember this request's key; False when it was served before (by any process)."""
         now = self.now()
         forget_before = None
         with self._lock:
@@ -179,7 +182,7 @@ class Edge:
                 self._last_forget = now
                 forget_before = dt.datetime.fromtimestamp(now - KEEP_SEEN_SECONDS, dt.UTC)
         return self.seen.remember(
-            hashlib.sha256(signature.encode("ascii")).digest(),
+            key,
             now=dt.datetime.fromtimestamp(now, dt.UTC),
             forget_before=forget_before,
             wait=REPLAY_WAIT_SECONDS,
@@ -227,6 +230,25 @@ class Edge:
         out = WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
         start_response(out.status, out.get_headers())
         return out.get_body()
+
+
+def _event_id(request: BoltRequest) -> str | None:
+    """The `event_id` of an Events API delivery (`event_callback`); None for anything else."""
+    body = request.body
+    if body.get("type") != "event_callback":
+        return None
+    event_id = body.get("event_id")
+    return event_id if isinstance(event_id, str) and event_id else None
+
+
+def _replay_key(signature: str, event_id: str | None) -> bytes:
+    """What a request is remembered by. Slack retries an event it had no answer to within
+    3 seconds with the same `event_id` but a new timestamp, so a new signature: an event
+    is remembered by its id (which also catches a replay of the same signed copy), every
+    other request by its signature."""
+    if event_id is not None:
+        return hashlib.sha256(b"event:" + event_id.encode("utf-8")).digest()
+    return hashlib.sha256(signature.encode("ascii")).digest()
 
 
 # What someone does: a slash command, or a click, form or shortcut (sent as `payload`).

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import logs
 from bot.admins import Admins
@@ -23,6 +24,8 @@ from storage.db import Database
 from storage.models import UserSetting
 
 if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
     from bot.outbox import Courier
     from bot.scheduler import ReminderScheduler
 
@@ -57,6 +60,9 @@ class Services:
     # Sends the outbox's welcomes from this process (bot/outbox.py); None when a delivery
     # process does it (`cop-bot serve` starts one next to its web workers).
     courier: Courier | None = None
+    # This process's Slack Web API client, for what the bot asks Slack outside a request
+    # (a new member's language before the welcome: handlers/locale.py); None without one.
+    client: WebClient | None = None
     # Work that follows an answer (welcome DMs, invites) runs here so that the
     # answer itself goes back to Slack at once.
     background: ThreadPoolExecutor = field(
@@ -99,6 +105,30 @@ class Services:
         with self.db.read() as session:
             rows = session.execute(select(UserSetting.user_id, UserSetting.language))
             return {user: language for user, language in rows}
+
+    def has_language(self, user_id: str) -> bool:
+        """Whether a language is stored for `user_id` (chosen, or learned from Slack): the
+        cached map first, then, for someone not in it, the database itself (another
+        process may have stored one since the map was read)."""
+        if user_id in self.languages.get("all", self._stored_languages):
+            return True
+        with self.db.read() as session:
+            return session.get(UserSetting, user_id) is not None
+
+    def set_default_language(self, user_id: str, language: str) -> bool:
+        """Store `language` for `user_id` unless one is stored already (a choice made with
+        `/cop taal` meanwhile, in any process, is never overwritten): one insert that
+        yields to an existing row. True when it was stored."""
+        dialect = sqlite if self.db.is_sqlite else postgresql
+        statement = (
+            dialect.insert(UserSetting)
+            .values(user_id=user_id, language=language)
+            .on_conflict_do_nothing(index_elements=[UserSetting.user_id])
+        )
+        with self.db.write() as session:
+            stored = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+        self.languages.invalidate()
+        return stored
 
     def set_language(self, user_id: str, language: str) -> None:
         with self.db.write() as session:

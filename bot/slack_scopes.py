@@ -112,6 +112,10 @@ PRODUCT_CALLS: dict[str, Use] = {
         "after a crash: was a reminder already posted (in a DM or a community channel)?",
         (PUBLIC, PRIVATE, IM),
     ),
+    "users.info": Use(
+        "a new member's language from their Slack locale, once, before their first welcome "
+        "(handlers/locale.py)"
+    ),
     "views.open": Use("the meeting, agenda, minutes and question forms"),
     "views.update": Use("the minutes form changes as it is filled in"),
     # files_upload_v2 (the calendar file) calls these two.
@@ -120,7 +124,9 @@ PRODUCT_CALLS: dict[str, Use] = {
 }
 
 # Scopes that features of the manifest need rather than a Web API method.
-FEATURE_SCOPES: dict[str, str] = {"commands": "the /cop slash command and the message shortcut"}
+FEATURE_SCOPES: dict[str, str] = {
+    "commands": "the /cop slash command, the message shortcut and the global shortcuts"
+}
 
 
 def scopes_needed(calls: Mapping[str, Use] = PRODUCT_CALLS) -> dict[str, list[str]]:

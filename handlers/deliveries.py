@@ -21,6 +21,7 @@ from bot.services.errors import DomainError
 from bot.services.ical import calendar_bytes
 from bot.services.views import CommunityDetail, Decision, JoinResult
 from handlers import agenda, home, meetings, minutes, privacy, questions, render
+from handlers.locale import learn_language
 from handlers.welcome import community_profile, minute
 
 log = logging.getLogger("cop_bot")
@@ -85,10 +86,14 @@ def welcome_member(
 
 def welcome(services: Services, item: outbox.Item, notifier: Notifier) -> None:
     """`welcome` and `promoted`: the channel invite and the welcome DM, opened by the news
-    (moved up from the waitlist, approved) when there is any. Someone who left (or never
-    got in) before it went out gets neither."""
+    (moved up from the waitlist, approved) when there is any, in the member's language
+    (learned from their Slack locale first, if they have none yet). Someone who left (or
+    never got in) before it went out gets neither."""
     if not still_member(services, item):
         return
+    # The first message to a new member: in their Slack's language unless they chose one.
+    if services.client is not None:
+        learn_language(services, services.client, item.recipient)
     profile = _profile(services, item.subject)
     intro_key = item.payload.get("intro")
     intro = None

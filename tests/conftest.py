@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -267,7 +268,11 @@ class SlackHTTP:
         """An Events API delivery of `event`; `retry` > 0 sends it as Slack's retry does
         (the same event_id, X-Slack-Retry-Num and -Reason headers, a new signature)."""
         body = event_callback_body(event, event_id=event_id)
-        headers = signed_headers(self.secret, body, content_type="application/json")
+        # A retry comes later: a later timestamp, so a signature of its own even within
+        # the same second (the same one would be caught as a replay of the signature).
+        headers = signed_headers(
+            self.secret, body, timestamp=int(time.time()) + retry, content_type="application/json"
+        )
         if retry:
             headers["X-Slack-Retry-Num"] = str(retry)
             headers["X-Slack-Retry-Reason"] = "http_timeout"

@@ -168,7 +168,15 @@ def test_channel_post_recovery_needs_the_history_scopes_the_old_manifest_lacked(
     assert {"channels:history", "groups:history"} <= set(manifest_bot_scopes())
     assert not {"channels:history", "groups:history"} & OLD_MANIFEST_SCOPES
     # And what no code uses is no longer asked for.
-    assert not {"users:read", "channels:read", "groups:read"} & set(manifest_bot_scopes())
+    assert not {"channels:read", "groups:read"} & set(manifest_bot_scopes())
+
+
+def test_users_read_is_asked_for_again_for_the_slack_locale_and_nothing_else() -> None:
+    assert slack_scopes.scopes_needed()["users:read"] == ["users.info"]
+    assert "users:read" in manifest_bot_scopes()
+    assert {where.split(":")[0] for where in called_methods()["users.info"]} == {
+        "handlers/locale.py"
+    }
 
 
 def test_the_readme_says_under_security_why_each_scope_is_there() -> None:

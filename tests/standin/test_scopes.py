@@ -39,15 +39,16 @@ def test_by_default_a_token_has_the_manifests_scopes_and_slack_says_so_in_a_head
 def test_a_method_without_its_scope_is_refused_with_missing_scope_needed_and_provided(
     standin: SlackStandIn,
 ) -> None:
-    # users.info needs users:read, which the bot is not granted.
-    answer = refused(lambda: client(standin).users_info(user="U1"))
+    # conversations.info on a public channel needs channels:read, which the bot is not
+    # granted.
+    answer = refused(lambda: client(standin).conversations_info(channel="C1"))
     assert answer == {
         "ok": False,
         "error": "missing_scope",
-        "needed": "users:read",
+        "needed": "channels:read",
         "provided": ",".join(sorted(BOT_SCOPES)),
     }
-    [call] = standin.calls("users.info")
+    [call] = standin.calls("conversations.info")
     assert call.response["error"] == "missing_scope"
 
 

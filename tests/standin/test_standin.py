@@ -336,14 +336,14 @@ def test_users_info_gives_amsterdam_timezone_and_locale_when_asked(client: WebCl
     assert user["tz_offset"] in (3600, 7200)
     assert user["profile"]["display_name"]
     assert user["profile"]["real_name"] == user["real_name"]
-    assert user["locale"] == "en-US"
+    assert user["locale"] == "nl-NL"  # a Dutch workspace's, unless declared otherwise
     assert "locale" not in client.users_info(user="U1")["user"]
 
 
 def test_users_info_uses_declared_users(client: WebClient, standin: SlackStandIn) -> None:
-    standin.add_user("U7", name="anouk", real_name="Anouk de Vries", locale="nl-NL")
+    standin.add_user("U7", name="anouk", real_name="Anouk de Vries", locale="en-GB")
     user = client.users_info(user="U7", include_locale=True)["user"]
-    assert (user["name"], user["real_name"], user["locale"]) == ("anouk", "Anouk de Vries", "nl-NL")
+    assert (user["name"], user["real_name"], user["locale"]) == ("anouk", "Anouk de Vries", "en-GB")
 
 
 def test_users_info_on_a_non_user_says_user_not_found(client: WebClient) -> None:

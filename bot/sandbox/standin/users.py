@@ -28,6 +28,6 @@ class Users(Workspace):
             return err("user_not_found")
         user = self._user(str(user_id))
         if truthy(args.get("include_locale")):
-            known = self._users.get(str(user_id))
-            user["locale"] = known.locale if known is not None else "en-US"
+            known = self._users.get(str(user_id)) or self._default_user(str(user_id))
+            user["locale"] = known.locale
         return ok(user=user)

@@ -21,6 +21,9 @@ BOT_ID = "B0COPBOT"
 BOT_NAME = "copbot"
 APP_ID = "A0COPBOT"
 DEFAULT_TZ = "Europe/Amsterdam"
+# The locale users.info gives (with include_locale) to a user not declared otherwise:
+# a Dutch workspace's.
+DEFAULT_LOCALE = "nl-NL"
 
 
 def permalink(channel: str, ts: str) -> str:
@@ -61,7 +64,7 @@ class User:
     real_name: str
     display_name: str
     tz: str = DEFAULT_TZ
-    locale: str = "en-US"
+    locale: str = DEFAULT_LOCALE
     is_bot: bool = False
     deleted: bool = False
 
@@ -127,11 +130,12 @@ class Workspace:
         name: str | None = None,
         real_name: str | None = None,
         tz: str = DEFAULT_TZ,
-        locale: str = "en-US",
+        locale: str = DEFAULT_LOCALE,
         is_bot: bool = False,
         deleted: bool = False,
     ) -> None:
-        """Declare how users.info describes a user; undeclared U…/W… ids get defaults."""
+        """Declare how users.info describes a user (its `locale` is what it gives with
+        include_locale); undeclared U…/W… ids get defaults."""
         user = self._default_user(user_id)
         with self._lock:
             self._users[user_id] = User(
