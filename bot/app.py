@@ -37,6 +37,7 @@ from handlers import (
     minutes,
     privacy,
     questions,
+    shortcuts,
 )
 from handlers.errors import OUTCOME, make_error_handler
 from handlers.registry import Registry
@@ -50,7 +51,7 @@ log = logging.getLogger("cop_bot")
 # each registers its buttons, modals and shortcuts, in this order (Bolt takes the first
 # listener that matches). Those with `/cop` subcommands declare them in COMMANDS; the
 # registry answers `/cop` from all of them, and `/cop hulp` lists them in this order.
-LISTENERS = (agenda, questions, minutes, meeting_form, privacy, actions, meetings)
+LISTENERS = (agenda, questions, minutes, meeting_form, privacy, actions, meetings, shortcuts)
 COMMAND_REGISTRY = Registry(
     commands.COMMANDS,
     agenda.COMMANDS,

@@ -19,6 +19,7 @@ from bot.texts import (
     minutes_lessons,
     privacy,
     questions,
+    shortcuts,
     visibility,
 )
 
@@ -370,6 +371,7 @@ _merge(
     calendar_feed.MESSAGES,
     visibility.MESSAGES,
     privacy.MESSAGES,
+    shortcuts.MESSAGES,
 )
 
 
