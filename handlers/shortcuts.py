@@ -6,8 +6,8 @@ The picker is a static_select of at most MAX_OPTIONS communities, ordered by nam
 the first MAX_OPTIONS are offered and a line under the picker names the `/cop` command for
 the others. Not an external_select: that needs an options load URL in the app's manifest and
 a round trip to the bot per keystroke, for a number of communities (a few dozen per
-workspace) that fits a static menu. Not option_groups: Slack caps the options of one menu
-at 100 in all, grouped or not.
+workspace) that fits a static menu. Not option_groups (by programme): Slack documents the
+same limit of 100 options for a menu with groups, so grouping would not lift it.
 """
 
 from __future__ import annotations
@@ -358,9 +358,9 @@ def _handle_plan(services: Services, ack: Ack, t: Translator, user_id: str,
         ack(response_action="errors", errors=errors)
         return
     # The same save as the meeting form's, for the community picked (it checks again that
-    # `user_id` may plan its meetings).
+    # `user_id` may plan its meetings). This form only plans: whatever the metadata says.
     meeting_form.answer(
-        ack, services, user_id, dataclasses.replace(answers, slug=slug),
+        ack, services, user_id, dataclasses.replace(answers, slug=slug, meeting_id=None),
         community_block=COMMUNITY, confirm=partial(_planned, t),
     )  # fmt: skip
 

@@ -74,7 +74,8 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "shortcut_not_participant": "You are not a member of {name}. Choose one of your own "
         "communities.",
         "shortcut_too_long": "This is {length} characters long; the limit is {limit} characters.",
-        "shortcut_how_to_join": "Join one with ⚡ *Aanmelden voor een community*, or type "
+        "shortcut_how_to_join": "Join one with ⚡ *Aanmelden voor een community* (join a "
+        "community), or type "
         "`/cop list` and `/cop join <community>`.",
         "shortcut_ask_title": "Ask a question",
         "shortcut_ask_submit": "Ask",

@@ -295,6 +295,24 @@ def test_a_bad_plan_is_refused_in_the_form_and_nothing_is_planned(
     assert _planned(services) == []
 
 
+@pytest.mark.usefixtures("ethiek")
+def test_the_shortcuts_form_only_plans_whatever_its_metadata_says(
+    slack: CheckedSlack, services: Services
+) -> None:
+    with services.db.read() as session:
+        [existing] = session.scalars(select(Meeting))
+        before = existing.starts_at
+    view = _open(slack, "UFAC", shortcuts.PLAN_MEETING)
+    forged = {**view, "private_metadata": json.dumps({"slug": "lokaal-meten",
+                                                      "meeting": existing.id})}  # fmt: skip
+    _updated(_submit(slack, "UFAC", forged, {DATE: "2027-04-20", START: "14:00"}))
+    [added] = _planned(services)
+    assert added.id != existing.id and added.starts_at.date() == dt.date(2027, 4, 20)
+    with services.db.read() as session:
+        untouched = session.get(Meeting, existing.id)
+        assert untouched is not None and untouched.starts_at == before
+
+
 # -- Aanmelden voor een community --------------------------------------------------------
 
 
