@@ -38,6 +38,7 @@ from handlers import (
     minutes,
     privacy,
     questions,
+    shortcuts,
 )
 from handlers.errors import OUTCOME, make_error_handler
 from handlers.registry import Registry
@@ -51,7 +52,9 @@ log = logging.getLogger("cop_bot")
 # each registers its buttons, modals and shortcuts, in this order (Bolt takes the first
 # listener that matches). Those with `/cop` subcommands declare them in COMMANDS; the
 # registry answers `/cop` from all of them, and `/cop hulp` lists them in this order.
-LISTENERS = (home, agenda, questions, minutes, meeting_form, privacy, actions, meetings)
+LISTENERS = (
+    home, agenda, questions, minutes, meeting_form, privacy, actions, meetings, shortcuts,
+)  # fmt: skip
 COMMAND_REGISTRY = Registry(
     commands.COMMANDS,
     agenda.COMMANDS,

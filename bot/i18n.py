@@ -20,6 +20,7 @@ from bot.texts import (
     minutes_lessons,
     privacy,
     questions,
+    shortcuts,
     visibility,
 )
 
@@ -380,6 +381,7 @@ _merge(
     visibility.MESSAGES,
     privacy.MESSAGES,
     home.MESSAGES,
+    shortcuts.MESSAGES,
 )
 
 

@@ -81,6 +81,7 @@ Context = Literal[
     "meetings",  # /cop bijeenkomst; the RSVP buttons
     "meeting_form_open",  # the click that opens the meeting form
     "meeting_form",  # under the meeting form's inputs
+    "shortcut_form",  # under the inputs of the global shortcuts' forms (handlers/shortcuts.py)
 ]
 CONTEXTS: tuple[Context, ...] = get_args(Context)
 
@@ -136,6 +137,16 @@ def message_for(
             return text_message(t("meeting_form_gone", name=escape(name), slug=escape(slug)))
         case "meeting_form", MeetingNotFound(community=name):
             return text_message(t("meeting_form_gone", name=name, slug=slug))
+        case "shortcut_form", CommunityNotFound():
+            return text_message(t("shortcut_community_gone"))
+        case "shortcut_form", NotInCommunity(community=name):
+            return text_message(t("shortcut_not_participant", name=name))
+        case "shortcut_form", TextTooLong(text=text, limit=limit):
+            return text_message(t("shortcut_too_long", length=len(text), limit=limit))
+        case "shortcut_form", RegistrationClosed(community=name, deadline=deadline):
+            return text_message(t("shortcut_join_closed", name=name, date=t.date(deadline)))
+        case "shortcut_form", AlreadyMember(community=name):
+            return text_message(t("shortcut_join_already", name=name))
         # -- the general words ------------------------------------------------------------
         case _, MeetingTooFarAhead(latest=latest):
             return text_message(t("meeting_too_far", date=t.date(latest)))

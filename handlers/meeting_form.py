@@ -20,8 +20,9 @@ from bot.i18n import Translator
 from bot.runtime import Services
 from bot.services import meetings
 from bot.services.catalog import MEETING_KINDS
-from bot.services.errors import DomainError
+from bot.services.errors import CommunityNotFound, DomainError, NotAllowed
 from bot.services.meetings import DEFAULT_LENGTH, MeetingChange, MeetingDetails, MeetingForm
+from bot.services.views import MeetingView
 from bot.services.when import wall_clock
 from handlers import render, text_in
 from handlers.errors import message_for
@@ -64,11 +65,9 @@ def _option(t: Translator, kind: str) -> dict[str, Any]:
     return {"text": plain(t(f"kind_{kind}")[:MAX_PLAIN_TEXT]), "value": kind}
 
 
-def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
-    """The modal: empty to plan a meeting, filled in with the meeting's values to move it."""
-    m = form.meeting
+def form_inputs(t: Translator, m: MeetingView | None) -> list[Block]:
+    """The form's inputs: empty to plan a meeting, filled in with `m`'s values to move it."""
     tz = t.tz
-    name = escape(form.community_name)
     date: Block = {"type": "datepicker"}
     start: Block = {"type": "timepicker"}
     end: Block = {"type": "timepicker"}
@@ -86,10 +85,45 @@ def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
         if m.title:
             title["initial_value"] = m.title[:MAX_TITLE]
         kind = m.kind if m.kind in MEETING_KINDS else kind
-        intro = t("meeting_form_intro_move", name=name, when=render.when_range(t, m), tz=str(tz))
-    else:
-        intro = t("meeting_form_intro_plan", name=name, tz=str(tz))
     hours = int(DEFAULT_LENGTH.total_seconds() // 3600)
+    return [
+        _input(DATE, t("meeting_form_date"), date),
+        _input(START, t("meeting_form_start"), start),
+        _input(
+            END,
+            t("meeting_form_end"),
+            end,
+            optional=True,
+            hint=t("meeting_form_end_hint", count=hours),
+        ),
+        _input(
+            KIND,
+            t("meeting_form_kind"),
+            {
+                "type": "static_select",
+                "options": [_option(t, k) for k in MEETING_KINDS],
+                "initial_option": _option(t, kind),
+            },
+        ),
+        _input(
+            LOCATION,
+            t("meeting_form_location"),
+            location,
+            optional=True,
+            hint=t("meeting_form_location_hint", limit=MAX_LOCATION),
+        ),
+        _input(TITLE, t("meeting_form_title"), title, optional=True),
+    ]
+
+
+def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
+    """The modal: empty to plan a meeting, filled in with the meeting's values to move it."""
+    m = form.meeting
+    name = escape(form.community_name)
+    if m is not None:
+        intro = t("meeting_form_intro_move", name=name, when=render.when_range(t, m), tz=str(t.tz))
+    else:
+        intro = t("meeting_form_intro_plan", name=name, tz=str(t.tz))
     metadata = {"slug": form.community_slug, "meeting": m.id if m is not None else None}
     return {
         "type": "modal",
@@ -98,35 +132,7 @@ def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
         "submit": plain(t("meeting_form_submit")),
         "close": plain(t("meeting_form_close")),
         "private_metadata": json.dumps(metadata),
-        "blocks": [
-            render.section(intro),
-            _input(DATE, t("meeting_form_date"), date),
-            _input(START, t("meeting_form_start"), start),
-            _input(
-                END,
-                t("meeting_form_end"),
-                end,
-                optional=True,
-                hint=t("meeting_form_end_hint", count=hours),
-            ),
-            _input(
-                KIND,
-                t("meeting_form_kind"),
-                {
-                    "type": "static_select",
-                    "options": [_option(t, k) for k in MEETING_KINDS],
-                    "initial_option": _option(t, kind),
-                },
-            ),
-            _input(
-                LOCATION,
-                t("meeting_form_location"),
-                location,
-                optional=True,
-                hint=t("meeting_form_location_hint", limit=MAX_LOCATION),
-            ),
-            _input(TITLE, t("meeting_form_title"), title, optional=True),
-        ],
+        "blocks": [render.section(intro), *form_inputs(t, m)],
     }
 
 
@@ -253,9 +259,13 @@ class Outcome:
     errors: dict[str, str] | None = None
 
 
-def save(services: Services, user_id: str, answers: Answers) -> Outcome:
+def save(
+    services: Services, user_id: str, answers: Answers, *, community_block: str | None = None
+) -> Outcome:
     """Plan or move the meeting through the same services as `/cop bijeenkomst`; the
-    service checks again that `user_id` may manage the community."""
+    service checks again that `user_id` may manage the community. A refusal is shown at the
+    date, or, when the form has a community picker (`community_block`), one of the
+    community itself (gone, or no longer managed by `user_id`) at the picker."""
     t = services.translator(user_id)
     settings = services.settings
     now = services.clock()
@@ -277,7 +287,12 @@ def save(services: Services, user_id: str, answers: Answers) -> Outcome:
                     offsets=settings.reminder_offsets, now=now, tz=settings.timezone,
                 )  # fmt: skip
     except DomainError as error:
-        return Outcome(errors={DATE: message_for(t, error, "meeting_form", slug=answers.slug).text})
+        block = DATE
+        if community_block is not None and isinstance(error, CommunityNotFound | NotAllowed):
+            block = community_block
+        return Outcome(
+            errors={block: message_for(t, error, "meeting_form", slug=answers.slug).text}
+        )
     after_change(services)
     if change.previous_starts_at is not None:
         services.deliver_soon()  # every member hears of the move through the outbox
@@ -309,7 +324,25 @@ def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     if answers is None:
         ack(response_action="errors", errors=errors)
         return
-    future = services.foreground.submit(save, services, user_id, answers)
+    answer(ack, services, user_id, answers)
+
+
+def answer(
+    ack: Ack,
+    services: Services,
+    user_id: str,
+    answers: Answers,
+    *,
+    community_block: str | None = None,
+    confirm: Callable[[MeetingChange], dict[str, Any]] | None = None,
+) -> None:
+    """Save checked answers within the ack budget, and answer the submission: the errors
+    in the form, or close it and tell the submitter by DM (`tell`), or, with `confirm`,
+    update it to the confirmation `confirm` returns. When saving takes longer than the
+    budget, the form closes and the DM tells the outcome later."""
+    future = services.foreground.submit(
+        save, services, user_id, answers, community_block=community_block
+    )
     try:
         outcome = future.result(timeout=ACK_BUDGET_SECONDS)
     except FutureTimeout:
@@ -318,6 +351,9 @@ def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any],
         return
     if outcome.errors:
         ack(response_action="errors", errors=outcome.errors)
+        return
+    if confirm is not None and outcome.change is not None:
+        ack(response_action="update", view=confirm(outcome.change))
         return
     ack()
     services.in_background("meeting form", partial(tell, services, user_id, outcome))

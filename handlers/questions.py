@@ -156,7 +156,7 @@ def answered_dm(t: Translator, q: QuestionView, *, asker: bool) -> Message:
 # -- commands -----------------------------------------------------------------------------
 
 
-def _ask(
+def ask_question(
     services: Services,
     user_id: str,
     slug: str,
@@ -184,7 +184,7 @@ def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> R
             slug, text = questions.split_community(session, rest)
         if not text:
             return Reply(text_message(t("questions_ask_usage")))
-        asked = _ask(services, user_id, slug, text)
+        asked = ask_question(services, user_id, slug, text)
     except DomainError as error:
         return Reply(message_for(t, error, "questions"))
     return Reply(
@@ -560,7 +560,9 @@ def save_submission(
         log.warning("permalink after the answer: %s", exc)
         permalink, link_later = None, True
     try:
-        asked = _ask(services, user_id, slug, text, permalink=permalink, channel=channel, ts=ts)
+        asked = ask_question(
+            services, user_id, slug, text, permalink=permalink, channel=channel, ts=ts
+        )
     except DomainError as error:
         error_text = message_for(t, error, "question_form").text
         ack(response_action="errors", errors={"community": error_text})

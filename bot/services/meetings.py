@@ -22,7 +22,7 @@ from bot.services.errors import (
 )
 from bot.services.membership import can_manage
 from bot.services.views import MeetingView
-from storage.models import Community, Meeting, Membership, Rsvp
+from storage.models import Community, Facilitator, Meeting, Membership, Rsvp
 
 DEFAULT_LENGTH = dt.timedelta(hours=2)
 # A meeting's `source` once it was planned, moved or cancelled in Slack (else "catalog").
@@ -344,6 +344,16 @@ def manageable(
     """Which of the communities `slugs` `user_id` may plan meetings for."""
     rows = session.execute(select(Community.id, Community.slug).where(Community.slug.in_(slugs)))
     return frozenset(slug for cid, slug in rows if can_manage(session, cid, user_id, admins))
+
+
+def plannable(session: Session, *, user_id: str, admins: Collection[str]) -> list[tuple[str, str]]:
+    """(slug, name) of the communities `user_id` may plan meetings for (`can_manage`: the
+    ones they facilitate; every community for an admin). Ordered by name."""
+    query = select(Community.slug, Community.name).order_by(Community.name, Community.slug)
+    if user_id not in admins:
+        facilitated = select(Facilitator.community_id).where(Facilitator.user_id == user_id)
+        query = query.where(Community.id.in_(facilitated))
+    return [(slug, name) for slug, name in session.execute(query)]
 
 
 def _counts(session: Session, meeting_ids: Sequence[int]) -> dict[tuple[int, str], int]:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.services import audit, communities, outbox
@@ -19,6 +19,7 @@ from bot.services.errors import (
     RequestAlreadyDecided,
 )
 from bot.services.views import (
+    CommunitySummary,
     Decision,
     JoinResult,
     LeaveResult,
@@ -214,6 +215,35 @@ def participation(
     if can_manage(session, community_id, user_id, admins):
         return "manager"
     return "member" if is_member(session, community_id, user_id) else None
+
+
+def participating(
+    session: Session, *, user_id: str, admins: Collection[str]
+) -> list[tuple[str, str]]:
+    """(slug, name) of the communities whose topics and questions `user_id` takes part in
+    (`participation`, for all communities in one query): where they are a member proper or
+    a facilitator; every community for an admin. Ordered by name."""
+    query = select(Community.slug, Community.name).order_by(Community.name, Community.slug)
+    if user_id not in admins:
+        member = select(Membership.community_id).where(
+            Membership.user_id == user_id, Membership.status == Membership.MEMBER
+        )
+        facilitator = select(Facilitator.community_id).where(Facilitator.user_id == user_id)
+        query = query.where(or_(Community.id.in_(member), Community.id.in_(facilitator)))
+    return [(slug, name) for slug, name in session.execute(query)]
+
+
+def joinable(
+    session: Session, *, user_id: str, now: dt.datetime, tz: ZoneInfo
+) -> list[CommunitySummary]:
+    """The communities `user_id` could ask to join now: not in them in any way (member,
+    waitlist, pending) and registration open. Ordered by name. `join` checks it all again."""
+    mine = select(Membership.community_id).where(Membership.user_id == user_id)
+    rows = session.scalars(
+        select(Community).where(Community.id.not_in(mine)).order_by(Community.name, Community.slug)
+    )
+    found = communities.summaries(session, list(rows), now=now, tz=tz, next_meeting=False)
+    return [c for c in found if c.registration_open]
 
 
 def require_participant(

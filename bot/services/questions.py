@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,8 +18,8 @@ from bot.services.errors import (
     QuestionNotFound,
     TextTooLong,
 )
-from bot.services.membership import can_manage, require_participant
-from storage.models import Community, Facilitator, Membership, Question, QuestionVote
+from bot.services.membership import can_manage, participating, require_participant
+from storage.models import Question, QuestionVote
 
 MAX_QUESTION_LENGTH = 3000
 MAX_ANSWER_LENGTH = 3000
@@ -189,15 +189,10 @@ def communities_for(
     session: Session, *, user_id: str, admins: Collection[str]
 ) -> list[CommunityChoice]:
     """The communities where `user_id` may ask: where they are a member or facilitator;
-    every community for an admin. Ordered by name."""
-    query = select(Community.slug, Community.name).order_by(Community.name)
-    if user_id not in admins:
-        member = select(Membership.community_id).where(
-            Membership.user_id == user_id, Membership.status == Membership.MEMBER
-        )
-        facilitator = select(Facilitator.community_id).where(Facilitator.user_id == user_id)
-        query = query.where(or_(Community.id.in_(member), Community.id.in_(facilitator)))
-    return [CommunityChoice(slug, name) for slug, name in session.execute(query)]
+    every community for an admin (`membership.participating`, the rule of `ask`). Ordered
+    by name."""
+    found = participating(session, user_id=user_id, admins=admins)
+    return [CommunityChoice(slug, name) for slug, name in found]
 
 
 # -- reading ------------------------------------------------------------------------------

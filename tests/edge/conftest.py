@@ -13,7 +13,9 @@ from bench import fuzzkit as kit
 from bench.fuzz import add_past_meeting
 from bench.fuzzkit import ADMIN, FACILITATOR, MEMBER, OTHER, Finding, Request
 from bot.runtime import Services
+from bot.sandbox.signed import global_shortcut_body, signed_headers
 from bot.sandbox.standin import SlackStandIn
+from handlers import shortcuts
 from tests.conftest import NOW, SECRET, SlackHTTP
 
 
@@ -83,8 +85,15 @@ class Edge:
         return self.send(kit.shortcut_request(SECRET, user, "save_question", text, channel, ts,
                                               url, key))  # fmt: skip
 
+    def global_shortcut(self, user: str, callback_id: str) -> tuple[int, str]:
+        body = global_shortcut_body(user_id=user, callback_id=callback_id)
+        return self.send(Request(f"shortcut {callback_id}", user, body,
+                                 signed_headers(SECRET, body), summary=callback_id))  # fmt: skip
+
     def open_modals(self) -> None:
         """Open every modal the app has, as Slack's users would."""
+        for callback_id in shortcuts.SHORTCUTS:  # the admin gets every form with a picker
+            self.global_shortcut(ADMIN, callback_id)
         self.click(FACILITATOR, "agenda_open", "ethiek")
         self.click(FACILITATOR, "meeting_form_plan-ethiek", "ethiek", "meeting_form_plan")
         self.command(FACILITATOR, "verslag ethiek")
