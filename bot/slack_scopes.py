@@ -114,9 +114,10 @@ PRODUCT_CALLS: dict[str, Use] = {
     ),
     "users.info": Use(
         "a new member's language from their Slack locale, once, before their first welcome "
-        "(handlers/locale.py)"
+        "or when they first open the App Home (handlers/locale.py)"
     ),
-    "views.open": Use("the meeting, agenda, minutes and question forms"),
+    "views.open": Use("the meeting, agenda, minutes, question, shortcut and community forms"),
+    "views.publish": Use("the App Home tab (handlers/home.py)"),
     "views.update": Use("the minutes form changes as it is filled in"),
     # files_upload_v2 (the calendar file) calls these two.
     "files.getUploadURLExternal": Use("/cop kalender puts an .ics file in the DM"),

@@ -30,6 +30,7 @@ from bot.services.home import HomeState
 from handlers import community_form, render, text_in
 from handlers.commands import join
 from handlers.errors import apology, message_for
+from handlers.locale import learn_language
 from handlers.meeting_form import form_view
 from handlers.render import home as view
 from handlers.render.blocks import escape, mention
@@ -91,6 +92,7 @@ def opened(event: dict[str, Any], client: WebClient, services: Services) -> None
 
     def run() -> None:
         try:
+            learn_language(services, client, user_id)  # first contact: the Slack locale
             publish(client, services, user_id, HomeState())
         except Exception:
             log.exception("app home of %s not published (ref %s)", user_id, error_reference())

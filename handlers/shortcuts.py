@@ -38,16 +38,13 @@ from handlers.meetings import added_message
 from handlers.questions import ask_question
 from handlers.render.blocks import Block, clip, context, escape, plain, section, sections
 from handlers.reply import Reply
+from handlers.shortcut_ids import ASK_QUESTION, GLOBAL_SHORTCUTS, JOIN, PLAN_MEETING, PROPOSE_TOPIC
 
 log = logging.getLogger("cop_bot")
 
-# The shortcuts' callback ids, as manifest.yaml declares them. Each modal's callback id is
-# the same as its shortcut's (Bolt keeps shortcuts and view submissions apart).
-ASK_QUESTION = "shortcut_ask_question"  # "Vraag stellen"
-PROPOSE_TOPIC = "shortcut_propose_topic"  # "Onderwerp voorstellen"
-PLAN_MEETING = "shortcut_plan_meeting"  # "Bijeenkomst plannen", for facilitators
-JOIN = "shortcut_join"  # "Aanmelden voor een community"
-SHORTCUTS = (ASK_QUESTION, PROPOSE_TOPIC, PLAN_MEETING, JOIN)
+# The shortcuts' callback ids are manifest.yaml's (handlers/shortcut_ids.py). Each modal's
+# callback id is the same as its shortcut's (Bolt keeps shortcuts and view submissions apart).
+SHORTCUTS = GLOBAL_SHORTCUTS
 
 # Block ids of the forms; each input's action_id is the same as its block's.
 COMMUNITY, TEXT = "community", "text"

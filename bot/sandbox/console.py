@@ -41,16 +41,17 @@ from bot.sandbox.signed import (
     view_submission_body,
 )
 from bot.sandbox.standin import Call, SlackStandIn
+from handlers import shortcut_ids
 from storage.db import Database
 from storage.models import Community
 
 CONSOLE_CHANNEL = "C0CONSOLE"
 # The global shortcuts (manifest.yaml) by the word `:snel` takes.
 GLOBAL_SHORTCUTS = {
-    "vraag": "shortcut_ask_question",
-    "onderwerp": "shortcut_propose_topic",
-    "plannen": "shortcut_plan_meeting",
-    "aanmelden": "shortcut_join",
+    "vraag": shortcut_ids.ASK_QUESTION,
+    "onderwerp": shortcut_ids.PROPOSE_TOPIC,
+    "plannen": shortcut_ids.PLAN_MEETING,
+    "aanmelden": shortcut_ids.JOIN,
 }
 _LINK = re.compile(r"<([^>|]+)(?:\|([^>]*))?>")
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.runtime import Services
 from bot.sandbox.signed import app_home_opened_event
 from bot.sandbox.standin import SlackStandIn
 from handlers import shortcut_ids
@@ -24,12 +25,6 @@ GLOBAL_NAMES = {
     shortcut_ids.PLAN_MEETING: "Bijeenkomst plannen",
     shortcut_ids.JOIN: "Aanmelden voor een community",
 }
-# Until handlers/home.py (issue 12) registers them, Bolt answers these 404.
-NOT_YET = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the App Home and the global shortcuts' listeners land with issue 12",
-)
 
 
 def manifest() -> dict[str, Any]:
@@ -80,12 +75,14 @@ def test_the_message_shortcut_has_a_listener(slack: CheckedSlack, standin: Slack
     assert standin.calls("response_url") or standin.calls("views.open")
 
 
-@NOT_YET
 @pytest.mark.parametrize("callback_id", shortcut_ids.GLOBAL_SHORTCUTS)
 def test_each_global_shortcut_has_a_listener(slack: CheckedSlack, callback_id: str) -> None:
     assert slack.global_shortcut("U1", callback_id).status == 200
 
 
-@NOT_YET
-def test_the_app_home_opened_event_has_a_listener(slack: CheckedSlack) -> None:
+def test_the_app_home_opened_event_has_a_listener(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
     assert slack.event(app_home_opened_event("U1")).status == 200
+    assert services.wait_idle(5)
+    assert [c.args["user_id"] for c in standin.calls("views.publish")] == ["U1"]
