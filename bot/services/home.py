@@ -335,7 +335,13 @@ def home(
         and session.scalar(select(Community.id).where(Community.slug == focus)) is not None
     )
     if focus not in slugs and not picked_beyond:
-        focus = manageable[0][0] if manageable and not is_admin else None
+        # A request to decide comes first; else a facilitator's first community (an
+        # admin picks one from the menu).
+        waiting = _waiting_on(session, slugs)
+        if waiting is not None:
+            focus = waiting
+        else:
+            focus = manageable[0][0] if manageable and not is_admin else None
     managed = None
     if focus is not None:
         community = session.scalars(select(Community).where(Community.slug == focus)).one()
@@ -357,6 +363,20 @@ def home(
         manageable=manageable,
         manageable_total=manageable_total,
         managed=managed,
+    )
+
+
+def _waiting_on(session: Session, slugs: Collection[str]) -> str | None:
+    """Of the communities `slugs`, the first (by programme and name) with a request to
+    decide: what a facilitator's tab opens on, so a request is seen."""
+    if not slugs:
+        return None
+    return session.scalar(
+        select(Community.slug)
+        .join(Membership, Membership.community_id == Community.id)
+        .where(Community.slug.in_(slugs), Membership.status == Membership.PENDING)
+        .order_by(Community.programme, Community.name)
+        .limit(1)
     )
 
 

@@ -186,6 +186,9 @@ def join(
             session, kind=outbox.APPROVAL_REQUEST, recipient=approver, subject=slug, now=now,
             payload={"user": user_id},
         )  # fmt: skip
+    if approvers:
+        # The approvers' Home tabs list the requests to decide (one refresh per burst).
+        outbox.queue_home_refresh(session, users=approvers, now=now)
     return JoinResult(
         outcome=status,
         user_id=user_id,

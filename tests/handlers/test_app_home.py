@@ -476,3 +476,21 @@ def test_an_admin_edits_a_community_and_a_reload_of_the_file_keeps_the_edit(
     with services.db.read() as session:
         ethiek = session.scalars(select(Community).where(Community.slug == "ethiek")).one()
     assert ethiek.name == "Ethiek en data"
+
+
+def test_requests_to_join_redraw_the_facilitators_tab_once_per_burst(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    add_community(services.db, "voorspellen", name="Voorspellen", approval=True,
+                  facilitators=("UFAC",))  # fmt: skip
+    for user in ("U5", "U6", "U7"):
+        slack.command(user, "aanmelden voorspellen")
+    assert services.wait_idle(5)
+    with services.db.read() as session:
+        refreshes = session.scalars(
+            select(OutboxItem.recipient).where(OutboxItem.kind == outbox.HOME_REFRESH)
+        ).all()
+    assert refreshes == ["UFAC"], "three requests, one refresh of the facilitator's tab"
+    clock.advance(outbox.HOME_DEBOUNCE)
+    drain_outbox(services)
+    assert "<@U7> wil lid worden" in texts(slack.home("UFAC"))
