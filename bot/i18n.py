@@ -190,6 +190,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "when_unreadable": "Ik kan \u201c{text}\u201d niet lezen als datum en tijd. Probeer bijvoorbeeld `30 maart 14:00` of `2027-03-30 14:00`.",
         "when_ambiguous": "\u201c{text}\u201d is niet eenduidig. Ik las: {reading}. Schrijf datum en tijd voluit, bijvoorbeeld `30 maart 2027 14:00`.",
         "when_past": "\u201c{text}\u201d ligt in het verleden (ik las: {reading}). Kies een moment in de toekomst.",
+        "when_past_yearless": "\u201c{text}\u201d ligt in het verleden (ik las: {reading}). Bedoel je volgend jaar? Zet het jaartal erbij, bijvoorbeeld `{example}`.",
         "calendar_comment": "De bijeenkomsten van {name} voor je agenda (Outlook, Google, Apple).",
         "calendar_all": "je communities",
         # Shared
@@ -345,6 +346,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "when_unreadable": "I can't read \u201c{text}\u201d as a date and time. Try e.g. `30 March 14:00` or `2027-03-30 14:00`.",
         "when_ambiguous": "\u201c{text}\u201d is ambiguous. I read: {reading}. Write the date and time in full, e.g. `30 March 2027 14:00`.",
         "when_past": "\u201c{text}\u201d is in the past (I read: {reading}). Pick a moment in the future.",
+        "when_past_yearless": "\u201c{text}\u201d is in the past (I read: {reading}). Do you mean next year? Add the year, e.g. `{example}`.",
         "calendar_comment": "The meetings of {name} for your calendar (Outlook, Google, Apple).",
         "calendar_all": "your communities",
         "date_time": "{date} at {time}",

@@ -44,7 +44,7 @@ from bot.services.errors import (
     TopicNotFound,
     WhenError,
 )
-from bot.services.when import describe
+from bot.services.when import describe, example_when
 from handlers import text_in
 from handlers.render import members_only, text_message
 from handlers.render.blocks import escape, fit, section, sections
@@ -173,6 +173,11 @@ def message_for(
                 "meeting_form_end_before_start", text=escape(typed),
                 reading=_reading(t, reading), end=f"{end:%H:%M}",
             ))  # fmt: skip
+        case _, PastWhen(text=typed, reading=reading, yearless=True) if _next_year(reading):
+            return text_message(t(
+                "when_past_yearless", text=escape(typed), reading=_reading(t, reading),
+                example=_next_year(reading, t.language),
+            ))  # fmt: skip
         case _, PastWhen(text=typed, reading=reading):
             return text_message(t("when_past", text=escape(typed), reading=_reading(t, reading)))
         case _, AmbiguousWhen(text=typed, reading=reading):
@@ -208,6 +213,18 @@ def message_for(
 def _reading(t: Translator, reading: dt.datetime | None) -> str:
     """How a date and time was read, for the user to check."""
     return describe(reading, t.language) if reading else ""
+
+
+def _next_year(reading: dt.datetime | None, language: str = "nl") -> str:
+    """A date read without a year that had passed, written out for next year, as the user
+    may type it: "30 maart 2028 14:00" ("" when next year has no such day)."""
+    if reading is None:
+        return ""
+    try:
+        later = reading.replace(year=reading.year + 1)
+    except ValueError:  # 29 February
+        return ""
+    return example_when(later, language)
 
 
 def _echo(intro: str, text: str) -> Message:

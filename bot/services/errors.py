@@ -147,7 +147,14 @@ class AmbiguousWhen(WhenError):
 
 
 class PastWhen(WhenError):
-    """The moment read lies before `now`; `reading` holds it."""
+    """The moment read lies before `now`; `reading` holds it. `yearless`: the date was
+    written without a year (this year's had passed), so next year's may be meant."""
+
+    def __init__(
+        self, text: str, reading: dt.datetime | None = None, *, yearless: bool = False
+    ) -> None:
+        super().__init__(text, reading)
+        self.yearless = yearless
 
 
 class EndBeforeStart(WhenError):

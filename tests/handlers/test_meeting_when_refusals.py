@@ -1,0 +1,57 @@
+"""How `/cop bijeenkomst` refuses a date and time it will not plan (issue 12): through the
+signed command as Slack sends it, the reply the user reads (from the catalogue), and
+nothing changed, in the database or in Slack."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.clock import FrozenClock
+from bot.i18n import Translator
+from bot.runtime import Services
+from bot.sandbox.standin import SlackStandIn
+from tests.conftest import AMS
+from tests.handlers.state import changed_tables, database_state, slack_calls
+from tests.handlers.support import CheckedSlack, ethiek_with_a_meeting
+
+t = Translator("nl", AMS)
+
+
+@pytest.fixture(autouse=True)
+def ethiek(services: Services) -> None:
+    """Ethiek (facilitator UFAC, members U1 and U2) with one meeting and its reminders."""
+    ethiek_with_a_meeting(services)
+
+
+def refused(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, user: str, command: str
+) -> str:
+    """`/cop <command>` by `user`: its ephemeral answer's text, once it is certain that the
+    command changed nothing in the database and sent nothing to Slack."""
+    before = database_state(services)
+    standin.clear()
+
+    response = slack.command(user, command)
+
+    assert response.status == 200
+    reply = response.json()
+    assert reply["response_type"] == "ephemeral"
+    assert services.wait_idle(5)
+    assert changed_tables(before, database_state(services)) == []
+    assert slack_calls(standin) == []
+    return str(reply["text"])
+
+
+def test_a_date_without_a_year_that_passed_yesterday_is_refused_as_past_not_next_year(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, clock: FrozenClock
+) -> None:
+    clock.now = dt.datetime(2027, 3, 31, 8, 0, tzinfo=dt.UTC)  # 31 March, 10:00 in Amsterdam
+
+    reply = refused(slack, services, standin, "UFAC", "bijeenkomst toevoegen ethiek 30 maart 14:00")
+
+    assert reply == t(
+        "when_past_yearless", text="30 maart 14:00", reading="dinsdag 30 maart 2027 om 14:00",
+        example="30 maart 2028 14:00",
+    )  # fmt: skip
