@@ -18,6 +18,7 @@ from bot.i18n import Translator
 from bot.notifier import Message
 from bot.runtime import Services, error_reference
 from bot.services.errors import (
+    NO_TIME,
     AgendaInvalid,
     AlreadyMember,
     AlreadyPublished,
@@ -180,6 +181,8 @@ def message_for(
             ))  # fmt: skip
         case _, PastWhen(text=typed, reading=reading):
             return text_message(t("when_past", text=escape(typed), reading=_reading(t, reading)))
+        case _, AmbiguousWhen(text=typed, reading=moment, reason=why) if why == NO_TIME and moment:
+            return text_message(t("when_no_time", text=escape(typed), date=t.date(moment.date())))
         case _, AmbiguousWhen(text=typed, reading=reading):
             read = _reading(t, reading)
             return text_message(t("when_ambiguous", text=escape(typed), reading=read))

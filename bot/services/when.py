@@ -57,7 +57,11 @@ def _names(table: Callable[..., Mapping[int, str]], extra: dict[str, int]) -> di
     return names | extra
 
 
-_RELATIVE_DAYS = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2}
+_RELATIVE_DAYS = {
+    "vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2,
+    # Read so that they are refused as past, saying so, rather than as unreadable.
+    "gisteren": -1, "yesterday": -1, "eergisteren": -2,
+}  # fmt: skip
 _NEXT = {"volgende", "next", "komende", "aanstaande"}
 _AFTER_WEEKDAY = {"a.s", "as", "aanstaande"}  # "dinsdag a.s.": the coming Tuesday
 _BEFORE_DATE = {"op", "on"}

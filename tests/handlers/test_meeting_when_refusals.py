@@ -55,3 +55,25 @@ def test_a_date_without_a_year_that_passed_yesterday_is_refused_as_past_not_next
         "when_past_yearless", text="30 maart 14:00", reading="dinsdag 30 maart 2027 om 14:00",
         example="30 maart 2028 14:00",
     )  # fmt: skip
+
+
+def test_a_date_without_a_time_is_told_the_time_is_missing_with_an_example(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    reply = refused(slack, services, standin, "UFAC", "bijeenkomst toevoegen ethiek 20 april")
+
+    assert reply == t("when_no_time", text="20 april", date="dinsdag 20 april 2027")
+    assert "00:00" not in reply
+
+
+@pytest.mark.parametrize(
+    ("typed", "reading"),
+    [("gisteren 10:00", "zondag 22 november 2026 om 10:00"),
+     ("yesterday 10:00", "zondag 22 november 2026 om 10:00")],
+)  # fmt: skip
+def test_yesterday_is_refused_as_in_the_past(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, typed: str, reading: str
+) -> None:
+    reply = refused(slack, services, standin, "UFAC", f"bijeenkomst toevoegen ethiek {typed}")
+
+    assert reply == t("when_past", text=typed, reading=reading)
