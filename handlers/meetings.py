@@ -16,7 +16,7 @@ from bot.runtime import Services
 from bot.services import communities, meetings, outbox
 from bot.services.calendar_feed import event_for
 from bot.services.catalog import MEETING_KINDS
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, NotAllowed
 from bot.services.ical import calendar_bytes
 from bot.services.meetings import MeetingChange
 from bot.services.when import parse_when
@@ -52,11 +52,17 @@ def list_meetings(services: Services, t: Translator, user_id: str, rest: str) ->
     return Reply(render.meeting_list(t, lines, mine=not rest, manage=managed, plan=plan))
 
 
-def _split_community(services: Services, text: str) -> tuple[str, str]:
+def _split_community(services: Services, text: str, user_id: str, action: str) -> tuple[str, str]:
     """The slug of the community named by the leading words of `text`, and the text after
-    it (communities.split_name: the rule for every command that names a community)."""
+    it (communities.split_name: the rule for every command that names a community).
+    Someone who may not plan or change its meetings is refused before anything else they
+    typed is read: a typo in a date is no news to them."""
     with services.db.read() as session:
         community, rest = communities.split_name(session, text)
+        if action in ADD_WORDS | MOVE_WORDS | CANCEL_WORDS and not meetings.manageable(
+            session, user_id=user_id, slugs=(community.slug,), admins=services.settings.admins
+        ):
+            raise NotAllowed("add_meeting" if action in ADD_WORDS else "move_meeting")
         return community.slug, rest
 
 
@@ -69,7 +75,7 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
     settings = services.settings
     slug, typed_number = "", ""
     try:
-        slug, after = _split_community(services, rest.split(None, 1)[1])
+        slug, after = _split_community(services, rest.split(None, 1)[1], user_id, action)
         words = after.split()
         now = services.clock()
         if action in ADD_WORDS:

@@ -77,3 +77,15 @@ def test_yesterday_is_refused_as_in_the_past(
     reply = refused(slack, services, standin, "UFAC", f"bijeenkomst toevoegen ethiek {typed}")
 
     assert reply == t("when_past", text=typed, reading=reading)
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["bijeenkomst toevoegen ethiek 3x maart", "bijeenkomst verplaatsen ethiek 1 3x maart",
+     "bijeenkomst toevoegen ethiek 30 maart"],
+)  # fmt: skip
+@pytest.mark.parametrize("user", ["U1", "U9"], ids=["member", "outsider"])
+def test_someone_who_may_not_plan_hears_that_before_any_typo_in_the_date(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, user: str, command: str
+) -> None:
+    assert refused(slack, services, standin, user, command) == t("not_allowed")
