@@ -25,6 +25,7 @@ from bot.services.errors import (
     AmbiguousWhen,
     CommunityNotFound,
     DomainError,
+    DuplicateMeeting,
     EmptyText,
     EndBeforeStart,
     MeetingNotFound,
@@ -136,7 +137,16 @@ def message_for(
             return text_message(t("meeting_form_gone", name=escape(name), slug=escape(slug)))
         case "meeting_form", MeetingNotFound(community=name):
             return text_message(t("meeting_form_gone", name=name, slug=slug))
+        case "meeting_form", DuplicateMeeting(community=name, slug=community, starts_at=at):
+            return text_message(
+                t("meeting_form_duplicate", name=name, when=t.datetime(at), slug=community)
+            )
         # -- the general words ------------------------------------------------------------
+        case _, DuplicateMeeting(community=name, slug=community, starts_at=at):
+            return text_message(t(
+                "meeting_duplicate", name=escape(name), when=t.datetime(at),
+                slug=escape(community),
+            ))  # fmt: skip
         case _, MeetingTooFarAhead(latest=latest):
             return text_message(t("meeting_too_far", date=t.date(latest)))
         case _, CommunityNotFound(query=query, suggestions=suggestions) if suggestions:

@@ -96,6 +96,16 @@ class MeetingNotFound(DomainError):
         self.number = number
 
 
+class DuplicateMeeting(DomainError):
+    """The community already has a scheduled meeting starting at `starts_at`."""
+
+    def __init__(self, community: str, slug: str, starts_at: dt.datetime) -> None:
+        super().__init__(community)
+        self.community = community
+        self.slug = slug
+        self.starts_at = starts_at
+
+
 class MeetingTooFarAhead(DomainError):
     """A meeting may be planned or moved at most PLANNING_HORIZON ahead (meetings.py)."""
 
