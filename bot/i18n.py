@@ -197,6 +197,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "calendar_all": "je communities",
         # Shared
         "date_time": "{date} om {time}",
+        "date_time_range": "{date} van {start} tot {end}",
     },
     "en": {
         "apology": ":warning: Sorry, something went wrong on our side. Nothing was lost; "
@@ -354,6 +355,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "calendar_comment": "The meetings of {name} for your calendar (Outlook, Google, Apple).",
         "calendar_all": "your communities",
         "date_time": "{date} at {time}",
+        "date_time_range": "{date} from {start} to {end}",
     },
 }
 

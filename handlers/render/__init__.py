@@ -88,11 +88,14 @@ def _facts(t: Translator, c: CommunitySummary) -> list[str]:
 
 
 def when_range(t: Translator, m: MeetingView) -> str:
-    """ "dinsdag 30 maart 2027 om 14:00–16:00": the start, and the end when known."""
-    when = t.datetime(m.starts_at)
-    if m.ends_at is not None:
-        when += "–" + m.ends_at.astimezone(t.tz).strftime("%H:%M")
-    return when
+    """ "dinsdag 30 maart 2027 van 14:00 tot 16:00": the start, and the end when known."""
+    if m.ends_at is None:
+        return t.datetime(m.starts_at)
+    start = m.starts_at.astimezone(t.tz)
+    return t(
+        "date_time_range", date=t.date(start.date()), start=f"{start:%H:%M}",
+        end=f"{m.ends_at.astimezone(t.tz):%H:%M}",
+    )  # fmt: skip
 
 
 def plan_button(t: Translator, slug: str, name: str | None = None) -> Block:

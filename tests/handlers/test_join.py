@@ -30,8 +30,8 @@ def test_joining_confirms_privately_and_sends_a_welcome_dm_with_start_text_and_m
     shown = texts(welcome.args)
     assert ":wave: Welkom bij *Ethiek*!" in shown
     assert "Slimme technologie kan de stad beter maken" in shown
-    assert "*Startbijeenkomst*: dinsdag 30 maart 2027 om 14:00–16:00" in shown
-    assert "*Slotbijeenkomst*: dinsdag 7 december 2027 om 14:00–16:00" in shown
+    assert "*Startbijeenkomst*: dinsdag 30 maart 2027 van 14:00 tot 16:00" in shown
+    assert "*Slotbijeenkomst*: dinsdag 7 december 2027 van 14:00 tot 16:00" in shown
     assert "`/cop afmelden ethiek`" in shown
     assert services.wait_idle(5)
     # Without a channel there is nobody to invite.
@@ -195,5 +195,5 @@ def test_an_english_speaker_is_answered_and_welcomed_in_english(
     [welcome] = standin.wait_for("chat.postMessage", 1)
     shown = texts(welcome.args)
     assert ":wave: Welcome to *Ethiek*!" in shown
-    assert "Tuesday 30 March 2027 at 14:00–16:00" in shown
+    assert "Tuesday 30 March 2027 from 14:00 to 16:00" in shown
     assert "`/cop leave ethiek`" in shown
