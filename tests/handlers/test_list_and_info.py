@@ -115,7 +115,7 @@ def test_list_offers_a_join_button_only_while_registration_is_open(
     assert sections["altijd"]["accessory"]["value"] == "altijd"
     assert "accessory" not in sections["gesloten"]
     closed = sections["gesloten"]["text"]["text"]
-    assert "aanmelding gesloten sinds zondag 22 november 2026" in closed
+    assert "aanmelding gesloten: de laatste dag was zondag 22 november 2026" in closed
     assert [b["value"] for b in buttons(reply)] == ["altijd", "open"]
 
     # The deadline day itself still counts (Amsterdam time); the day after it does not.
@@ -203,6 +203,6 @@ def test_info_after_the_deadline_says_registration_closed_and_offers_no_button(
 
     reply = slack.command("U1", "info ethiek").json()
 
-    assert "aanmelding gesloten sinds zondag 1 november 2026" in texts(reply)
+    assert "aanmelding gesloten: de laatste dag was zondag 1 november 2026" in texts(reply)
     assert "nog geen bijeenkomsten gepland" in texts(reply)
     assert buttons(reply) == []
