@@ -110,6 +110,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "already_pending": "Je aanmelding voor *{name}* wacht nog op een kartrekker.",
         "registration_closed": "Aanmelden voor *{name}* kon tot en met {date}. Wil je toch "
         "meedoen? Neem contact op met de kartrekker.",
+        "registration_closed_admin": "Aanmelden voor *{name}* kon tot en met {date}. Wil je toch "
+        "meedoen? Neem contact op met {admins} (beheer).",
+        "registration_closed_nobody": "Aanmelden voor *{name}* kon tot en met {date}.",
         "welcome": ":wave: Welkom bij *{name}*!",
         "welcome_meetings": "*De bijeenkomsten*",
         "welcome_channel": "Je bent toegevoegd aan <#{channel}>, waar de community overlegt.",
@@ -280,6 +283,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "already_pending": "Your request to join *{name}* is still waiting for a facilitator.",
         "registration_closed": "Registration for *{name}* was open until {date}. Still want to "
         "take part? Contact the facilitator.",
+        "registration_closed_admin": "Registration for *{name}* was open until {date}. Still want "
+        "to take part? Contact {admins} (admin).",
+        "registration_closed_nobody": "Registration for *{name}* was open until {date}.",
         "welcome": ":wave: Welcome to *{name}*!",
         "welcome_meetings": "*The meetings*",
         "welcome_channel": "You were added to <#{channel}>, where the community talks.",

@@ -165,8 +165,17 @@ def message_for(
             return text_message(members_only(t, name, community, part))
         case _, NotMember(community=name):
             return text_message(t("not_member", name=escape(name)))
-        case _, RegistrationClosed(community=name, deadline=deadline):
+        case _, RegistrationClosed(community=name, deadline=deadline, facilitated=True):
             return text_message(t("registration_closed", name=escape(name), date=t.date(deadline)))
+        case _, RegistrationClosed(community=name, deadline=deadline, admins=[_, *_] as admins):
+            who = t.or_list([f"<@{escape(a)}>" for a in admins])
+            return text_message(t(
+                "registration_closed_admin", name=escape(name), date=t.date(deadline), admins=who
+            ))  # fmt: skip
+        case _, RegistrationClosed(community=name, deadline=deadline):
+            return text_message(
+                t("registration_closed_nobody", name=escape(name), date=t.date(deadline))
+            )
         case _, NotAllowed(action="appoint_facilitator" | "audit"):
             return text_message(t("not_allowed_admin"))
         case _, NotAllowed():

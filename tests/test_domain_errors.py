@@ -75,6 +75,8 @@ VARIANTS: list[DomainError] = [
     NotAllowed("audit"),
     AgendaInvalid("text", "empty"),
     AgendaInvalid("speakers", "too_long", limit=500, length=600),
+    errors.RegistrationClosed("Ethiek", dt.date(2027, 2, 21), False, ["UADMIN"]),
+    errors.RegistrationClosed("Ethiek", dt.date(2027, 2, 21), False, []),
     errors.PastWhen("30 maart 14:00", dt.datetime(2027, 3, 30, 14, 0, tzinfo=AMS)),
     errors.AmbiguousWhen("30 maart", dt.datetime(2027, 3, 30, tzinfo=AMS), errors.NO_TIME),
 ]

@@ -67,10 +67,21 @@ class NotMember(DomainError):
 
 
 class RegistrationClosed(DomainError):
-    def __init__(self, community: str, deadline: dt.date) -> None:
+    """Past the deadline. Whom to ask instead: the facilitators when the community has
+    any (`facilitated`), else the `admins` (none: nobody is named)."""
+
+    def __init__(
+        self,
+        community: str,
+        deadline: dt.date,
+        facilitated: bool = True,
+        admins: list[str] | None = None,
+    ) -> None:
         super().__init__(community)
         self.community = community
         self.deadline = deadline
+        self.facilitated = facilitated
+        self.admins = admins or []
 
 
 class NotAllowed(DomainError):

@@ -150,7 +150,10 @@ def join(
         raise AlreadyMember(community.name, existing.status, position)
     if not communities.registration_open(community, now, tz):
         assert community.registration_deadline is not None
-        raise RegistrationClosed(community.name, community.registration_deadline)
+        facilitated = bool(communities.facilitator_ids(session, community_id))
+        raise RegistrationClosed(
+            community.name, community.registration_deadline, facilitated, sorted(admins)
+        )
 
     approvers: tuple[str, ...] = ()
     if community.approval:

@@ -116,7 +116,8 @@ def test_joining_a_full_community_puts_people_on_the_waitlist_with_their_positio
 def test_joining_after_the_deadline_is_refused_naming_the_deadline_in_dutch(
     slack: CheckedSlack, services: Services, standin: SlackStandIn
 ) -> None:
-    add_community(services.db, "ethiek", name="Ethiek", deadline=dt.date(2026, 11, 22))
+    add_community(services.db, "ethiek", name="Ethiek", deadline=dt.date(2026, 11, 22),
+                  facilitators=("UFAC",))  # fmt: skip
 
     reply = slack.command("U1", "aanmelden ethiek").json()
 
