@@ -42,6 +42,7 @@ from bot.services.errors import (
     QuestionNotFound,
     RegistrationClosed,
     RequestAlreadyDecided,
+    RequestWithdrawn,
     TextTooLong,
     TopicNotFound,
     WhenError,
@@ -180,6 +181,8 @@ def message_for(
             return text_message(t("not_allowed_admin"))
         case _, NotAllowed():
             return text_message(t("not_allowed"))
+        case _, RequestWithdrawn(community=name, user_id=user):
+            return text_message(t("approval_withdrawn", name=escape(name), user=escape(user)))
         case _, RequestAlreadyDecided(community=name):
             return text_message(t("approval_already", name=escape(name)))
         case _, TextTooLong(text=text, limit=limit):

@@ -97,6 +97,15 @@ class RequestAlreadyDecided(DomainError):
         self.user_id = user_id
 
 
+class RequestWithdrawn(DomainError):
+    """The join request is gone and nobody decided on it: the requester withdrew it."""
+
+    def __init__(self, community: str, user_id: str) -> None:
+        super().__init__(community)
+        self.community = community
+        self.user_id = user_id
+
+
 # -- meetings ----------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from bot.services.errors import (
     NotMember,
     RegistrationClosed,
     RequestAlreadyDecided,
+    RequestWithdrawn,
 )
 from bot.services.views import (
     Decision,
@@ -360,12 +361,14 @@ def decide(
 
     Only facilitators of the community and admins may decide: the decider is
     checked here, never taken on trust from the button. Raises CommunityNotFound,
-    NotAllowed and RequestAlreadyDecided.
+    NotAllowed, RequestAlreadyDecided and RequestWithdrawn (the requester withdrew it).
     """
     community = communities.resolve(session, query, for_update=True)
     if not can_manage(session, community.id, decided_by, admins):
         raise NotAllowed("decide_request")
     membership = _find(session, community.id, user_id)
+    if membership is None and not audit.decided(session, subject=user_id, community=community.slug):
+        raise RequestWithdrawn(community.name, user_id)  # nobody decided: the requester left
     if membership is None or membership.status != Membership.PENDING:
         raise RequestAlreadyDecided(community.name, user_id)
     position: int | None = None

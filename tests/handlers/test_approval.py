@@ -7,6 +7,7 @@ import pytest
 from bot.runtime import Services
 from bot.sandbox.standin import Call, SlackStandIn
 from tests.factories import add_community
+from tests.handlers.state import changed_tables, database_state
 from tests.handlers.support import CheckedSlack, buttons, dms_to, texts
 
 
@@ -151,6 +152,39 @@ def test_a_second_facilitator_clicking_later_hears_it_was_already_decided(
 
     assert late.args["text"] == "Over deze aanmelding voor *Ethiek* is al besloten."
     assert "*Ethiek*: lid" in texts(slack.command("U1", "mijn").json())
+
+
+@pytest.mark.usefixtures("approval_community")
+@pytest.mark.parametrize("action_id", ["approve_join", "decline_join"])
+def test_a_click_after_the_request_was_withdrawn_says_so_and_changes_nothing(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, action_id: str
+) -> None:
+    dm = _request(slack, standin, "U1", approvers=2)[0]
+    slack.command("U1", "afmelden ethiek")
+    assert services.wait_idle(5)
+    before = database_state(services)
+
+    late = _click(slack, standin, dm.args["channel"], dm, action_id)
+
+    assert late.args["text"] == (
+        "<@U1> heeft de aanmelding voor *Ethiek* ingetrokken; er valt niets meer te beslissen."
+    )
+    assert services.wait_idle(5)
+    assert changed_tables(before, database_state(services)) == []
+    assert dms_to(standin, "U1") == []
+
+
+@pytest.mark.usefixtures("approval_community")
+def test_a_click_after_another_facilitator_declined_still_says_it_was_decided(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    first, second = _request(slack, standin, "U1", approvers=2)
+    _click(slack, standin, first.args["channel"], first, "decline_join")
+    assert services.wait_idle(5)
+
+    late = _click(slack, standin, second.args["channel"], second, "approve_join")
+
+    assert late.args["text"] == "Over deze aanmelding voor *Ethiek* is al besloten."
 
 
 def test_without_facilitators_the_admins_get_the_request(
