@@ -52,11 +52,13 @@ def list_meetings(services: Services, t: Translator, user_id: str, rest: str) ->
     return Reply(render.meeting_list(t, lines, mine=not rest, manage=managed, plan=plan))
 
 
-def _split_community(services: Services, text: str, user_id: str, action: str) -> tuple[str, str]:
+def _split_community(
+    services: Services, text: str, *, user_id: str = "", action: str = ""
+) -> tuple[str, str]:
     """The slug of the community named by the leading words of `text`, and the text after
     it (communities.split_name: the rule for every command that names a community).
-    Someone who may not plan or change its meetings is refused before anything else they
-    typed is read: a typo in a date is no news to them."""
+    With a meeting `action`, someone who may not plan or change the community's meetings
+    is refused before anything else they typed is read: a date typo is no news to them."""
     with services.db.read() as session:
         community, rest = communities.split_name(session, text)
         if action in ADD_WORDS | MOVE_WORDS | CANCEL_WORDS and not meetings.manageable(
@@ -75,7 +77,9 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
     settings = services.settings
     slug, typed_number = "", ""
     try:
-        slug, after = _split_community(services, rest.split(None, 1)[1], user_id, action)
+        slug, after = _split_community(
+            services, rest.split(None, 1)[1], user_id=user_id, action=action
+        )
         words = after.split()
         now = services.clock()
         if action in ADD_WORDS:
