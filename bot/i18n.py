@@ -157,6 +157,11 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         # Facilitators
         "facilitator_usage": "Gebruik: `/cop kartrekker <community> @naam`.",
         "facilitator_added": "<@{user}> is nu kartrekker van *{name}*.",
+        "facilitator_already": "<@{user}> is al kartrekker van *{name}*; er is niets veranderd.",
+        "facilitator_appointed_dm": ":tada: <@{by}> heeft je kartrekker gemaakt van *{name}*. Je "
+        "beslist nu over aanmeldingen, plant bijeenkomsten (`/cop bijeenkomst toevoegen {slug} "
+        "30 maart 14:00`) en schrijft verslagen (`/cop verslag {slug}`). Typ `/cop hulp` voor "
+        "alle commando's.",
         # Language
         "language_set": "Ik spreek vanaf nu Nederlands met je.",
         "language_usage": "Kies `/cop taal nl` (Nederlands) of `/cop taal en` (English).",
@@ -325,6 +330,10 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "the facilitator.",
         "facilitator_usage": "Usage: `/cop facilitator <community> @name`.",
         "facilitator_added": "<@{user}> is now a facilitator of *{name}*.",
+        "facilitator_already": "<@{user}> is a facilitator of *{name}* already; nothing changed.",
+        "facilitator_appointed_dm": ":tada: <@{by}> made you a facilitator of *{name}*. You now "
+        "decide on join requests, plan meetings (`/cop meeting add {slug} 30 March 14:00`) and "
+        "write the minutes (`/cop minutes {slug}`). Type `/cop help` for every command.",
         "language_set": "I'll speak English with you from now on.",
         "language_usage": "Choose `/cop language en` (English) or `/cop language nl` (Nederlands).",
         "reminder_title": "Reminder: {name}",

@@ -183,7 +183,7 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
         return Reply(render.text_message(t("facilitator_usage")))
     appointee = match.group(1)
     with services.db.write() as session:
-        name = membership.appoint_facilitator(
+        appointment = membership.appoint_facilitator(
             session,
             query=query,
             user_id=appointee,
@@ -192,9 +192,10 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
             now=services.clock(),
         )
     services.profiles.invalidate()
-    return Reply(
-        render.text_message(t("facilitator_added", user=appointee, name=render.escape(name)))
-    )
+    key = "facilitator_added" if appointment.new else "facilitator_already"
+    name = render.escape(appointment.community_name)
+    # The new facilitator's DM waits in the outbox (queued with the appointment).
+    return Reply(render.text_message(t(key, user=appointee, name=name)), deliver=appointment.new)
 
 
 # The core of `/cop`, in the order of `/cop hulp`; the features declare their own

@@ -127,6 +127,19 @@ def decision(services: Services, item: outbox.Item, notifier: Notifier) -> None:
     notifier.send_dm(item.recipient, render.decision_outcome(t, told))
 
 
+def appointed(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """To a new facilitator: who appointed them, and what they may do now. Not sent when
+    they are no longer a facilitator of the community by the time it goes out."""
+    profile = _profile(services, item.subject)
+    if item.recipient not in profile.facilitators:
+        log.info("appointment %s to %s dropped: no longer a facilitator", item.subject,
+                 item.recipient)  # fmt: skip
+        return
+    t = services.translator(item.recipient)
+    by = str(item.payload.get("by", ""))
+    notifier.send_dm(item.recipient, render.appointed(t, profile.summary, by))
+
+
 def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) -> None:
     """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
     into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
@@ -205,4 +218,5 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.LESSON_POST: Lane(partial(minutes.deliver_lesson, services)),
         outbox.MINUTES_NUDGE: Lane(partial(minutes.deliver_nudge, services)),
         outbox.FORGET_NOTICE: Lane(partial(privacy.deliver_forget_notice, services)),
+        outbox.APPOINTED: Lane(partial(appointed, services)),
     }

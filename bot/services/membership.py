@@ -20,6 +20,7 @@ from bot.services.errors import (
     RequestWithdrawn,
 )
 from bot.services.views import (
+    Appointment,
     Decision,
     JoinResult,
     LeaveResult,
@@ -417,19 +418,26 @@ def appoint_facilitator(
     appointed_by: str,
     admins: Collection[str],
     now: dt.datetime,
-) -> str:
-    """An admin makes `user_id` a facilitator of a community; returns its name.
+) -> Appointment:
+    """An admin makes `user_id` a facilitator of a community. A new facilitator's DM
+    (what they may do now) is queued in the outbox, in this transaction; someone who is
+    one already gets nothing, and `new` says so.
 
     Raises CommunityNotFound and NotAllowed.
     """
     if appointed_by not in admins:
         raise NotAllowed("appoint_facilitator")
     community = communities.resolve(session, query)
-    if user_id not in communities.facilitator_ids(session, community.id):
+    new = user_id not in communities.facilitator_ids(session, community.id)
+    if new:
         session.add(Facilitator(community_id=community.id, user_id=user_id, source="admin"))
         session.flush()
         audit.record(
             session, action=audit.FACILITATOR_APPOINTED, actor=appointed_by, subject=user_id,
             community=community.slug, now=now,
         )  # fmt: skip
-    return community.name
+        outbox.enqueue(
+            session, kind=outbox.APPOINTED, recipient=user_id, subject=community.slug, now=now,
+            payload={"by": appointed_by},
+        )  # fmt: skip
+    return Appointment(community_name=community.name, community_slug=community.slug, new=new)

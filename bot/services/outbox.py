@@ -62,6 +62,7 @@ AGENDA_POST = "agenda_post"  # the agenda in the community's channel
 MINUTES_POST = "minutes_post"  # the minutes in the community's channel
 LESSON_POST = "lesson_post"  # a lesson in the programme's lessons channel
 FORGET_NOTICE = "forget_notice"  # to each admin: a forgotten person's facilitator roles ended
+APPOINTED = "appointed"  # to a newly appointed facilitator: what they may do now
 # A reminder before a meeting (subject: the reminder's id), to each member and in the
 # community's channel. The kinds keep the names the reminders' own ledger counted them by.
 REMINDER_DM = "reminder_dm"
@@ -81,6 +82,7 @@ KINDS = (
     MINUTES_POST,
     LESSON_POST,
     FORGET_NOTICE,
+    APPOINTED,
     REMINDER_DM,
     REMINDER_CHANNEL,
 )

@@ -307,6 +307,13 @@ def decision_outcome(t: Translator, d: Decision) -> Message:
     return text_message(t(f"outcome_{d.outcome}", name=name, position=d.position))
 
 
+def appointed(t: Translator, c: CommunitySummary, by: str) -> Message:
+    """What a new facilitator reads: who appointed them, and what they may do now."""
+    return text_message(
+        t("facilitator_appointed_dm", name=escape(c.name), slug=escape(c.slug), by=escape(by))
+    )
+
+
 def help_message(
     t: Translator,
     *,

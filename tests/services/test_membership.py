@@ -437,7 +437,7 @@ def test_appointed_facilitator_is_listed_once_and_may_decide(db: Database) -> No
                 admins=ADMINS,
                 now=NOW,
             )
-    assert name == "Proef"
+    assert (name.community_name, name.new) == ("Proef", False)  # the second time
     join(db, "U1")
     assert decide(db, "U1", "UNEW", approve=True).outcome == "member"
     with db.read() as session:
