@@ -204,6 +204,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "when_past_yearless": "\u201c{text}\u201d ligt in het verleden (ik las: {reading}). Bedoel je volgend jaar? Zet het jaartal erbij, bijvoorbeeld `{example}`.",
         "calendar_comment": "De bijeenkomsten van {name} voor je agenda (Outlook, Google, Apple).",
         "calendar_all": "je communities",
+        "calendar_nothing": "Je bent nog geen lid van een community, dus er staat niets in je agenda. "
+        "Typ `/cop lijst` voor de communities en meld je aan met `/cop aanmelden <community>`; "
+        "`/cop kalender <community>` geeft de bijeenkomsten van een community ook zonder lidmaatschap.",
         # Shared
         "date_time": "{date} om {time}",
         "date_time_range": "{date} van {start} tot {end}",
@@ -371,6 +374,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "when_past_yearless": "\u201c{text}\u201d is in the past (I read: {reading}). Do you mean next year? Add the year, e.g. `{example}`.",
         "calendar_comment": "The meetings of {name} for your calendar (Outlook, Google, Apple).",
         "calendar_all": "your communities",
+        "calendar_nothing": "You are not a member of any community yet, so there is nothing for your "
+        "calendar. Type `/cop list` for the communities and join with `/cop join <community>`; "
+        "`/cop calendar <community>` gives a community's meetings without being a member too.",
         "date_time": "{date} at {time}",
         "date_time_range": "{date} from {start} to {end}",
     },

@@ -358,6 +358,16 @@ def _counts(session: Session, meeting_ids: Sequence[int]) -> dict[tuple[int, str
     return {(mid, answer): n for mid, answer, n in rows}
 
 
+def member_of_any(session: Session, *, user_id: str) -> bool:
+    """Whether `user_id` is a member of some community (waitlist and requests not counted)."""
+    found = session.scalar(
+        select(Membership.id)
+        .where(Membership.user_id == user_id, Membership.status == Membership.MEMBER)
+        .limit(1)
+    )
+    return found is not None
+
+
 def upcoming(
     session: Session,
     *,
