@@ -216,10 +216,12 @@ def calendar(services: Services, t: Translator, user_id: str, rest: str) -> Repl
             session, user_id=user_id, query=rest or None, now=services.clock(),
             admins=services.settings.admins, limit=500,
         )  # fmt: skip
-        # Not a member of any community: an empty file (and a feed of nothing) helps nobody.
+        # Not a member of any community: an empty file helps nobody.
         nothing = not rest and not lines and not meetings.member_of_any(session, user_id=user_id)
     if nothing:
-        return Reply(render.text_message(t("calendar_nothing")))
+        # The personal feed link still comes with it: the feed fills itself once they join.
+        nothing_yet = render.text_message(t("calendar_nothing"))
+        return Reply(calendar_feed.with_subscription(services, t, user_id, nothing_yet))
     name = lines[0].community_name if rest and lines else t("calendar_all")
     events = [
         event_for(line.meeting, line.community_name, description=line.agenda or "")
