@@ -151,9 +151,15 @@ def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) 
     if not detail.meetings:
         return
     name = detail.summary.name
+    # The agendas as a new member may read them (the visibility rule): part of the key.
+    with services.db.read() as session:
+        agendas = calendar_feed_service.readable_agendas(
+            session, user_id=user_id, meeting_ids=[m.id for m in detail.meetings],
+            admins=services.settings.admins,
+        )  # fmt: skip
 
     def build() -> bytes:
-        events = calendar_feed_service.community_events(detail.meetings, name)
+        events = calendar_feed_service.community_events(detail.meetings, name, agendas)
         return calendar_bytes(
             events, tz=services.settings.timezone, name=f"CoP {name}", stamp=minute(services)
         )
@@ -161,7 +167,8 @@ def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) 
     # Every member who joins within a minute gets the same bytes; a meeting change drops
     # the profiles cache (handlers.meetings._changed).
     content: bytes = services.profiles.get(
-        ("welcome_ics", detail.summary.slug, minute(services)), build
+        ("welcome_ics", detail.summary.slug, minute(services), tuple(sorted(agendas.items()))),
+        build,
     )
     t = services.translator(user_id)
     comment = t("calendar_feed_welcome_comment", name=render.escape(name))
