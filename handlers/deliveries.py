@@ -195,7 +195,9 @@ def reminder(services: Services, item: outbox.Item, notifier: Notifier) -> None:
         since = look_back_to(item.created_at, now)
         if notifier.find_posted(item.recipient, EVENT_TYPE, str(old_key), since):
             return
-    message = render.reminder(services.translator(item.recipient if dm else None), due)
+    # The lead time is counted from now, the moment it goes out (it may go out late).
+    t = services.translator(item.recipient if dm else None)
+    message = render.reminder(t, due, now=services.clock())
     if dm:
         notifier.send_dm(item.recipient, message)
     else:

@@ -4,6 +4,7 @@ reader's language, the same on every surface. The Block Kit builders are in `blo
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -346,17 +347,28 @@ def _kind_where(t: Translator, m: MeetingView) -> tuple[str, str]:
     return t(f"kind_{m.kind}"), (f" · {escape(m.location)}" if m.location else "")
 
 
-def reminder(t: Translator, c: ReminderMessage) -> Message:
-    """The reminder before a meeting, with "Ik kom" / "Ik kom niet" buttons."""
+def lead_time(t: Translator, starts_at: dt.datetime, now: dt.datetime) -> str:
+    """How long until the meeting, from `now` (when the reminder is sent): "over 2 dagen"
+    and "morgen" by the days of the reader's calendar (Amsterdam), within the day "over 2
+    uur" or "over 20 minuten"."""
+    days = (starts_at.astimezone(t.tz).date() - now.astimezone(t.tz).date()).days
+    if days > 1:
+        return t("reminder_in_days", count=days)
+    if days == 1:
+        return t("reminder_tomorrow")
+    seconds = max((starts_at - now).total_seconds(), 0)
+    hours = round(seconds / 3600)
+    if hours >= 1:
+        return t("reminder_in_hours", count=hours)
+    return t("reminder_in_minutes", count=max(math.ceil(seconds / 60), 1))
+
+
+def reminder(t: Translator, c: ReminderMessage, *, now: dt.datetime) -> Message:
+    """The reminder before a meeting, with "Ik kom" / "Ik kom niet" buttons; the lead time
+    is the time left from `now`, when it goes out (not the offset it was planned for)."""
     m = c.meeting
     name = escape(c.community_name)
-    days = c.offset_seconds // 86400
-    if days > 1:
-        soon = t("reminder_in_days", count=days)
-    elif days == 1:
-        soon = t("reminder_tomorrow")
-    else:
-        soon = t("reminder_soon")
+    soon = lead_time(t, m.starts_at, now)
     kind, where = _kind_where(t, m)
     title = escape(m.title) if m.title else name
     lines = [
