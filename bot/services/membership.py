@@ -325,6 +325,18 @@ def member_list(
     )
 
 
+def my_statuses(session: Session, *, user_id: str) -> dict[str, tuple[str, int | None]]:
+    """By community slug, how `user_id` is in it: ("member" | "waitlist" | "pending", the
+    place on the waitlist or None). Communities they are not in are absent."""
+    rows = session.execute(
+        select(Community.slug, Membership).join(Community).where(Membership.user_id == user_id)
+    ).all()
+    return {
+        slug: (m.status, waitlist_position(session, m) if m.status == Membership.WAITLIST else None)
+        for slug, m in rows
+    }
+
+
 def mine(session: Session, *, user_id: str, now: dt.datetime, tz: ZoneInfo) -> list[MyEntry]:
     """The communities of `user_id` with status and, on a waitlist, the position."""
     memberships = list(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.i18n import Translator
 from bot.notifier import Message
@@ -128,7 +128,27 @@ def _meeting_lines(t: Translator, meetings: tuple[MeetingView, ...]) -> str:
     return "\n".join(f"• {meeting_line(t, m)}" for m in meetings[:MAX_MEETINGS_SHOWN])
 
 
-def community_list(t: Translator, communities: list[CommunitySummary]) -> Message:
+# How the reader is in a community: (status, waitlist place) by slug (membership.my_statuses).
+Statuses = Mapping[str, tuple[str, int | None]]
+
+
+def your_status(t: Translator, status: tuple[str, int | None] | None) -> str | None:
+    """ "Je bent lid", "Je staat op de wachtlijst, plek 2", "Je aanmelding wacht op
+    goedkeuring": shown instead of the **Aanmelden** button; None when not in it."""
+    if status is None:
+        return None
+    state, position = status
+    if state == "waitlist":
+        return t("you_waitlist", position=position)
+    return t("you_pending") if state == "pending" else t("you_member")
+
+
+def community_list(
+    t: Translator, communities: list[CommunitySummary], statuses: Statuses | None = None
+) -> Message:
+    """`/cop lijst`; `statuses`: the reader's own, so that a community they are in (or
+    wait for) says so instead of offering **Aanmelden**."""
+    statuses = statuses or {}
     if not communities:
         return text_message(t("list_empty"))
     groups: OrderedDict[str, list[CommunitySummary]] = OrderedDict()
@@ -146,8 +166,12 @@ def community_list(t: Translator, communities: list[CommunitySummary]) -> Messag
                 else t("no_meetings")
             )
             body = f"*{escape(c.name)}* (`{escape(c.slug)}`)\n{' · '.join(facts)}\n{nxt}"
+            yours = your_status(t, statuses.get(c.slug))
+            if yours:
+                body += f"\n{yours}"
             join = button(t("button_join"), "join_community", c.slug, style="primary")
-            blocks.append(section(body, accessory=join if c.registration_open else None))
+            offer = c.registration_open and yours is None
+            blocks.append(section(body, accessory=join if offer else None))
             lines.append(f"- {escape(c.name)} ({escape(c.slug)}): {', '.join(facts)}; {nxt}")
     shown = blocks
     if len(blocks) > MAX_BLOCKS_MESSAGE:
@@ -160,8 +184,15 @@ def community_list(t: Translator, communities: list[CommunitySummary]) -> Messag
     return Message(text=clip("\n".join(lines), 3000), blocks=shown)
 
 
-def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -> Message:
-    """`/cop info`; `manage`: the reader may plan meetings, so gets the button for it."""
+def community_info(
+    t: Translator,
+    d: CommunityDetail,
+    *,
+    manage: bool = False,
+    status: tuple[str, int | None] | None = None,
+) -> Message:
+    """`/cop info`; `manage`: the reader may plan meetings, so gets the button for it;
+    `status`: how the reader is in it, said instead of offering **Aanmelden**."""
     c = d.summary
     blocks: list[Block] = [header(c.name)]
     if c.programme:
@@ -179,8 +210,11 @@ def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -
     blocks.append(section(f"{t('info_meetings')}\n{meetings}"))
     if d.latest_minutes is not None:
         blocks.append(section(minutes_link(t, d.latest_minutes, c.slug)))
+    yours = your_status(t, status)
+    if yours:
+        blocks.append(context(yours))
     buttons: list[Block] = []
-    if c.registration_open:
+    if c.registration_open and yours is None:
         buttons.append(button(t("button_join"), "join_community", c.slug, style="primary"))
     if manage:
         buttons.append(plan_button(t, c.slug))
