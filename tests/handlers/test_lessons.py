@@ -155,3 +155,8 @@ def test_everyone_reads_the_lessons_newest_first_page_by_page(
     second = texts(standin.calls("response_url")[-1].args)
     assert "Les nummer 15." in second and "Les nummer 25." not in second
     assert "Lessen van Ethiek" in texts(slack.command("U1", "lessons ethiek").json())
+    # A page number typed: of all lessons, or of one community's.
+    for command in ("lessen 2", "lessen ethiek 2", "lessons 2"):
+        typed = texts(slack.command("U1", command).json())
+        assert "Les nummer 15." in typed and "Les nummer 25." not in typed, command
+        assert "Ik ken geen community" not in typed
