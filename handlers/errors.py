@@ -224,8 +224,8 @@ def message_for(
             return text_message(t("questions_empty"))
         case _, QuestionNotFound(question_id=qid):
             return text_message(t("questions_not_found", id=qid))
-        case _, QuestionAnswered(question_id=qid):
-            return text_message(t("questions_already_answered", id=qid))
+        case _, QuestionAnswered(question_id=qid, number=known_as):
+            return text_message(t("questions_already_answered", id=known_as or qid))
         case _, NotAnswered():
             return text_message(t("lesson_not_answered"))
         case _, AlreadyPublished(community=name):

@@ -236,11 +236,13 @@ class QuestionNotFound(DomainError):
 
 
 class QuestionAnswered(DomainError):
-    """The question has been answered: no more votes, moves or answers."""
+    """The question has been answered: no more votes, moves or answers. `number`: its
+    number in the community, as people know it ("#3")."""
 
-    def __init__(self, question_id: int) -> None:
+    def __init__(self, question_id: int, number: int | None = None) -> None:
         super().__init__(question_id)
         self.question_id = question_id
+        self.number = number
 
 
 class NotAnswered(DomainError):
