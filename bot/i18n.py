@@ -80,7 +80,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "seats_full": "{members}/{capacity} leden, vol ({waitlist} op de wachtlijst)",
         "seats_unlimited": {"one": "{count} lid", "other": "{count} leden"},
         "deadline_open": "aanmelden t/m {date}",
-        "deadline_closed": "aanmelding gesloten sinds {date}",
+        "deadline_closed": "aanmelding gesloten: de laatste dag was {date}",
         "next_meeting": "volgende bijeenkomst: {when}",
         "no_meetings": "nog geen bijeenkomsten gepland",
         "approval_needed": "kartrekker keurt aanmeldingen goed",
@@ -112,6 +112,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "already_pending": "Je aanmelding voor *{name}* wacht nog op een kartrekker.",
         "registration_closed": "Aanmelden voor *{name}* kon tot en met {date}. Wil je toch "
         "meedoen? Neem contact op met de kartrekker.",
+        "registration_closed_admin": "Aanmelden voor *{name}* kon tot en met {date}. Wil je toch "
+        "meedoen? Neem contact op met {admins} (beheer).",
+        "registration_closed_nobody": "Aanmelden voor *{name}* kon tot en met {date}.",
         "welcome": ":wave: Welkom bij *{name}*!",
         "welcome_meetings": "*De bijeenkomsten*",
         "welcome_channel": "Je bent toegevoegd aan <#{channel}>, waar de community overlegt.",
@@ -136,6 +139,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "mine_member": "*{name}*: lid · {next}",
         "mine_waitlist": "*{name}*: wachtlijst, plek {position}",
         "mine_pending": "*{name}*: aanmelding wacht op goedkeuring",
+        "you_member": ":white_check_mark: Je bent lid.",
+        "you_waitlist": ":hourglass: Je staat op de wachtlijst, plek {position}.",
+        "you_pending": ":hourglass: Je aanmelding wacht op goedkeuring.",
         # Approval
         "approval_request": ":raised_hand: <@{user}> wil lid worden van *{name}*.",
         "approval_request_detail": "{seats}. Keur je de aanmelding goed?",
@@ -147,6 +153,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "approval_done_declined": ":x: <@{by}> heeft de aanmelding van <@{user}> voor *{name}* "
         "afgewezen.",
         "approval_already": "Over deze aanmelding voor *{name}* is al besloten.",
+        "approval_withdrawn": "<@{user}> heeft de aanmelding voor *{name}* ingetrokken; er valt niets meer te beslissen.",
         "outcome_member": ":tada: Je aanmelding voor *{name}* is goedgekeurd: je bent lid!",
         "outcome_waitlist": ":hourglass: Je aanmelding voor *{name}* is goedgekeurd, maar de "
         "community is vol. Je staat op de wachtlijst op plek {position}.",
@@ -155,6 +162,11 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         # Facilitators
         "facilitator_usage": "Gebruik: `/cop kartrekker <community> @naam`.",
         "facilitator_added": "<@{user}> is nu kartrekker van *{name}*.",
+        "facilitator_already": "<@{user}> is al kartrekker van *{name}*; er is niets veranderd.",
+        "facilitator_appointed_dm": ":tada: <@{by}> heeft je kartrekker gemaakt van *{name}*. Je "
+        "beslist nu over aanmeldingen, plant bijeenkomsten (`/cop bijeenkomst toevoegen {slug} "
+        "30 maart 14:00`) en schrijft verslagen (`/cop verslag {slug}`). Typ `/cop hulp` voor "
+        "alle commando's.",
         # Language
         "language_set": "Ik spreek vanaf nu Nederlands met je.",
         "language_usage": "Kies `/cop taal nl` (Nederlands) of `/cop taal en` (English).",
@@ -163,7 +175,8 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "reminder_when": "*{title}* {when}",
         "reminder_in_days": {"one": "over {count} dag", "other": "over {count} dagen"},
         "reminder_tomorrow": "morgen",
-        "reminder_soon": "binnenkort",
+        "reminder_in_hours": {"one": "over {count} uur", "other": "over {count} uur"},
+        "reminder_in_minutes": {"one": "over {count} minuut", "other": "over {count} minuten"},
         "reminder_agenda": "*Agenda*\n{agenda}",
         "reminder_question": "Kom je?",
         "button_yes": "Ik kom",
@@ -175,6 +188,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "rsvp_yes": ":white_check_mark: Genoteerd: je komt naar de bijeenkomst van *{name}* op {when}. ({counts}.) Je kunt je antwoord altijd wijzigen.",
         "rsvp_no": "Genoteerd: je komt niet naar de bijeenkomst van *{name}* op {when}. ({counts}.) Je kunt je antwoord altijd wijzigen.",
         "meeting_over": "De bijeenkomst van *{name}* is al begonnen of afgelast.",
+        "meeting_duplicate": "*{name}* heeft al een bijeenkomst op {when}; ik plan hem geen tweede keer. Typ `/cop bijeenkomsten {slug}` om hem te zien.",
         "meeting_too_far": "Zo ver vooruit plan ik niet: een bijeenkomst kan tot en met {date}. Klopt het jaartal?",
         "meeting_not_found": "*{name}* heeft geen komende bijeenkomst met nummer {number}. Typ `/cop bijeenkomsten {slug}` voor de nummers.",
         "meetings_title": "Komende bijeenkomsten",
@@ -195,11 +209,17 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "meeting_cancelled_dm": ":x: De bijeenkomst van *{name}* op {when} gaat niet door.",
         "when_unreadable": "Ik kan \u201c{text}\u201d niet lezen als datum en tijd. Probeer bijvoorbeeld `30 maart 14:00` of `2027-03-30 14:00`.",
         "when_ambiguous": "\u201c{text}\u201d is niet eenduidig. Ik las: {reading}. Schrijf datum en tijd voluit, bijvoorbeeld `30 maart 2027 14:00`.",
+        "when_no_time": "In \u201c{text}\u201d mis ik de tijd (ik las de datum {date}). Zet de begintijd erachter, bijvoorbeeld `30 maart 14:00`.",
         "when_past": "\u201c{text}\u201d ligt in het verleden (ik las: {reading}). Kies een moment in de toekomst.",
+        "when_past_yearless": "\u201c{text}\u201d ligt in het verleden (ik las: {reading}). Bedoel je volgend jaar? Zet het jaartal erbij, bijvoorbeeld `{example}`.",
         "calendar_comment": "De bijeenkomsten van {name} voor je agenda (Outlook, Google, Apple).",
         "calendar_all": "je communities",
+        "calendar_nothing": "Je bent nog geen lid van een community, dus er staat niets in je agenda. "
+        "Typ `/cop lijst` voor de communities en meld je aan met `/cop aanmelden <community>`; "
+        "`/cop kalender <community>` geeft de bijeenkomsten van een community ook zonder lidmaatschap.",
         # Shared
         "date_time": "{date} om {time}",
+        "date_time_range": "{date} van {start} tot {end}",
     },
     "en": {
         "apology": ":warning: Sorry, something went wrong on our side. Nothing was lost; "
@@ -251,7 +271,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "seats_full": "{members}/{capacity} members, full ({waitlist} on the waitlist)",
         "seats_unlimited": {"one": "{count} member", "other": "{count} members"},
         "deadline_open": "join until {date}",
-        "deadline_closed": "registration closed since {date}",
+        "deadline_closed": "registration closed: the last day was {date}",
         "next_meeting": "next meeting: {when}",
         "no_meetings": "no meetings planned yet",
         "approval_needed": "a facilitator approves each join",
@@ -282,6 +302,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "already_pending": "Your request to join *{name}* is still waiting for a facilitator.",
         "registration_closed": "Registration for *{name}* was open until {date}. Still want to "
         "take part? Contact the facilitator.",
+        "registration_closed_admin": "Registration for *{name}* was open until {date}. Still want "
+        "to take part? Contact {admins} (admin).",
+        "registration_closed_nobody": "Registration for *{name}* was open until {date}.",
         "welcome": ":wave: Welcome to *{name}*!",
         "welcome_meetings": "*The meetings*",
         "welcome_channel": "You were added to <#{channel}>, where the community talks.",
@@ -303,6 +326,9 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "mine_member": "*{name}*: member · {next}",
         "mine_waitlist": "*{name}*: waitlist, place {position}",
         "mine_pending": "*{name}*: request waiting for approval",
+        "you_member": ":white_check_mark: You are a member.",
+        "you_waitlist": ":hourglass: You are on the waitlist, place {position}.",
+        "you_pending": ":hourglass: Your request to join is waiting for approval.",
         "approval_request": ":raised_hand: <@{user}> wants to join *{name}*.",
         "approval_request_detail": "{seats}. Do you approve?",
         "button_approve": "Approve",
@@ -312,6 +338,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "full, so <@{user}> is on the waitlist (place {position}).",
         "approval_done_declined": ":x: <@{by}> declined <@{user}>'s request to join *{name}*.",
         "approval_already": "This request to join *{name}* was already decided.",
+        "approval_withdrawn": "<@{user}> withdrew the request to join *{name}*; there is nothing left to decide.",
         "outcome_member": ":tada: Your request to join *{name}* was approved: you are a member!",
         "outcome_waitlist": ":hourglass: Your request to join *{name}* was approved, but the "
         "community is full. You are on the waitlist at place {position}.",
@@ -319,13 +346,18 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "the facilitator.",
         "facilitator_usage": "Usage: `/cop facilitator <community> @name`.",
         "facilitator_added": "<@{user}> is now a facilitator of *{name}*.",
+        "facilitator_already": "<@{user}> is a facilitator of *{name}* already; nothing changed.",
+        "facilitator_appointed_dm": ":tada: <@{by}> made you a facilitator of *{name}*. You now "
+        "decide on join requests, plan meetings (`/cop meeting add {slug} 30 March 14:00`) and "
+        "write the minutes (`/cop minutes {slug}`). Type `/cop help` for every command.",
         "language_set": "I'll speak English with you from now on.",
         "language_usage": "Choose `/cop language en` (English) or `/cop language nl` (Nederlands).",
         "reminder_title": "Reminder: {name}",
         "reminder_when": "*{title}* {when}",
         "reminder_in_days": {"one": "in {count} day", "other": "in {count} days"},
         "reminder_tomorrow": "tomorrow",
-        "reminder_soon": "soon",
+        "reminder_in_hours": {"one": "in {count} hour", "other": "in {count} hours"},
+        "reminder_in_minutes": {"one": "in {count} minute", "other": "in {count} minutes"},
         "reminder_agenda": "*Agenda*\n{agenda}",
         "reminder_question": "Will you come?",
         "button_yes": "I'll come",
@@ -337,6 +369,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "rsvp_yes": ":white_check_mark: Noted: you come to the *{name}* meeting on {when}. ({counts}.) You can change your answer any time.",
         "rsvp_no": "Noted: you won't come to the *{name}* meeting on {when}. ({counts}.) You can change your answer any time.",
         "meeting_over": "The *{name}* meeting has begun already or was cancelled.",
+        "meeting_duplicate": "*{name}* already has a meeting on {when}; I won't plan it twice. Type `/cop meetings {slug}` to see it.",
         "meeting_too_far": "That is further ahead than I plan: a meeting can be on {date} at the latest. Is the year right?",
         "meeting_not_found": "*{name}* has no upcoming meeting number {number}. Type `/cop meetings {slug}` for the numbers.",
         "meetings_title": "Upcoming meetings",
@@ -354,10 +387,16 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "meeting_cancelled_dm": ":x: The *{name}* meeting on {when} is cancelled.",
         "when_unreadable": "I can't read \u201c{text}\u201d as a date and time. Try e.g. `30 March 14:00` or `2027-03-30 14:00`.",
         "when_ambiguous": "\u201c{text}\u201d is ambiguous. I read: {reading}. Write the date and time in full, e.g. `30 March 2027 14:00`.",
+        "when_no_time": "\u201c{text}\u201d has no time (I read the date {date}). Add the start time, e.g. `30 March 14:00`.",
         "when_past": "\u201c{text}\u201d is in the past (I read: {reading}). Pick a moment in the future.",
+        "when_past_yearless": "\u201c{text}\u201d is in the past (I read: {reading}). Do you mean next year? Add the year, e.g. `{example}`.",
         "calendar_comment": "The meetings of {name} for your calendar (Outlook, Google, Apple).",
         "calendar_all": "your communities",
+        "calendar_nothing": "You are not a member of any community yet, so there is nothing for your "
+        "calendar. Type `/cop list` for the communities and join with `/cop join <community>`; "
+        "`/cop calendar <community>` gives a community's meetings without being a member too.",
         "date_time": "{date} at {time}",
+        "date_time_range": "{date} from {start} to {end}",
     },
 }
 

@@ -18,11 +18,11 @@ from slack_sdk.errors import SlackApiError
 from bot import deadline
 from bot.deadline import SlackTooSlow
 from bot.i18n import Translator
-from bot.notifier import Message
 from bot.runtime import Services, error_reference
 from bot.services import communities, membership
 from bot.services import meetings as meeting_service
 from bot.services.errors import DomainError
+from bot.services.views import CommunitySummary
 from handlers import meetings as meeting_commands
 from handlers import privacy, render, text_in
 from handlers.errors import apology, message_for, nul_refusal, slack_slow
@@ -63,15 +63,23 @@ def run_command(services: Services, registry: Registry, user_id: str, text: str)
 
 
 def _list(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
-    def compute() -> Message:
+    def items() -> list[CommunitySummary]:
         with services.db.read() as session:
-            items = communities.list_communities(
+            return communities.list_communities(
                 session, now=services.clock(), tz=services.settings.timezone
             )
-        return render.community_list(t, items)
 
-    # The most asked-for answer, and the same for everyone who reads the same language.
-    return Reply(services.reads.get(("list", t.language, minute(services)), compute))
+    with services.db.read() as session:
+        statuses = membership.my_statuses(session, user_id=user_id)
+    if statuses:  # their own state instead of **Aanmelden** where they are in already
+        listed = services.reads.get(("list_items", minute(services)), items)
+        return Reply(render.community_list(t, listed, statuses))
+    # The most asked-for answer, and the same for everyone who is in no community yet.
+    return Reply(
+        services.reads.get(
+            ("list", t.language, minute(services)), lambda: render.community_list(t, items())
+        )
+    )
 
 
 def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
@@ -83,7 +91,8 @@ def _info(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
         manage = meeting_service.manageable(
             session, user_id=user_id, slugs=[detail.summary.slug], admins=services.settings.admins
         )
-    return Reply(render.community_info(t, detail, manage=bool(manage)))
+        status = membership.my_statuses(session, user_id=user_id).get(detail.summary.slug)
+    return Reply(render.community_info(t, detail, manage=bool(manage), status=status))
 
 
 def community_index(services: Services) -> communities.CommunityIndex:
@@ -183,7 +192,7 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
         return Reply(render.text_message(t("facilitator_usage")))
     appointee = match.group(1)
     with services.db.write() as session:
-        name = membership.appoint_facilitator(
+        appointment = membership.appoint_facilitator(
             session,
             query=query,
             user_id=appointee,
@@ -192,9 +201,10 @@ def _facilitator(services: Services, t: Translator, user_id: str, rest: str) -> 
             now=services.clock(),
         )
     services.profiles.invalidate()
-    return Reply(
-        render.text_message(t("facilitator_added", user=appointee, name=render.escape(name)))
-    )
+    key = "facilitator_added" if appointment.new else "facilitator_already"
+    name = render.escape(appointment.community_name)
+    # The new facilitator's DM waits in the outbox (queued with the appointment).
+    return Reply(render.text_message(t(key, user=appointee, name=name)), deliver=appointment.new)
 
 
 # The core of `/cop`, in the order of `/cop hulp`; the features declare their own

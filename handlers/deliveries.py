@@ -132,6 +132,19 @@ def decision(services: Services, item: outbox.Item, notifier: Notifier) -> None:
     notifier.send_dm(item.recipient, render.decision_outcome(t, told))
 
 
+def appointed(services: Services, item: outbox.Item, notifier: Notifier) -> None:
+    """To a new facilitator: who appointed them, and what they may do now. Not sent when
+    they are no longer a facilitator of the community by the time it goes out."""
+    profile = _profile(services, item.subject)
+    if item.recipient not in profile.facilitators:
+        log.info("appointment %s to %s dropped: no longer a facilitator", item.subject,
+                 item.recipient)  # fmt: skip
+        return
+    t = services.translator(item.recipient)
+    by = str(item.payload.get("by", ""))
+    notifier.send_dm(item.recipient, render.appointed(t, profile.summary, by))
+
+
 def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) -> None:
     """The outbox's `welcome_calendar`: upload the community's meetings as an .ics file
     into a new member's DM. Raises DeliveryError when Slack refuses (the outbox retries
@@ -143,9 +156,15 @@ def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) 
     if not detail.meetings:
         return
     name = detail.summary.name
+    # The agendas as a new member may read them (the visibility rule): part of the key.
+    with services.db.read() as session:
+        agendas = calendar_feed_service.readable_agendas(
+            session, user_id=user_id, meeting_ids=[m.id for m in detail.meetings],
+            admins=services.settings.admins,
+        )  # fmt: skip
 
     def build() -> bytes:
-        events = calendar_feed_service.community_events(detail.meetings, name)
+        events = calendar_feed_service.community_events(detail.meetings, name, agendas)
         return calendar_bytes(
             events, tz=services.settings.timezone, name=f"CoP {name}", stamp=minute(services)
         )
@@ -153,7 +172,8 @@ def welcome_calendar(services: Services, item: outbox.Item, notifier: Notifier) 
     # Every member who joins within a minute gets the same bytes; a meeting change drops
     # the profiles cache (handlers.meetings._changed).
     content: bytes = services.profiles.get(
-        ("welcome_ics", detail.summary.slug, minute(services)), build
+        ("welcome_ics", detail.summary.slug, minute(services), tuple(sorted(agendas.items()))),
+        build,
     )
     t = services.translator(user_id)
     comment = t("calendar_feed_welcome_comment", name=render.escape(name))
@@ -180,7 +200,9 @@ def reminder(services: Services, item: outbox.Item, notifier: Notifier) -> None:
         since = look_back_to(item.created_at, now)
         if notifier.find_posted(item.recipient, EVENT_TYPE, str(old_key), since):
             return
-    message = render.reminder(services.translator(item.recipient if dm else None), due)
+    # The lead time is counted from now, the moment it goes out (it may go out late).
+    t = services.translator(item.recipient if dm else None)
+    message = render.reminder(t, due, now=services.clock())
     if dm:
         notifier.send_dm(item.recipient, message)
     else:
@@ -212,4 +234,5 @@ def lanes(services: Services) -> dict[str, Lane]:
         outbox.FORGET_NOTICE: Lane(partial(privacy.deliver_forget_notice, services)),
         outbox.MEMBER_REMOVED: Lane(partial(home.removed, services)),
         outbox.HOME_REFRESH: Lane(partial(home.refresh, services)),
+        outbox.APPOINTED: Lane(partial(appointed, services)),
     }

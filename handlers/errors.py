@@ -18,12 +18,14 @@ from bot.i18n import Translator
 from bot.notifier import Message
 from bot.runtime import Services, error_reference
 from bot.services.errors import (
+    NO_TIME,
     AgendaInvalid,
     AlreadyMember,
     AlreadyPublished,
     AmbiguousWhen,
     CommunityNotFound,
     DomainError,
+    DuplicateMeeting,
     EmptyText,
     EndBeforeStart,
     MeetingNotFound,
@@ -40,12 +42,13 @@ from bot.services.errors import (
     QuestionNotFound,
     RegistrationClosed,
     RequestAlreadyDecided,
+    RequestWithdrawn,
     SettingsInvalid,
     TextTooLong,
     TopicNotFound,
     WhenError,
 )
-from bot.services.when import describe
+from bot.services.when import describe, example_when
 from handlers import text_in
 from handlers.render import members_only, text_message
 from handlers.render.blocks import escape, fit, section, sections
@@ -147,7 +150,16 @@ def message_for(
             return text_message(t("shortcut_join_closed", name=name, date=t.date(deadline)))
         case "shortcut_form", AlreadyMember(community=name):
             return text_message(t("shortcut_join_already", name=name))
+        case "meeting_form", DuplicateMeeting(community=name, slug=community, starts_at=at):
+            return text_message(
+                t("meeting_form_duplicate", name=name, when=t.datetime(at), slug=community)
+            )
         # -- the general words ------------------------------------------------------------
+        case _, DuplicateMeeting(community=name, slug=community, starts_at=at):
+            return text_message(t(
+                "meeting_duplicate", name=escape(name), when=t.datetime(at),
+                slug=escape(community),
+            ))  # fmt: skip
         case _, MeetingTooFarAhead(latest=latest):
             return text_message(t("meeting_too_far", date=t.date(latest)))
         case _, CommunityNotFound(query=query, suggestions=suggestions) if suggestions:
@@ -166,12 +178,23 @@ def message_for(
             return text_message(members_only(t, name, community, part))
         case _, NotMember(community=name):
             return text_message(t("not_member", name=escape(name)))
-        case _, RegistrationClosed(community=name, deadline=deadline):
+        case _, RegistrationClosed(community=name, deadline=deadline, facilitated=True):
             return text_message(t("registration_closed", name=escape(name), date=t.date(deadline)))
+        case _, RegistrationClosed(community=name, deadline=deadline, admins=[_, *_] as admins):
+            who = t.or_list([f"<@{escape(a)}>" for a in admins])
+            return text_message(t(
+                "registration_closed_admin", name=escape(name), date=t.date(deadline), admins=who
+            ))  # fmt: skip
+        case _, RegistrationClosed(community=name, deadline=deadline):
+            return text_message(
+                t("registration_closed_nobody", name=escape(name), date=t.date(deadline))
+            )
         case _, NotAllowed(action="appoint_facilitator" | "appoint_admin" | "audit"):
             return text_message(t("not_allowed_admin"))
         case _, NotAllowed():
             return text_message(t("not_allowed"))
+        case _, RequestWithdrawn(community=name, user_id=user):
+            return text_message(t("approval_withdrawn", name=escape(name), user=escape(user)))
         case _, SettingsInvalid(problems=problems):
             return text_message("\n".join(t(key) for _, key in sorted(problems.items())))
         case _, RequestAlreadyDecided(community=name):
@@ -187,8 +210,15 @@ def message_for(
                 "meeting_form_end_before_start", text=escape(typed),
                 reading=_reading(t, reading), end=f"{end:%H:%M}",
             ))  # fmt: skip
+        case _, PastWhen(text=typed, reading=reading, yearless=True) if _next_year(reading):
+            return text_message(t(
+                "when_past_yearless", text=escape(typed), reading=_reading(t, reading),
+                example=_next_year(reading, t.language),
+            ))  # fmt: skip
         case _, PastWhen(text=typed, reading=reading):
             return text_message(t("when_past", text=escape(typed), reading=_reading(t, reading)))
+        case _, AmbiguousWhen(text=typed, reading=moment, reason=why) if why == NO_TIME and moment:
+            return text_message(t("when_no_time", text=escape(typed), date=t.date(moment.date())))
         case _, AmbiguousWhen(text=typed, reading=reading):
             read = _reading(t, reading)
             return text_message(t("when_ambiguous", text=escape(typed), reading=read))
@@ -208,8 +238,8 @@ def message_for(
             return text_message(t("questions_empty"))
         case _, QuestionNotFound(question_id=qid):
             return text_message(t("questions_not_found", id=qid))
-        case _, QuestionAnswered(question_id=qid):
-            return text_message(t("questions_already_answered", id=qid))
+        case _, QuestionAnswered(question_id=qid, number=known_as):
+            return text_message(t("questions_already_answered", id=known_as or qid))
         case _, NotAnswered():
             return text_message(t("lesson_not_answered"))
         case _, AlreadyPublished(community=name):
@@ -222,6 +252,18 @@ def message_for(
 def _reading(t: Translator, reading: dt.datetime | None) -> str:
     """How a date and time was read, for the user to check."""
     return describe(reading, t.language) if reading else ""
+
+
+def _next_year(reading: dt.datetime | None, language: str = "nl") -> str:
+    """A date read without a year that had passed, written out for next year, as the user
+    may type it: "30 maart 2028 14:00" ("" when next year has no such day)."""
+    if reading is None:
+        return ""
+    try:
+        later = reading.replace(year=reading.year + 1)
+    except ValueError:  # 29 February
+        return ""
+    return example_when(later, language)
 
 
 def _echo(intro: str, text: str) -> Message:

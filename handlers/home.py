@@ -23,8 +23,8 @@ from bot.i18n import Translator
 from bot.notifier import Message, Notifier
 from bot.runtime import Services, error_reference
 from bot.services import admins as admins_service
-from bot.services import communities, meetings, membership, outbox
 from bot.services import home as home_service
+from bot.services import meetings, membership, outbox
 from bot.services.errors import DomainError
 from bot.services.home import HomeState
 from handlers import community_form, render, text_in
@@ -333,20 +333,19 @@ def _stop_facilitator(services: Services, t: Translator, user_id: str, state: Ho
 def _appoint(services: Services, t: Translator, user_id: str, state: HomeState,
              chosen: str) -> Outcome:  # fmt: skip
     slug, person = _pair(chosen)
-
-    def work(session: Session) -> tuple[str, bool]:
-        before = person in communities.facilitator_ids(
-            session, communities.resolve_id(session, slug)
-        )
-        name = membership.appoint_facilitator(
-            session, query=slug, user_id=person, appointed_by=user_id,
-            admins=services.settings.admins, now=services.clock(),
-        )  # fmt: skip
-        return name, before
-
-    name, already = _write(services, work)
-    key = "home_done_already_facilitator" if already else "home_done_appointed"
-    return t(key, who=mention(person), name=escape(name)), state
+    appointed = _write(
+        services,
+        lambda s: membership.appoint_facilitator(
+            s,
+            query=slug,
+            user_id=person,
+            appointed_by=user_id,
+            admins=services.settings.admins,
+            now=services.clock(),
+        ),
+    )
+    key = "home_done_appointed" if appointed.new else "home_done_already_facilitator"
+    return t(key, who=mention(person), name=escape(appointed.community_name)), state
 
 
 def _add_admin(services: Services, t: Translator, user_id: str, state: HomeState,

@@ -16,7 +16,7 @@ from bot.runtime import Services
 from bot.services import communities, meetings, outbox
 from bot.services.calendar_feed import event_for
 from bot.services.catalog import MEETING_KINDS
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, NotAllowed
 from bot.services.ical import calendar_bytes
 from bot.services.meetings import MeetingChange
 from bot.services.when import parse_when
@@ -55,11 +55,19 @@ def list_meetings(services: Services, t: Translator, user_id: str, rest: str) ->
     )
 
 
-def _split_community(services: Services, text: str) -> tuple[str, str]:
+def _split_community(
+    services: Services, text: str, *, user_id: str = "", action: str = ""
+) -> tuple[str, str]:
     """The slug of the community named by the leading words of `text`, and the text after
-    it (communities.split_name: the rule for every command that names a community)."""
+    it (communities.split_name: the rule for every command that names a community).
+    With a meeting `action`, someone who may not plan or change the community's meetings
+    is refused before anything else they typed is read: a date typo is no news to them."""
     with services.db.read() as session:
         community, rest = communities.split_name(session, text)
+        if action in ADD_WORDS | MOVE_WORDS | CANCEL_WORDS and not meetings.manageable(
+            session, user_id=user_id, slugs=(community.slug,), admins=services.settings.admins
+        ):
+            raise NotAllowed("add_meeting" if action in ADD_WORDS else "move_meeting")
         return community.slug, rest
 
 
@@ -72,7 +80,9 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
     settings = services.settings
     slug, typed_number = "", ""
     try:
-        slug, after = _split_community(services, rest.split(None, 1)[1])
+        slug, after = _split_community(
+            services, rest.split(None, 1)[1], user_id=user_id, action=action
+        )
         words = after.split()
         now = services.clock()
         if action in ADD_WORDS:
@@ -209,6 +219,12 @@ def calendar(services: Services, t: Translator, user_id: str, rest: str) -> Repl
             session, user_id=user_id, query=rest or None, now=services.clock(),
             admins=services.settings.admins, limit=500,
         )  # fmt: skip
+        # Not a member of any community: an empty file helps nobody.
+        nothing = not rest and not lines and not meetings.member_of_any(session, user_id=user_id)
+    if nothing:
+        # The personal feed link still comes with it: the feed fills itself once they join.
+        nothing_yet = render.text_message(t("calendar_nothing"))
+        return Reply(calendar_feed.with_subscription(services, t, user_id, nothing_yet))
     name = lines[0].community_name if rest and lines else t("calendar_all")
     events = [
         event_for(line.meeting, line.community_name, description=line.agenda or "")

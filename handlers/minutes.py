@@ -26,6 +26,7 @@ from bot.services.errors import (
 from bot.services.lessons import Published
 from bot.services.minutes import MinutesForm, MinutesSaved, Nudge
 from bot.services.privacy import FORMER_MEMBER
+from bot.text import looks_like_number
 from handlers import text_in
 from handlers.errors import answer_after_ack, message_for, typed
 from handlers.meetings import _split_community
@@ -498,8 +499,12 @@ def _lessons_page(
 
 
 def lessons_command(services: Services, t: Translator, user_id: str, rest: str) -> Reply:
-    """`/cop lessen [community]`: lessons, newest first, for everyone."""
-    return Reply(_lessons_page(services, t, user_id, rest, 1))
+    """`/cop lessen [community] [pagina]`: lessons, newest first, for everyone; a number
+    alone (`/cop lessen 2`) is a page of all lessons, not a community's name."""
+    if looks_like_number(rest.strip()):
+        return Reply(_lessons_page(services, t, user_id, "", text_in.page_number(rest.strip())))
+    query, page = text_in.trailing_page(rest)
+    return Reply(_lessons_page(services, t, user_id, query, page))
 
 
 def lessons_page_button(

@@ -78,7 +78,7 @@ def _source(t: Translator, permalink: str | None) -> str:
 def _question_blocks(t: Translator, q: QuestionView, *, manager: bool) -> list[Block]:
     line = t(
         "questions_line",
-        id=q.id,
+        id=q.number,
         status=_status(t, q.status),
         votes=t("questions_votes", count=q.votes),
         asker=author(t, q.asked_by),
@@ -141,7 +141,7 @@ def question_page(t: Translator, page: QuestionPage) -> Message:
 def answered_dm(t: Translator, q: QuestionView, *, asker: bool) -> Message:
     key = "questions_answered_dm_asker" if asker else "questions_answered_dm_voter"
     who = author(t, q.answered_by) if q.answered_by else ""
-    intro = t(key, id=q.id, name=escape(q.community_name), who=who)
+    intro = t(key, id=q.number, name=escape(q.community_name), who=who)
     blocks = [
         section(intro),
         *sections(t("questions_dm_question", text=escape(q.text))),
@@ -189,7 +189,7 @@ def ask_command(services: Services, t: Translator, user_id: str, rest: str) -> R
         return Reply(message_for(t, error, "questions"))
     return Reply(
         text_message(
-            t("questions_asked", id=asked.id, name=escape(asked.community_name), slug=slug)
+            t("questions_asked", id=asked.number, name=escape(asked.community_name), slug=slug)
         )
     )
 
@@ -246,7 +246,7 @@ def vote_button(
                 session, question_id=question_id, user_id=user_id, admins=services.settings.admins
             )
         key = "questions_voted" if result.voted else "questions_unvoted"
-        return text_message(t(key, id=result.question_id, count=result.votes))
+        return text_message(t(key, id=result.number, count=result.votes))
 
     answer_after_ack(services, respond, user_id, "question vote", work, context="questions")
 
@@ -271,7 +271,7 @@ def status_button(
                 user_id=user_id,
                 admins=services.settings.admins,
             )
-        return text_message(t("questions_moved", id=moved.id, status=_status(t, moved.status)))
+        return text_message(t("questions_moved", id=moved.number, status=_status(t, moved.status)))
 
     answer_after_ack(services, respond, user_id, "question status", work, context="questions")
 
@@ -290,7 +290,7 @@ def page_button(
 
 
 def answer_view(t: Translator, q: QuestionView) -> dict[str, Any]:
-    question = t("questions_answer_question", id=q.id, asker=author(t, q.asked_by),
+    question = t("questions_answer_question", id=q.number, asker=author(t, q.asked_by),
                  text=escape(q.text))  # fmt: skip
     return {
         "type": "modal",
@@ -379,7 +379,7 @@ def confirm_answered(services: Services, answered: Answered, answered_by: str) -
     answer; the answer itself was queued with it (`deliver_answer`)."""
     q = answered.question
     t = services.translator(answered_by)
-    confirm = t("questions_answered_confirm", id=q.id, name=escape(q.community_name),
+    confirm = t("questions_answered_confirm", id=q.number, name=escape(q.community_name),
                 count=len(answered.recipients))  # fmt: skip
     services.notifier.send_dm(answered_by, text_message(confirm))
 
@@ -568,7 +568,7 @@ def save_submission(
         ack(response_action="errors", errors={"community": error_text})
         return
     ack()
-    text = t("questions_saved_dm", id=asked.id, name=escape(asked.community_name),
+    text = t("questions_saved_dm", id=asked.number, name=escape(asked.community_name),
              slug=asked.community_slug)  # fmt: skip
 
     def confirm() -> None:

@@ -90,6 +90,8 @@ class Community(Base):
     # Bumped by every join; the UPDATE doubles as the lock that serialises joins
     # to one community and its value is the member's place in the queue.
     join_counter: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every question asked; its value is the question's number in the community.
+    question_counter: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Kept in step with `memberships` by the services in the same transaction, so that
     # lists and joins need not count members row by row.
     member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -279,7 +281,10 @@ class Question(Base):
     """An open question of a community, kept until it is answered."""
 
     __tablename__ = "questions"
-    __table_args__ = (Index("ix_questions_community", "community_id", "status"),)
+    __table_args__ = (
+        Index("ix_questions_community", "community_id", "status"),
+        UniqueConstraint("community_id", "number"),
+    )
 
     OPEN = "open"
     RESEARCH = "research"  # in onderzoek (desk research)
@@ -289,6 +294,9 @@ class Question(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # "#3": its number within the community, shown to people (from question_counter);
+    # buttons and other references keep using `id`.
+    number: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     asked_by: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=OPEN)

@@ -31,6 +31,7 @@ LANGUAGES = ("nl", "en")
 SAMPLES: dict[Any, Any] = {
     str: "ethiek",
     int: 7,
+    bool: True,
     dt.date: dt.date(2027, 3, 30),
     dt.datetime: dt.datetime(2027, 3, 30, 14, 0, tzinfo=AMS),
     list[str]: ["ethiek", "lokaal meten"],
@@ -75,6 +76,10 @@ VARIANTS: list[DomainError] = [
     NotAllowed("audit"),
     AgendaInvalid("text", "empty"),
     AgendaInvalid("speakers", "too_long", limit=500, length=600),
+    errors.RegistrationClosed("Ethiek", dt.date(2027, 2, 21), False, ["UADMIN"]),
+    errors.RegistrationClosed("Ethiek", dt.date(2027, 2, 21), False, []),
+    errors.PastWhen("30 maart 14:00", dt.datetime(2027, 3, 30, 14, 0, tzinfo=AMS)),
+    errors.AmbiguousWhen("30 maart", dt.datetime(2027, 3, 30, tzinfo=AMS), errors.NO_TIME),
 ]
 
 

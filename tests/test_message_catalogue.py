@@ -109,6 +109,14 @@ PLURALS: dict[str, dict[str, tuple[str, str]]] = {
         "nl": ("over {n} dag", "over {n} dagen"),
         "en": ("in {n} day", "in {n} days"),
     },
+    "reminder_in_hours": {
+        "nl": ("over {n} uur", "over {n} uur"),
+        "en": ("in {n} hour", "in {n} hours"),
+    },
+    "reminder_in_minutes": {
+        "nl": ("over {n} minuut", "over {n} minuten"),
+        "en": ("in {n} minute", "in {n} minutes"),
+    },
     "meetings_counts": {
         "nl": ("{n} komt, X niet", "{n} komen, X niet"),
         "en": ("{n} coming, X not", "{n} coming, X not"),

@@ -54,6 +54,8 @@ GLOBAL_SHORTCUTS = {
     "aanmelden": shortcut_ids.JOIN,
 }
 _LINK = re.compile(r"<([^>|]+)(?:\|([^>]*))?>")
+# "2026-12-03 13:01": an ISO date, year first (what :tijd reads as such).
+_YEAR_FIRST = re.compile(r"\s*[0-9]{4}-", re.ASCII)
 
 
 def mrkdwn_to_text(text: str) -> str:
@@ -423,7 +425,9 @@ class Console:
             return
         tz = self.services.settings.timezone
         try:
-            moment = dateutil_parser.parse(text, dayfirst=True)
+            # Day first as the Dutch write it ("3-12-2026"), but an ISO date is year,
+            # month, day: dateutil's dayfirst would read "2026-12-03" as 12 March.
+            moment = dateutil_parser.parse(text, dayfirst=not _YEAR_FIRST.match(text))
         except (ValueError, OverflowError):
             self.print("Gebruik: :tijd 2027-03-31 10:00 (datum en tijd, plaatselijke tijd)")
             return

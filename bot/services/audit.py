@@ -85,6 +85,21 @@ def record(
     session.add(entry)
 
 
+def decided(session: Session, *, subject: str, community: str) -> bool:
+    """Whether a join request of `subject` to `community` (a slug) was ever approved or
+    declined: a request that is gone without that was withdrawn."""
+    found = session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.action.in_((REQUEST_APPROVED, REQUEST_DECLINED)),
+            AuditEntry.subject == subject,
+            AuditEntry.community == community,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def salt(session: Session, configured: str | None) -> str:
     """COP_AUDIT_SALT when set, else the salt generated once and kept in `app_settings`."""
     if configured:

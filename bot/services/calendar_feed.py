@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,22 +65,50 @@ def owner_of(session: Session, *, token: str) -> str | None:
 def event_for(meeting: MeetingView, community_name: str, *, description: str = "") -> CalendarEvent:
     """One meeting as a calendar entry. The UID depends on the meeting alone, so the file
     from `/cop kalender` and the feed describe the same event."""
-    title = meeting.title or community_name
+    # A meeting without a title of its own is "CoP Ethiek", not "CoP Ethiek: Ethiek".
+    own = meeting.title if meeting.title and meeting.title != community_name else None
     return CalendarEvent(
         uid=f"meeting-{meeting.id}@cop-bot",
         sequence=meeting.sequence,
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
-        summary=f"CoP {community_name}: {title}",
+        summary=f"CoP {community_name}: {own}" if own else f"CoP {community_name}",
         description=description,
         location=meeting.location,
         cancelled=meeting.cancelled,
     )
 
 
-def community_events(meetings: Iterable[MeetingView], community_name: str) -> list[CalendarEvent]:
-    """The calendar entries for a community's (upcoming) meetings as a profile lists them."""
-    return [event_for(m, community_name) for m in meetings if not m.cancelled]
+def community_events(
+    meetings: Iterable[MeetingView],
+    community_name: str,
+    agendas: Mapping[int, str] | None = None,
+) -> list[CalendarEvent]:
+    """The calendar entries for a community's (upcoming) meetings as a profile lists them;
+    `agendas` (by meeting id, from `readable_agendas`) become their descriptions."""
+    agendas = agendas or {}
+    return [
+        event_for(m, community_name, description=agendas.get(m.id, ""))
+        for m in meetings
+        if not m.cancelled
+    ]
+
+
+def readable_agendas(
+    session: Session, *, user_id: str, meeting_ids: Collection[int], admins: Collection[str] = ()
+) -> dict[int, str]:
+    """The agendas of `meeting_ids` that `user_id` may read (the visibility rule), by id."""
+    rows = session.execute(
+        select(Meeting.id, Meeting.community_id, Meeting.agenda).where(
+            Meeting.id.in_(meeting_ids), Meeting.agenda.is_not(None)
+        )
+    ).all()
+    whole = visibility.members_view(session, user_id, admins, {cid for _, cid, _ in rows})
+    return {
+        mid: agenda
+        for mid, cid, agenda in rows
+        if agenda and can_read(Audience.MEMBERS if cid in whole else Audience.PUBLIC, Part.AGENDA)
+    }
 
 
 def feed_events(

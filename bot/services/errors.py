@@ -67,10 +67,21 @@ class NotMember(DomainError):
 
 
 class RegistrationClosed(DomainError):
-    def __init__(self, community: str, deadline: dt.date) -> None:
+    """Past the deadline. Whom to ask instead: the facilitators when the community has
+    any (`facilitated`), else the `admins` (none: nobody is named)."""
+
+    def __init__(
+        self,
+        community: str,
+        deadline: dt.date,
+        facilitated: bool = True,
+        admins: list[str] | None = None,
+    ) -> None:
         super().__init__(community)
         self.community = community
         self.deadline = deadline
+        self.facilitated = facilitated
+        self.admins = admins or []
 
 
 class NotAllowed(DomainError):
@@ -86,6 +97,15 @@ class RequestAlreadyDecided(DomainError):
         self.user_id = user_id
 
 
+class RequestWithdrawn(DomainError):
+    """The join request is gone and nobody decided on it: the requester withdrew it."""
+
+    def __init__(self, community: str, user_id: str) -> None:
+        super().__init__(community)
+        self.community = community
+        self.user_id = user_id
+
+
 # -- meetings ----------------------------------------------------------------------------
 
 
@@ -94,6 +114,16 @@ class MeetingNotFound(DomainError):
         super().__init__(community)
         self.community = community
         self.number = number
+
+
+class DuplicateMeeting(DomainError):
+    """The community already has a scheduled meeting starting at `starts_at`."""
+
+    def __init__(self, community: str, slug: str, starts_at: dt.datetime) -> None:
+        super().__init__(community)
+        self.community = community
+        self.slug = slug
+        self.starts_at = starts_at
 
 
 class MeetingTooFarAhead(DomainError):
@@ -147,7 +177,14 @@ class AmbiguousWhen(WhenError):
 
 
 class PastWhen(WhenError):
-    """The moment read lies before `now`; `reading` holds it."""
+    """The moment read lies before `now`; `reading` holds it. `yearless`: the date was
+    written without a year (this year's had passed), so next year's may be meant."""
+
+    def __init__(
+        self, text: str, reading: dt.datetime | None = None, *, yearless: bool = False
+    ) -> None:
+        super().__init__(text, reading)
+        self.yearless = yearless
 
 
 class EndBeforeStart(WhenError):
@@ -199,11 +236,13 @@ class QuestionNotFound(DomainError):
 
 
 class QuestionAnswered(DomainError):
-    """The question has been answered: no more votes, moves or answers."""
+    """The question has been answered: no more votes, moves or answers. `number`: its
+    number in the community, as people know it ("#3")."""
 
-    def __init__(self, question_id: int) -> None:
+    def __init__(self, question_id: int, number: int | None = None) -> None:
         super().__init__(question_id)
         self.question_id = question_id
+        self.number = number
 
 
 class NotAnswered(DomainError):

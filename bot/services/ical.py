@@ -148,7 +148,8 @@ def _vevent(event: CalendarEvent, *, tz: ZoneInfo, stamp: dt.datetime) -> Event:
     vevent.add("dtstart", event.starts_at.astimezone(tz), parameters=tzid)
     vevent.add("dtend", _end(event).astimezone(tz), parameters=tzid)
     vevent.add("summary", ical_text(event.summary))
-    vevent.add("description", ical_text(event.description))
+    if event.description:  # the agenda, for those who may read it; no empty property
+        vevent.add("description", ical_text(event.description))
     if event.location:
         vevent.add("location", ical_text(event.location))
     if event.url:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.services import communities, outbox, reminders, visibility
 from bot.services.catalog import MEETING_KINDS
 from bot.services.errors import (
+    DuplicateMeeting,
     MeetingNotFound,
     MeetingOver,
     MeetingTooFarAhead,
@@ -138,10 +139,21 @@ def add(
     """A facilitator (or admin) plans a meeting; its reminders are planned with it.
     Without `ends_at` it lasts DEFAULT_LENGTH.
 
-    Raises CommunityNotFound, NotAllowed and MeetingTooFarAhead.
+    Raises CommunityNotFound, NotAllowed, MeetingTooFarAhead and DuplicateMeeting (the
+    community has a scheduled meeting at that moment already: a second one is a mistake,
+    such as the same command sent twice).
     """
     community = _managed(session, query, user_id, admins, "add_meeting")
     _within_horizon(starts_at, now, tz)
+    twin = session.scalar(
+        select(Meeting.id).where(
+            Meeting.community_id == community.id,
+            Meeting.status == Meeting.SCHEDULED,
+            Meeting.starts_at == starts_at,
+        )
+    )
+    if twin is not None:
+        raise DuplicateMeeting(community.name, community.slug, starts_at)
     meeting = Meeting(
         community_id=community.id,
         key=f"slack-{uuid.uuid4().hex[:12]}",
@@ -363,6 +375,16 @@ def _counts(session: Session, meeting_ids: Sequence[int]) -> dict[tuple[int, str
         .group_by(Rsvp.meeting_id, Rsvp.answer)
     )
     return {(mid, answer): n for mid, answer, n in rows}
+
+
+def member_of_any(session: Session, *, user_id: str) -> bool:
+    """Whether `user_id` is a member of some community (waitlist and requests not counted)."""
+    found = session.scalar(
+        select(Membership.id)
+        .where(Membership.user_id == user_id, Membership.status == Membership.MEMBER)
+        .limit(1)
+    )
+    return found is not None
 
 
 def upcoming(

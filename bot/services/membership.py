@@ -17,8 +17,10 @@ from bot.services.errors import (
     NotMember,
     RegistrationClosed,
     RequestAlreadyDecided,
+    RequestWithdrawn,
 )
 from bot.services.views import (
+    Appointment,
     CommunitySummary,
     Decision,
     JoinResult,
@@ -151,7 +153,10 @@ def join(
         raise AlreadyMember(community.name, existing.status, position)
     if not communities.registration_open(community, now, tz):
         assert community.registration_deadline is not None
-        raise RegistrationClosed(community.name, community.registration_deadline)
+        facilitated = bool(communities.facilitator_ids(session, community_id))
+        raise RegistrationClosed(
+            community.name, community.registration_deadline, facilitated, sorted(admins)
+        )
 
     approvers: tuple[str, ...] = ()
     if community.approval:
@@ -353,6 +358,18 @@ def member_list(
     )
 
 
+def my_statuses(session: Session, *, user_id: str) -> dict[str, tuple[str, int | None]]:
+    """By community slug, how `user_id` is in it: ("member" | "waitlist" | "pending", the
+    place on the waitlist or None). Communities they are not in are absent."""
+    rows = session.execute(
+        select(Community.slug, Membership).join(Community).where(Membership.user_id == user_id)
+    ).all()
+    return {
+        slug: (m.status, waitlist_position(session, m) if m.status == Membership.WAITLIST else None)
+        for slug, m in rows
+    }
+
+
 def mine(session: Session, *, user_id: str, now: dt.datetime, tz: ZoneInfo) -> list[MyEntry]:
     """The communities of `user_id` with status and, on a waitlist, the position."""
     memberships = list(
@@ -390,12 +407,14 @@ def decide(
 
     Only facilitators of the community and admins may decide: the decider is
     checked here, never taken on trust from the button. Raises CommunityNotFound,
-    NotAllowed and RequestAlreadyDecided.
+    NotAllowed, RequestAlreadyDecided and RequestWithdrawn (the requester withdrew it).
     """
     community = communities.resolve(session, query, for_update=True)
     if not can_manage(session, community.id, decided_by, admins):
         raise NotAllowed("decide_request")
     membership = _find(session, community.id, user_id)
+    if membership is None and not audit.decided(session, subject=user_id, community=community.slug):
+        raise RequestWithdrawn(community.name, user_id)  # nobody decided: the requester left
     if membership is None or membership.status != Membership.PENDING:
         raise RequestAlreadyDecided(community.name, user_id)
     position: int | None = None
@@ -446,22 +465,29 @@ def appoint_facilitator(
     appointed_by: str,
     admins: Collection[str],
     now: dt.datetime,
-) -> str:
-    """An admin makes `user_id` a facilitator of a community; returns its name.
+) -> Appointment:
+    """An admin makes `user_id` a facilitator of a community. A new facilitator's DM
+    (what they may do now) is queued in the outbox, in this transaction; someone who is
+    one already gets nothing, and `new` says so.
 
     Raises CommunityNotFound and NotAllowed.
     """
     if appointed_by not in admins:
         raise NotAllowed("appoint_facilitator")
     community = communities.resolve(session, query)
-    if user_id not in communities.facilitator_ids(session, community.id):
+    new = user_id not in communities.facilitator_ids(session, community.id)
+    if new:
         session.add(Facilitator(community_id=community.id, user_id=user_id, source="admin"))
         session.flush()
         audit.record(
             session, action=audit.FACILITATOR_APPOINTED, actor=appointed_by, subject=user_id,
             community=community.slug, now=now,
         )  # fmt: skip
-    return community.name
+        outbox.enqueue(
+            session, kind=outbox.APPOINTED, recipient=user_id, subject=community.slug, now=now,
+            payload={"by": appointed_by},
+        )  # fmt: skip
+    return Appointment(community_name=community.name, community_slug=community.slug, new=new)
 
 
 def _managed(

@@ -67,6 +67,7 @@ MEMBER_REMOVED = "member_removed"  # to the person a facilitator took out of a c
 # ""); a second refresh queued before the first went out is the same item (see
 # `queue_home_refresh`), so a burst of changes costs one views.publish.
 HOME_REFRESH = "home_refresh"
+APPOINTED = "appointed"  # to a newly appointed facilitator: what they may do now
 # A reminder before a meeting (subject: the reminder's id), to each member and in the
 # community's channel. The kinds keep the names the reminders' own ledger counted them by.
 REMINDER_DM = "reminder_dm"
@@ -88,6 +89,7 @@ KINDS = (
     FORGET_NOTICE,
     MEMBER_REMOVED,
     HOME_REFRESH,
+    APPOINTED,
     REMINDER_DM,
     REMINDER_CHANNEL,
 )

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from bot.services.errors import (
     TextTooLong,
 )
 from bot.services.membership import can_manage, participating, require_participant
-from storage.models import Question, QuestionVote
+from storage.models import Community, Question, QuestionVote
 
 MAX_QUESTION_LENGTH = 3000
 MAX_ANSWER_LENGTH = 3000
@@ -36,7 +36,8 @@ MOVES = (Question.RESEARCH, Question.WORKING_GROUP)
 
 @dataclass(frozen=True)
 class QuestionView:
-    id: int
+    id: int  # what buttons carry
+    number: int  # "#3": its number in the community, as people know it
     community_slug: str
     community_name: str
     text: str
@@ -74,6 +75,7 @@ class CommunityChoice:
 @dataclass(frozen=True)
 class VoteResult:
     question_id: int
+    number: int  # in the community, as people know it
     voted: bool  # the vote stands after this click
     votes: int
 
@@ -111,6 +113,7 @@ def _votes(session: Session, question_id: int) -> int:
 def _view(session: Session, q: Question, *, votes: int, voted: bool) -> QuestionView:
     return QuestionView(
         id=q.id,
+        number=q.number,
         community_slug=q.community.slug,
         community_name=q.community.name,
         text=q.text,
@@ -162,8 +165,18 @@ def ask(
     """
     community = communities.resolve(session, query)
     require_participant(session, community, user_id, admins)
+    # The community's next number; the UPDATE locks its row, so two questions asked at
+    # once get two numbers.
+    number = session.execute(
+        update(Community)
+        .where(Community.id == community.id)
+        .values(question_counter=Community.question_counter + 1)
+        .returning(Community.question_counter),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
     question = Question(
         community_id=community.id,
+        number=number,
         text=_clean(text, MAX_QUESTION_LENGTH),
         asked_by=user_id,
         status=Question.OPEN,
@@ -265,7 +278,7 @@ def question_for_manager(
     if not can_manage(session, question.community_id, user_id, admins):
         raise NotAllowed("manage_question")
     if question.status == Question.ANSWERED:
-        raise QuestionAnswered(question_id)
+        raise QuestionAnswered(question_id, question.number)
     return _view(session, question, votes=_votes(session, question_id), voted=False)
 
 
@@ -284,7 +297,7 @@ def toggle_vote(
     question = _question(session, question_id)
     require_participant(session, question.community, user_id, admins)
     if question.status == Question.ANSWERED:
-        raise QuestionAnswered(question_id)
+        raise QuestionAnswered(question_id, question.number)
     removed = session.execute(
         delete(QuestionVote)
         .where(QuestionVote.question_id == question_id, QuestionVote.user_id == user_id)
@@ -298,7 +311,10 @@ def toggle_vote(
         except IntegrityError:
             # The same person's other click got in first (a double click): one vote stands.
             pass
-    return VoteResult(question_id=question_id, voted=voted, votes=_votes(session, question_id))
+    return VoteResult(
+        question_id=question_id, number=question.number, voted=voted,
+        votes=_votes(session, question_id),
+    )  # fmt: skip
 
 
 # -- facilitators -------------------------------------------------------------------------
@@ -323,7 +339,7 @@ def move(
     if not can_manage(session, question.community_id, user_id, admins):
         raise NotAllowed("manage_question")
     if question.status == Question.ANSWERED:
-        raise QuestionAnswered(question_id)
+        raise QuestionAnswered(question_id, question.number)
     question.status = status
     question.status_by = user_id
     session.flush()
@@ -363,7 +379,7 @@ def answer(
     if not can_manage(session, question.community_id, user_id, admins):
         raise NotAllowed("manage_question")
     if question.status == Question.ANSWERED:
-        raise QuestionAnswered(question_id)
+        raise QuestionAnswered(question_id, question.number)
     question.answer = _clean(text, MAX_ANSWER_LENGTH)
     question.status = Question.ANSWERED
     question.status_by = user_id

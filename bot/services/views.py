@@ -59,6 +59,15 @@ class CommunityDetail:
 
 
 @dataclass(frozen=True)
+class Appointment:
+    """A facilitator appointed; `new` is False when they were one already."""
+
+    community_name: str
+    community_slug: str
+    new: bool
+
+
+@dataclass(frozen=True)
 class JoinResult:
     """outcome is "member", "waitlist" or "pending"."""
 

@@ -57,7 +57,11 @@ def _names(table: Callable[..., Mapping[int, str]], extra: dict[str, int]) -> di
     return names | extra
 
 
-_RELATIVE_DAYS = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2}
+_RELATIVE_DAYS = {
+    "vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2,
+    # Read so that they are refused as past, saying so, rather than as unreadable.
+    "gisteren": -1, "yesterday": -1, "eergisteren": -2,
+}  # fmt: skip
 _NEXT = {"volgende", "next", "komende", "aanstaande"}
 _AFTER_WEEKDAY = {"a.s", "as", "aanstaande"}  # "dinsdag a.s.": the coming Tuesday
 _BEFORE_DATE = {"op", "on"}
@@ -353,15 +357,32 @@ def _clock(time: _Time) -> tuple[dt.time, bool]:
 
 
 def _next_occurrence(month: int, day: int, today: dt.date) -> dt.date:
+    """The day a date written without a year means: this year's while it is still to
+    come; once it has passed, the nearer of this year's and next year's. So "30 maart"
+    typed on 31 March is yesterday (the caller refuses it as past, showing the reading),
+    while in November it is next March, and "5 januari" in December next January. A day
+    this year does not have ("29 februari") is the next one that exists."""
+    this = _date_or_none(today.year, month, day)
+    if this is not None and this >= today:
+        return this
     # Eight years always include a leap year, for "29 februari".
-    for year in range(today.year, today.year + 9):
-        try:
-            candidate = dt.date(year, month, day)
-        except ValueError:
-            continue
-        if candidate >= today:
-            return candidate
-    raise _Unreadable
+    ahead = next(
+        (d for year in range(today.year + 1, today.year + 9)
+         if (d := _date_or_none(year, month, day)) is not None),
+        None,
+    )  # fmt: skip
+    if this is not None and (ahead is None or today - this < ahead - today):
+        return this
+    if ahead is None:
+        raise _Unreadable
+    return ahead
+
+
+def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
 
 
 def _calendar_date(
@@ -483,7 +504,8 @@ def _place(
             unclear.append(AUTUMN_FOLD)
         past = moment < now
     if past:
-        raise PastWhen(text, moment)
+        yearless = date is not None and date.month is not None and date.year is None
+        raise PastWhen(text, moment, yearless=yearless)
     if unclear:
         raise AmbiguousWhen(text, moment, unclear[0])
     ends_at = _end(text, moment, end, tz) if end is not None else None
@@ -514,3 +536,11 @@ def describe(reading: dt.datetime, language: str) -> str:
     locale = "en" if language.lower().startswith("en") else "nl"
     joiner = "at" if locale == "en" else "om"
     return f"{format_date(reading, 'EEEE d MMMM y', locale=locale)} {joiner} {reading:%H:%M}"
+
+
+def example_when(reading: dt.datetime, language: str) -> str:
+    """`reading` as the user may type it: "30 maart 2028 14:00" / "30 March 2028 14:00"
+    (the date alone when it was read at midnight, i.e. without a time)."""
+    locale = "en" if language.lower().startswith("en") else "nl"
+    day = format_date(reading, "d MMMM y", locale=locale)
+    return day if reading.time() == dt.time() else f"{day} {reading:%H:%M}"

@@ -39,6 +39,8 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "meeting_form_too_long": "Hoogstens {limit} tekens; dit zijn er {count}.",
         "meeting_form_gone": "Deze bijeenkomst van {name} is voorbij, afgelast of niet meer te "
         "vinden. Typ `/cop bijeenkomsten {slug}` voor de actuele lijst.",
+        "meeting_form_duplicate": "{name} heeft al een bijeenkomst op {when}. Kies een ander "
+        "moment, of typ `/cop bijeenkomsten {slug}` om hem te zien.",
         "meeting_form_end_before_start": "\u201c{text}\u201d: de eindtijd {end} ligt niet na het "
         "begin ({reading}). Een bijeenkomst eindigt op dezelfde dag na het begin, bijvoorbeeld "
         "`30 maart 14:00-16:00`.",
@@ -82,6 +84,8 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "meeting_form_too_long": "At most {limit} characters; this is {count}.",
         "meeting_form_gone": "This meeting of {name} is over, cancelled or no longer there. Type "
         "`/cop meetings {slug}` for the current list.",
+        "meeting_form_duplicate": "{name} already has a meeting on {when}. Pick another "
+        "moment, or type `/cop meetings {slug}` to see it.",
         "meeting_form_end_before_start": "\u201c{text}\u201d: the end time {end} is not after the "
         "start ({reading}). A meeting ends on the same day after it starts, e.g. "
         "`30 March 14:00-16:00`.",

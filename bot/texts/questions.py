@@ -26,7 +26,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "questions_form_too_long": "Dit is {length} tekens lang; het maximum is {limit} tekens.",
         "questions_empty": "Je vraag is leeg. Schrijf op wat je wilt weten.",
         "questions_answer_empty": "Schrijf het antwoord op.",
-        "questions_not_found": "Vraag #{id} bestaat niet (meer).",
+        "questions_not_found": "Die vraag bestaat niet (meer).",
         "questions_already_answered": "Vraag #{id} is al beantwoord.",
         "questions_form_choose": "Kies een community.",
         "questions_form_not_member": "Je bent geen lid van {name}. Kies een van je eigen "
@@ -118,7 +118,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "characters.",
         "questions_empty": "Your question is empty. Write down what you would like to know.",
         "questions_answer_empty": "Please write the answer.",
-        "questions_not_found": "Question #{id} does not exist (any more).",
+        "questions_not_found": "That question does not exist (any more).",
         "questions_already_answered": "Question #{id} has already been answered.",
         "questions_form_choose": "Choose a community.",
         "questions_form_not_member": "You are not a member of {name}. Choose one of your own "

@@ -4,8 +4,9 @@ reader's language, the same on every surface. The Block Kit builders are in `blo
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.i18n import Translator
 from bot.notifier import Message
@@ -89,11 +90,14 @@ def _facts(t: Translator, c: CommunitySummary) -> list[str]:
 
 
 def when_range(t: Translator, m: MeetingView) -> str:
-    """ "dinsdag 30 maart 2027 om 14:00–16:00": the start, and the end when known."""
-    when = t.datetime(m.starts_at)
-    if m.ends_at is not None:
-        when += "–" + m.ends_at.astimezone(t.tz).strftime("%H:%M")
-    return when
+    """ "dinsdag 30 maart 2027 van 14:00 tot 16:00": the start, and the end when known."""
+    if m.ends_at is None:
+        return t.datetime(m.starts_at)
+    start = m.starts_at.astimezone(t.tz)
+    return t(
+        "date_time_range", date=t.date(start.date()), start=f"{start:%H:%M}",
+        end=f"{m.ends_at.astimezone(t.tz):%H:%M}",
+    )  # fmt: skip
 
 
 def plan_button(t: Translator, slug: str, name: str | None = None) -> Block:
@@ -125,7 +129,27 @@ def _meeting_lines(t: Translator, meetings: tuple[MeetingView, ...]) -> str:
     return "\n".join(f"• {meeting_line(t, m)}" for m in meetings[:MAX_MEETINGS_SHOWN])
 
 
-def community_list(t: Translator, communities: list[CommunitySummary]) -> Message:
+# How the reader is in a community: (status, waitlist place) by slug (membership.my_statuses).
+Statuses = Mapping[str, tuple[str, int | None]]
+
+
+def your_status(t: Translator, status: tuple[str, int | None] | None) -> str | None:
+    """ "Je bent lid", "Je staat op de wachtlijst, plek 2", "Je aanmelding wacht op
+    goedkeuring": shown instead of the **Aanmelden** button; None when not in it."""
+    if status is None:
+        return None
+    state, position = status
+    if state == "waitlist":
+        return t("you_waitlist", position=position)
+    return t("you_pending") if state == "pending" else t("you_member")
+
+
+def community_list(
+    t: Translator, communities: list[CommunitySummary], statuses: Statuses | None = None
+) -> Message:
+    """`/cop lijst`; `statuses`: the reader's own, so that a community they are in (or
+    wait for) says so instead of offering **Aanmelden**."""
+    statuses = statuses or {}
     if not communities:
         return text_message(t("list_empty"))
     groups: OrderedDict[str, list[CommunitySummary]] = OrderedDict()
@@ -143,8 +167,12 @@ def community_list(t: Translator, communities: list[CommunitySummary]) -> Messag
                 else t("no_meetings")
             )
             body = f"*{escape(c.name)}* (`{escape(c.slug)}`)\n{' · '.join(facts)}\n{nxt}"
+            yours = your_status(t, statuses.get(c.slug))
+            if yours:
+                body += f"\n{yours}"
             join = button(t("button_join"), "join_community", c.slug, style="primary")
-            blocks.append(section(body, accessory=join if c.registration_open else None))
+            offer = c.registration_open and yours is None
+            blocks.append(section(body, accessory=join if offer else None))
             lines.append(f"- {escape(c.name)} ({escape(c.slug)}): {', '.join(facts)}; {nxt}")
     shown = blocks
     if len(blocks) > MAX_BLOCKS_MESSAGE:
@@ -157,8 +185,15 @@ def community_list(t: Translator, communities: list[CommunitySummary]) -> Messag
     return Message(text=clip("\n".join(lines), 3000), blocks=shown)
 
 
-def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -> Message:
-    """`/cop info`; `manage`: the reader may plan meetings, so gets the button for it."""
+def community_info(
+    t: Translator,
+    d: CommunityDetail,
+    *,
+    manage: bool = False,
+    status: tuple[str, int | None] | None = None,
+) -> Message:
+    """`/cop info`; `manage`: the reader may plan meetings, so gets the button for it;
+    `status`: how the reader is in it, said instead of offering **Aanmelden**."""
     c = d.summary
     blocks: list[Block] = [header(c.name)]
     if c.programme:
@@ -176,8 +211,11 @@ def community_info(t: Translator, d: CommunityDetail, *, manage: bool = False) -
     blocks.append(section(f"{t('info_meetings')}\n{meetings}"))
     if d.latest_minutes is not None:
         blocks.append(section(minutes_link(t, d.latest_minutes, c.slug)))
+    yours = your_status(t, status)
+    if yours:
+        blocks.append(context(yours))
     buttons: list[Block] = []
-    if c.registration_open:
+    if c.registration_open and yours is None:
         buttons.append(button(t("button_join"), "join_community", c.slug, style="primary"))
     if manage:
         buttons.append(plan_button(t, c.slug))
@@ -313,6 +351,13 @@ def decision_outcome(t: Translator, d: Decision) -> Message:
     return text_message(t(f"outcome_{d.outcome}", name=name, position=d.position))
 
 
+def appointed(t: Translator, c: CommunitySummary, by: str) -> Message:
+    """What a new facilitator reads: who appointed them, and what they may do now."""
+    return text_message(
+        t("facilitator_appointed_dm", name=escape(c.name), slug=escape(c.slug), by=escape(by))
+    )
+
+
 def help_message(
     t: Translator,
     *,
@@ -345,17 +390,28 @@ def _kind_where(t: Translator, m: MeetingView) -> tuple[str, str]:
     return t(f"kind_{m.kind}"), (f" · {escape(m.location)}" if m.location else "")
 
 
-def reminder(t: Translator, c: ReminderMessage) -> Message:
-    """The reminder before a meeting, with "Ik kom" / "Ik kom niet" buttons."""
+def lead_time(t: Translator, starts_at: dt.datetime, now: dt.datetime) -> str:
+    """How long until the meeting, from `now` (when the reminder is sent): "over 2 dagen"
+    and "morgen" by the days of the reader's calendar (Amsterdam), within the day "over 2
+    uur" or "over 20 minuten"."""
+    days = (starts_at.astimezone(t.tz).date() - now.astimezone(t.tz).date()).days
+    if days > 1:
+        return t("reminder_in_days", count=days)
+    if days == 1:
+        return t("reminder_tomorrow")
+    seconds = max((starts_at - now).total_seconds(), 0)
+    hours = round(seconds / 3600)
+    if hours >= 1:
+        return t("reminder_in_hours", count=hours)
+    return t("reminder_in_minutes", count=max(math.ceil(seconds / 60), 1))
+
+
+def reminder(t: Translator, c: ReminderMessage, *, now: dt.datetime) -> Message:
+    """The reminder before a meeting, with "Ik kom" / "Ik kom niet" buttons; the lead time
+    is the time left from `now`, when it goes out (not the offset it was planned for)."""
     m = c.meeting
     name = escape(c.community_name)
-    days = c.offset_seconds // 86400
-    if days > 1:
-        soon = t("reminder_in_days", count=days)
-    elif days == 1:
-        soon = t("reminder_tomorrow")
-    else:
-        soon = t("reminder_soon")
+    soon = lead_time(t, m.starts_at, now)
     kind, where = _kind_where(t, m)
     title = escape(m.title) if m.title else name
     lines = [

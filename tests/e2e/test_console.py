@@ -83,7 +83,7 @@ def test_joining_prints_the_confirmation_and_then_the_welcome_dm(
     assert confirmation < welcome
     assert ":wave: Welkom bij *Ethiek*!" in shown
     assert "Slimme technologie kan de stad beter maken" in shown
-    assert "*Startbijeenkomst*: dinsdag 30 maart 2027 om 14:00–16:00" in shown
+    assert "*Startbijeenkomst*: dinsdag 30 maart 2027 van 14:00 tot 16:00" in shown
 
 
 def test_mine_members_and_leaving_show_the_membership_come_and_go(

@@ -351,6 +351,6 @@ def test_the_reminder_before_the_meeting_carries_the_agenda_and_the_speakers(
         )
     assert to_u1 is not None
 
-    body = texts(asdict(render.reminder(services.translator("U1"), to_u1)))
+    body = texts(asdict(render.reminder(services.translator("U1"), to_u1, now=week_before)))
     assert "1. Welkom" in body
     assert "*Sprekers:* Anna &amp; Bas" in body

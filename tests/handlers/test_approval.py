@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from bot.runtime import Services
 from bot.sandbox.standin import Call, SlackStandIn
+from storage.models import OutboxItem
 from tests.factories import add_community
-from tests.handlers.support import CheckedSlack, buttons, dms_to, texts
+from tests.handlers.state import changed_tables, database_state
+from tests.handlers.support import CheckedSlack, buttons, dms_to, drain_outbox, texts
 
 
 def _request(slack: CheckedSlack, standin: SlackStandIn, user: str, approvers: int) -> list[Call]:
@@ -153,6 +156,39 @@ def test_a_second_facilitator_clicking_later_hears_it_was_already_decided(
     assert "*Ethiek*: lid" in texts(slack.command("U1", "mijn").json())
 
 
+@pytest.mark.usefixtures("approval_community")
+@pytest.mark.parametrize("action_id", ["approve_join", "decline_join"])
+def test_a_click_after_the_request_was_withdrawn_says_so_and_changes_nothing(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn, action_id: str
+) -> None:
+    dm = _request(slack, standin, "U1", approvers=2)[0]
+    slack.command("U1", "afmelden ethiek")
+    assert services.wait_idle(5)
+    before = database_state(services)
+
+    late = _click(slack, standin, dm.args["channel"], dm, action_id)
+
+    assert late.args["text"] == (
+        "<@U1> heeft de aanmelding voor *Ethiek* ingetrokken; er valt niets meer te beslissen."
+    )
+    assert services.wait_idle(5)
+    assert changed_tables(before, database_state(services)) == []
+    assert dms_to(standin, "U1") == []
+
+
+@pytest.mark.usefixtures("approval_community")
+def test_a_click_after_another_facilitator_declined_still_says_it_was_decided(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    first, second = _request(slack, standin, "U1", approvers=2)
+    _click(slack, standin, first.args["channel"], first, "decline_join")
+    assert services.wait_idle(5)
+
+    late = _click(slack, standin, second.args["channel"], second, "approve_join")
+
+    assert late.args["text"] == "Over deze aanmelding voor *Ethiek* is al besloten."
+
+
 def test_without_facilitators_the_admins_get_the_request(
     slack: CheckedSlack, services: Services, standin: SlackStandIn
 ) -> None:
@@ -203,6 +239,34 @@ def test_an_admin_appoints_a_facilitator_who_then_gets_the_requests(
     assert "*Kartrekkers:* <@U0FACIL>" in texts(slack.command("U1", "info ethiek").json())
     [dm] = _request(slack, standin, "U2", approvers=1)
     assert dm.args["channel"] == "U0FACIL"
+
+
+def test_a_new_facilitator_gets_a_dm_through_the_outbox_and_a_second_appointment_says_so(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    add_community(services.db, "ethiek", name="Ethiek", approval=True)
+
+    first = slack.command("UADMIN", "kartrekker ethiek <@U0FACIL|fien>", raw=True).json()
+    assert services.wait_idle(5)
+    drain_outbox(services)
+
+    assert first["text"] == "<@U0FACIL> is nu kartrekker van *Ethiek*."
+    [dm] = dms_to(standin, "U0FACIL")
+    assert dm.args["text"].startswith(":tada: <@UADMIN> heeft je kartrekker gemaakt van *Ethiek*.")
+    assert "`/cop bijeenkomst toevoegen ethiek 30 maart 14:00`" in dm.args["text"]
+    with services.db.read() as session:
+        [item] = session.scalars(select(OutboxItem).where(OutboxItem.kind == "appointed")).all()
+    assert (item.recipient, item.subject, item.state) == ("U0FACIL", "ethiek", OutboxItem.DONE)
+    before = database_state(services)
+    standin.clear()
+
+    again = slack.command("UADMIN", "kartrekker ethiek <@U0FACIL|fien>", raw=True).json()
+    assert services.wait_idle(5)
+    drain_outbox(services)
+
+    assert again["text"] == "<@U0FACIL> is al kartrekker van *Ethiek*; er is niets veranderd."
+    assert dms_to(standin, "U0FACIL") == []
+    assert changed_tables(before, database_state(services)) == []
 
 
 def test_appointing_without_a_proper_mention_explains_the_usage(slack: CheckedSlack) -> None:

@@ -22,9 +22,10 @@ HALF_PAST_MIDNIGHT_AFTER = dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.UTC)
 # 23:30 on Sunday 22 November in Amsterdam: 22:30 UTC, the same date in both.
 HALF_PAST_ELEVEN_ON_THE_DAY = dt.datetime(2026, 11, 22, 22, 30, tzinfo=dt.UTC)
 
+# Ethiek has no facilitator: the refusal names the admin, not "de kartrekker".
 REFUSED = (
     "Aanmelden voor *Ethiek* kon tot en met zondag 22 november 2026. Wil je toch "
-    "meedoen? Neem contact op met de kartrekker."
+    "meedoen? Neem contact op met <@UADMIN> (beheer)."
 )
 
 
@@ -110,3 +111,18 @@ def test_the_join_button_judges_the_deadline_by_the_amsterdam_date_too(
     assert join_by_button(slack, services, "U2").startswith(":tada: Je bent lid van *Ethiek*.")
     members, count, _, _ = stored(services)
     assert (members, count) == ([("U2", Membership.MEMBER)], 1)
+
+
+def test_past_the_deadline_a_community_with_a_facilitator_points_to_the_facilitator(
+    slack: CheckedSlack, services: Services, clock: FrozenClock
+) -> None:
+    add_community(services.db, "voorspellen", name="Voorspellen", deadline=DEADLINE,
+                  facilitators=("UFAC",))  # fmt: skip
+    clock.now = HALF_PAST_MIDNIGHT_AFTER
+
+    reply = slack.command("U1", "aanmelden voorspellen").json()
+
+    assert reply["text"] == (
+        "Aanmelden voor *Voorspellen* kon tot en met zondag 22 november 2026. Wil je toch "
+        "meedoen? Neem contact op met de kartrekker."
+    )

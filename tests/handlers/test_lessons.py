@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
@@ -22,11 +23,20 @@ def ethiek(services: Services) -> None:
         session.execute(update(Community).values(lessons_channel_id=PROGRAMME_CHANNEL))
 
 
+def _next_number(session: Session, community_id: int) -> int:
+    """The community's next question number, as questions.ask gives it."""
+    latest = session.scalar(
+        select(func.max(Question.number)).where(Question.community_id == community_id)
+    )
+    return (latest or 0) + 1
+
+
 def _question(services: Services, *, answered: bool = True) -> int:
     with services.db.write() as session:
         community = session.scalars(select(Community).where(Community.slug == "ethiek")).one()
         question = Question(
-            community_id=community.id, text="Wie beheert het register?", asked_by="U1",
+            community_id=community.id, number=_next_number(session, community.id),
+            text="Wie beheert het register?", asked_by="U1",
             status=Question.ANSWERED if answered else Question.OPEN,
             answer="De CIO, met <@U1> als vraagbaak." if answered else None,
         )  # fmt: skip
@@ -155,3 +165,8 @@ def test_everyone_reads_the_lessons_newest_first_page_by_page(
     second = texts(standin.calls("response_url")[-1].args)
     assert "Les nummer 15." in second and "Les nummer 25." not in second
     assert "Lessen van Ethiek" in texts(slack.command("U1", "lessons ethiek").json())
+    # A page number typed: of all lessons, or of one community's.
+    for command in ("lessen 2", "lessen ethiek 2", "lessons 2"):
+        typed = texts(slack.command("U1", command).json())
+        assert "Les nummer 15." in typed and "Les nummer 25." not in typed, command
+        assert "Ik ken geen community" not in typed

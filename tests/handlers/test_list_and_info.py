@@ -115,7 +115,7 @@ def test_list_offers_a_join_button_only_while_registration_is_open(
     assert sections["altijd"]["accessory"]["value"] == "altijd"
     assert "accessory" not in sections["gesloten"]
     closed = sections["gesloten"]["text"]["text"]
-    assert "aanmelding gesloten sinds zondag 22 november 2026" in closed
+    assert "aanmelding gesloten: de laatste dag was zondag 22 november 2026" in closed
     assert [b["value"] for b in buttons(reply)] == ["altijd", "open"]
 
     # The deadline day itself still counts (Amsterdam time); the day after it does not.
@@ -159,8 +159,9 @@ def test_info_shows_start_text_facilitators_counts_deadline_and_meetings_in_dutc
     assert "*Kartrekkers:* <@UFAC1> en <@UFAC2>" in shown
     assert "1/20 leden, 19 vrij · aanmelden t/m zondag 21 februari 2027" in shown
     assert "*Kanaal:* <#C0ETHIEK>" in shown
-    assert "• *Startbijeenkomst*: dinsdag 30 maart 2027 om 14:00–16:00 · online · Teams" in shown
-    assert "• dinsdag 1 juni 2027 om 10:30–13:30 · werkbezoek · Utrecht" in shown
+    start = "• *Startbijeenkomst*: dinsdag 30 maart 2027 van 14:00 tot 16:00 · online · Teams"
+    assert start in shown
+    assert "• dinsdag 1 juni 2027 van 10:30 tot 13:30 · werkbezoek · Utrecht" in shown
     assert [b["value"] for b in buttons(reply)] == ["ethiek"]
     assert reply["text"] == "Ethiek: 1/20 leden, 19 vrij · aanmelden t/m zondag 21 februari 2027"
 
@@ -174,7 +175,7 @@ def test_info_finds_a_community_by_a_loosely_typed_name(
     reply = slack.command("U1", f"info {query}").json()
 
     assert reply["blocks"][0]["text"]["text"] == "Lokaal meten"
-    assert "dinsdag 30 maart 2027 om 14:00" in texts(reply)
+    assert "dinsdag 30 maart 2027 van 14:00 tot 16:00" in texts(reply)
 
 
 def test_info_shows_only_meetings_still_to_come(
@@ -192,7 +193,7 @@ def test_info_shows_only_meetings_still_to_come(
     shown = texts(slack.command("U1", "info ethiek").json())
 
     assert "Eerste" not in shown
-    assert "*Tweede*: dinsdag 12 januari 2027 om 14:00–16:00" in shown
+    assert "*Tweede*: dinsdag 12 januari 2027 van 14:00 tot 16:00" in shown
 
 
 def test_info_after_the_deadline_says_registration_closed_and_offers_no_button(
@@ -202,6 +203,6 @@ def test_info_after_the_deadline_says_registration_closed_and_offers_no_button(
 
     reply = slack.command("U1", "info ethiek").json()
 
-    assert "aanmelding gesloten sinds zondag 1 november 2026" in texts(reply)
+    assert "aanmelding gesloten: de laatste dag was zondag 1 november 2026" in texts(reply)
     assert "nog geen bijeenkomsten gepland" in texts(reply)
     assert buttons(reply) == []

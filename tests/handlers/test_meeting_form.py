@@ -156,7 +156,7 @@ def test_submitting_the_form_plans_the_meeting_at_the_right_utc_time_with_its_re
     ]
     services.wait_idle(5)
     [dm] = dms_to(standin, "UFAC")
-    assert "om 14:00–16:00" in dm.args["text"]
+    assert "van 14:00 tot 16:00" in dm.args["text"]
     assert "Stadhuis &lt;Utrecht&gt;" in dm.args["text"]
 
 
@@ -337,7 +337,7 @@ def test_a_time_range_in_the_text_command_sets_the_end(
     slack: CheckedSlack, services: Services, when: str
 ) -> None:
     reply = slack.command("UFAC", f"bijeenkomst toevoegen ethiek {when} fysiek Stadhuis")
-    assert "om 14:00–16:00" in texts(reply.json())
+    assert "van 14:00 tot 16:00" in texts(reply.json())
     [added] = _added(services)
     assert added.starts_at == dt.datetime(2027, 4, 20, 12, 0, tzinfo=dt.UTC)
     assert added.ends_at == dt.datetime(2027, 4, 20, 14, 0, tzinfo=dt.UTC)

@@ -44,7 +44,7 @@ def test_a_facilitator_plans_a_meeting_in_dutch_and_its_reminders_are_planned(
         "UFAC", "bijeenkomst toevoegen ethiek 20 april 14:00 fysiek Stadhuis Utrecht"
     )
     body = texts(reply.json())
-    assert "dinsdag 20 april 2027 om 14:00" in body
+    assert "dinsdag 20 april 2027 van 14:00 tot 16:00" in body
     assert "Stadhuis Utrecht" in body
     with services.db.read() as session:
         added = session.scalars(select(Meeting).where(Meeting.source == "slack")).one()

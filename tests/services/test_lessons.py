@@ -7,7 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.cli import export_lessons
 from bot.config import ConfigError, Settings
@@ -47,11 +48,20 @@ def _load(db: Database, text: str = CATALOGUE) -> None:
         )
 
 
+def _next_number(session: Session, community_id: int) -> int:
+    """The community's next question number, as questions.ask gives it."""
+    latest = session.scalar(
+        select(func.max(Question.number)).where(Question.community_id == community_id)
+    )
+    return (latest or 0) + 1
+
+
 def _question(db: Database, *, status: str = Question.ANSWERED, slug: str = "ethiek") -> int:
     with db.write() as session:
         community = session.scalars(select(Community).where(Community.slug == slug)).one()
         question = Question(
-            community_id=community.id, text="Moet elk algoritme in het register?",
+            community_id=community.id, number=_next_number(session, community.id),
+            text="Moet elk algoritme in het register?",
             asked_by="U1", status=status,
             answer=ANSWER if status == Question.ANSWERED else None,
         )  # fmt: skip

@@ -17,6 +17,7 @@ from bot.services.errors import (
     NotMember,
     RegistrationClosed,
     RequestAlreadyDecided,
+    RequestWithdrawn,
 )
 from bot.services.views import Decision, JoinResult, LeaveResult, MemberList, MyEntry
 from storage.db import Database
@@ -360,11 +361,11 @@ def test_deciding_twice_raises_request_already_decided(
     assert listing(db).members == expected
 
 
-def test_deciding_for_someone_who_never_asked_raises_request_already_decided(
+def test_deciding_on_a_request_nobody_decided_that_is_gone_raises_request_withdrawn(
     db: Database,
 ) -> None:
     add_community(db, "proef", approval=True, facilitators=("UFAC1",))
-    with pytest.raises(RequestAlreadyDecided):
+    with pytest.raises(RequestWithdrawn):
         decide(db, "UNOBODY", "UFAC1", approve=True)
     assert row_count(db) == 0
 
@@ -436,7 +437,7 @@ def test_appointed_facilitator_is_listed_once_and_may_decide(db: Database) -> No
                 admins=ADMINS,
                 now=NOW,
             )
-    assert name == "Proef"
+    assert (name.community_name, name.new) == ("Proef", False)  # the second time
     join(db, "U1")
     assert decide(db, "U1", "UNEW", approve=True).outcome == "member"
     with db.read() as session:

@@ -181,7 +181,7 @@ def test_weekday_abbreviations_babel_lacks_are_still_read(weekday: str, day: int
 
 
 def test_numeric_dates_are_day_first_even_when_both_parts_could_be_a_month() -> None:
-    assert parse("5/6 14:00").local == local(2027, 6, 5, 14, 0)
+    assert parse("5/2 14:00").local == local(2027, 2, 5, 14, 0)
     assert parse("06/05/2027 14:00").local == local(2027, 5, 6, 14, 0)
 
 
@@ -189,9 +189,19 @@ def test_iso_dates_stay_year_month_day() -> None:
     assert parse("2027-05-06 14:00").local == local(2027, 5, 6, 14, 0)
 
 
-def test_a_date_without_a_year_earlier_in_the_year_falls_in_next_year() -> None:
+def test_a_date_without_a_year_is_the_nearest_one_still_to_come_this_year_or_next() -> None:
     assert parse("30 maart 14:00").local.year == 2027
     assert parse("30 december 14:00").local.year == 2026
+    december = utc(2026, 12, 20, 9, 0)
+    assert parse("5 januari 14:00", december).local == local(2027, 1, 5, 14, 0)
+
+
+def test_a_date_without_a_year_that_passed_lately_is_past_not_next_year() -> None:
+    # On 31 March, "30 maart" is yesterday, not 30 March of next year.
+    error = refused(PastWhen, "30 maart 14:00", utc(2027, 3, 31, 8, 0))
+    assert error.reading == local(2027, 3, 30, 14, 0)
+    assert error.yearless
+    assert not refused(PastWhen, "30 maart 2027 14:00", utc(2027, 3, 31, 8, 0)).yearless
 
 
 def test_29_february_without_a_year_is_the_next_leap_day() -> None:
