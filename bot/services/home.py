@@ -87,7 +87,7 @@ class MyCommunity:
 
 @dataclass(frozen=True)
 class MyQuestion:
-    id: int
+    number: int  # within its community (#1 is its first question)
     community_name: str
     text: str
     status: str
@@ -199,7 +199,7 @@ def _questions(session: Session, user_id: str) -> tuple[MyQuestion, ...]:
         Membership.user_id == user_id, Membership.status == Membership.MEMBER
     )
     rows = session.execute(
-        select(Question.id, Community.name, Question.text, Question.status, Question.asked_by)
+        select(Question.number, Community.name, Question.text, Question.status, Question.asked_by)
         .join(Community, Community.id == Question.community_id)
         .where(
             or_(Question.asked_by == user_id, Question.id.in_(followed)),
@@ -210,8 +210,8 @@ def _questions(session: Session, user_id: str) -> tuple[MyQuestion, ...]:
         .limit(QUESTIONS_SHOWN)
     )
     return tuple(
-        MyQuestion(qid, name, text, status, asked_by == user_id)
-        for qid, name, text, status, asked_by in rows
+        MyQuestion(number, name, text, status, asked_by == user_id)
+        for number, name, text, status, asked_by in rows
     )
 
 

@@ -313,8 +313,8 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
         blocks.append(section(t("home_mine_none")))
     if page.questions:
         lines = [
-            t("home_question_line", id=q.id, name=escape(q.community_name),
-              status=t(f"question_status_{q.status}") if q.asked else t("home_question_followed"),
+            t("home_question_line", id=q.number, name=escape(q.community_name),
+              status=t(f"questions_status_{q.status}") if q.asked else t("home_question_followed"),
               text=escape(clip(q.text, 200)))
             for q in page.questions
         ]  # fmt: skip

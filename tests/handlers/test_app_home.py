@@ -494,3 +494,20 @@ def test_requests_to_join_redraw_the_facilitators_tab_once_per_burst(
     clock.advance(outbox.HOME_DEBOUNCE)
     drain_outbox(services)
     assert "<@U7> wil lid worden" in texts(slack.home("UFAC"))
+
+
+def test_a_member_sees_the_questions_they_asked_or_follow_by_their_community_number(
+    slack: CheckedSlack, services: Services
+) -> None:
+    add_community(services.db, "anders", name="Anders")
+    with services.db.write() as session:
+        membership.join(session, query="anders", user_id="U1", now=services.clock(), tz=AMS)
+    slack.command("U1", "vraag anders Eerste vraag van Anders?")
+    slack.command("U1", "vraag ethiek Wie kent een <b>goed</b> voorbeeld?")
+    slack.command("U2", "vraag ethiek Een vraag van U2")
+    assert services.wait_idle(5)
+    home = opened(slack, services, "U1")
+    shown = texts(home)
+    assert "*#1* (Ethiek, open): Wie kent een &lt;b&gt;goed&lt;/b&gt; voorbeeld?" in shown
+    assert "*#1* (Anders, open): Eerste vraag van Anders?" in shown
+    assert "Een vraag van U2" not in shown
