@@ -328,24 +328,30 @@ def typed(ack: Ack, t: Translator, block_id: str, state: dict[str, Any]) -> str 
 
 def open_modal(
     services: Services,
-    respond: Respond,
+    respond: Respond | None,
     client: WebClient,
     body: dict[str, Any],
     read: Callable[[Session], T],
     modal: Callable[[Translator, T], dict[str, Any]],
     *,
     context: Context,
+    refuse: Callable[[Message], None] | None = None,
 ) -> None:
     """The one guard for a click that opens a modal: `read` finds what it shows, in a read
     transaction, or refuses with a domain error, which the clicker reads (`message_for` in
-    `context`). The trigger is valid for 3 seconds: the modal opens now, not in the
-    background."""
+    `context`) at the click's response_url, or through `refuse` (the App Home, which has
+    none, draws it on the tab). The trigger is valid for 3 seconds: the modal opens now,
+    not in the background."""
     t = services.translator(body["user"]["id"])
     try:
         with services.db.read() as session:
             found = read(session)
     except DomainError as error:
-        say(respond, message_for(t, error, context))
+        message = message_for(t, error, context)
+        if refuse is not None:
+            refuse(message)
+        elif respond is not None:
+            say(respond, message)
         return
     client.views_open(trigger_id=body["trigger_id"], view=modal(t, found))
 

@@ -23,15 +23,19 @@ from bot.i18n import Translator
 from bot.notifier import Message, Notifier
 from bot.runtime import Services, error_reference
 from bot.services import admins as admins_service
+from bot.services import agenda as agenda_service
 from bot.services import home as home_service
 from bot.services import meetings, membership, outbox
+from bot.services import minutes as minutes_service
+from bot.services import questions as questions_service
 from bot.services.errors import DomainError
 from bot.services.home import HomeState
-from handlers import community_form, render, text_in
+from handlers import agenda, community_form, minutes, questions, render, text_in
 from handlers.commands import join
-from handlers.errors import apology, message_for
+from handlers.errors import Context, apology, message_for, open_modal
 from handlers.locale import learn_language
 from handlers.meeting_form import form_view
+from handlers.meetings import calendar as calendar_command
 from handlers.render import home as view
 from handlers.render.blocks import escape, mention
 
@@ -158,6 +162,9 @@ def clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebC
     chosen = _chosen(action)
     if name in (view.PLAN, view.MOVE):
         _open_meeting_form(services, client, body, user_id, state, chosen)
+        return
+    if name in _FORMS:
+        _open_feature_form(services, client, body, user_id, state, name, chosen)
         return
     if name in (view.CREATE_COMMUNITY, view.EDIT_COMMUNITY):
         slug = _pair(chosen)[0] if name == view.EDIT_COMMUNITY else None
@@ -374,6 +381,14 @@ def _remove_admin(services: Services, t: Translator, user_id: str, state: HomeSt
              who=mention(person)), state  # fmt: skip
 
 
+def _calendar(services: Services, t: Translator, user_id: str, state: HomeState,
+              chosen: str) -> Outcome:  # fmt: skip
+    reply = calendar_command(services, t, user_id, "")
+    if reply.after is not None:
+        reply.after()
+    return reply.message.text, state
+
+
 _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcome]] = {
     view.RSVP_YES: partial(_rsvp, True),
     view.RSVP_NO: partial(_rsvp, False),
@@ -389,6 +404,7 @@ _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcom
     view.CANCEL: _cancel,
     view.STOP_FACILITATOR: _stop_facilitator,
     view.APPOINT: _appoint,
+    view.CALENDAR: _calendar,
     view.ADD_ADMIN: _add_admin,
     view.REMOVE_ADMIN: _remove_admin,
 }
@@ -439,6 +455,42 @@ def _open_community_form(services: Services, client: WebClient, body: dict[str, 
     except DomainError as error:
         notice = message_for(services.translator(user_id), error).text
         _run(services, client, user_id, state, "community form", lambda _t: (notice, state))
+
+
+# The features' own forms, opened from the tab: (what the form reads, the form, the
+# context its refusals are worded in). The rule that may refuse is the feature's.
+_FORMS: dict[str, tuple[Callable[[Services, str, str], Callable[[Session], Any]],
+                        Callable[[Translator, Any], dict[str, Any]], Context]] = {
+    view.AGENDA: (
+        lambda services, user, chosen: lambda session: agenda_service.agenda_form(
+            session, query=_pair(chosen)[0], user_id=user, admins=services.settings.admins,
+            now=services.clock()),
+        agenda.agenda_modal, "agenda",
+    ),
+    view.MINUTES: (
+        lambda services, user, chosen: lambda session: minutes_service.form(
+            session, user_id=user, admins=services.settings.admins, now=services.clock(),
+            query=_pair(chosen)[0]),
+        minutes.minutes_view, "minutes",
+    ),
+    view.ANSWER: (
+        lambda services, user, chosen: lambda session: questions_service.question_for_manager(
+            session, question_id=text_in.id_value(_pair(chosen)[1]), user_id=user,
+            admins=services.settings.admins),
+        questions.answer_view, "questions",
+    ),
+}  # fmt: skip
+
+
+def _open_feature_form(services: Services, client: WebClient, body: dict[str, Any],
+                       user_id: str, state: HomeState, name: str, chosen: str) -> None:  # fmt: skip
+    read, modal, context = _FORMS[name]
+
+    def refuse(message: Message) -> None:
+        _run(services, client, user_id, state, name, lambda _t: (message.text, state))
+
+    open_modal(services, None, client, body, read(services, user_id, chosen), modal,
+               context=context, refuse=refuse)  # fmt: skip
 
 
 def register(app: App, services: Services) -> None:

@@ -113,6 +113,8 @@ class ManagedCommunity:
     meetings: tuple[Attendance, ...]
     meetings_total: int
     open_questions: int
+    # The first few questions still to handle: (id, number in the community, text).
+    questions: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,12 @@ def managed_community(
         .select_from(Question)
         .where(Question.community_id == community.id, Question.status != Question.ANSWERED)
     ) or 0  # fmt: skip
+    to_handle = session.execute(
+        select(Question.id, Question.number, Question.text)
+        .where(Question.community_id == community.id, Question.status != Question.ANSWERED)
+        .order_by(Question.id)
+        .limit(QUESTIONS_SHOWN)
+    ).all() if open_questions else []  # fmt: skip
     summary = communities.summary(session, community, now=now, tz=tz, next_meeting=False)
     if upcoming:
         summary = replace(summary, next_meeting=communities.meeting_view(upcoming[0]))
@@ -308,6 +316,7 @@ def managed_community(
         meetings=attendance(session, community.id, members, upcoming[:MEETINGS_SHOWN]),
         meetings_total=len(upcoming),
         open_questions=open_questions,
+        questions=tuple((qid, number, text) for qid, number, text in to_handle),
     )
 
 

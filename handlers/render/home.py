@@ -60,11 +60,26 @@ STOP_FACILITATOR = "home_stop_facilitator"
 APPOINT = "home_appoint"  # a facilitator, picked with a user menu
 ADD_ADMIN = "home_add_admin"
 REMOVE_ADMIN = "home_remove_admin"
+AGENDA = "home_agenda"  # opens the agenda form of the next meeting
+MINUTES = "home_minutes"  # opens the minutes form of the latest meeting
+ANSWER = "home_answer"  # opens the answer form of a question
+CALENDAR = "home_calendar"  # the .ics of my meetings, in my DM
 PLAN = "home_plan"  # opens the meeting form
 MOVE = "home_move"  # opens it filled in
-MEMBER_ACTIONS = (RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE)
+MEMBER_ACTIONS = (RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE, CALENDAR)
 # Refused, with nothing changed, to anyone but the community's facilitators and the admins.
-FACILITATOR_ACTIONS = (APPROVE, DECLINE, MOVE_UP, REMOVE, CANCEL, PLAN, MOVE)
+FACILITATOR_ACTIONS = (
+    APPROVE,
+    DECLINE,
+    MOVE_UP,
+    REMOVE,
+    CANCEL,
+    PLAN,
+    MOVE,
+    AGENDA,
+    MINUTES,
+    ANSWER,
+)
 CREATE_COMMUNITY = "home_create_community"  # opens the community form, empty
 EDIT_COMMUNITY = "home_edit_community"  # ... filled in
 ADMIN_ACTIONS = (
@@ -286,10 +301,22 @@ def _managed(t: Translator, page: HomePage, c: ManagedCommunity) -> list[Block]:
             blocks.extend(_attendance(t, slug, a))
     else:
         blocks.append(section(t("home_meetings_none")))
+    if c.questions:
+        lines = [f"*#{number}* {escape(clip(text, 150))}" for _, number, text in c.questions]
+        blocks.append(section(t("home_questions_to_handle", count=c.open_questions) + "\n"
+                              + "\n".join(lines)))  # fmt: skip
+        blocks.append(
+            actions(*(button(t("home_answer", number=number), f"{ANSWER}-{qid}", value(slug, qid))
+                      for qid, number, _ in c.questions), block_id="questions")
+        )  # fmt: skip
     blocks.append(
-        actions(button(t("home_plan"), f"{PLAN}-{slug}", value(slug), style="primary"),
-                block_id="plan")
-    )  # fmt: skip
+        actions(
+            button(t("home_plan"), f"{PLAN}-{slug}", value(slug), style="primary"),
+            button(t("home_agenda_button"), f"{AGENDA}-{slug}", value(slug)),
+            button(t("home_minutes_button"), f"{MINUTES}-{slug}", value(slug)),
+            block_id="plan",
+        )
+    )
     return blocks
 
 
@@ -300,6 +327,7 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
     if notice:
         blocks.append(section(notice))
     switch = "en" if t.language == "nl" else "nl"
+    calendar = button(t("home_calendar"), CALENDAR, "")
     blocks.append(
         section(t("home_intro") + "\n" + t("home_language"),
                 accessory=button(t("home_language_switch"), LANGUAGE, switch))
@@ -309,6 +337,7 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
         for entry in page.mine:
             blocks.extend(_my_community(t, entry))
         blocks.extend(_pager(t, "mine", page.state.mine_page, page.mine_total, MINE_PER_PAGE))
+        blocks.append(actions(calendar, block_id="calendar"))
     else:
         blocks.append(section(t("home_mine_none")))
     if page.questions:

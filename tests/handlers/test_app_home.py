@@ -16,7 +16,7 @@ from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
 from bot.services import membership, outbox
 from handlers.render import home as view
-from storage.models import Community, Facilitator, Meeting, Membership, OutboxItem, Rsvp
+from storage.models import Community, Facilitator, Meeting, Membership, OutboxItem, Question, Rsvp
 from tests.conftest import AMS
 from tests.factories import add_community, meeting
 from tests.handlers.state import changed_tables, database_state
@@ -297,7 +297,21 @@ def _values(services: Services) -> dict[str, str]:
         view.REMOVE_ADMIN: "|UADMIN",
         view.CREATE_COMMUNITY: "",
         view.EDIT_COMMUNITY: "ethiek|",
+        view.AGENDA: "ethiek|",
+        view.MINUTES: "ethiek|",
+        view.ANSWER: f"ethiek|{question_id(services)}",
     }
+
+
+def question_id(services: Services) -> int:
+    with services.db.read() as session:
+        return session.scalars(select(Question.id)).one()
+
+
+# What each refusal reads, where a feature words it its own way (else "not_allowed").
+REFUSALS = {
+    view.AGENDA: t("agenda_error_not_allowed"),
+}
 
 
 @pytest.mark.parametrize("who", ["U1", "U9", "UOTHER"])
@@ -313,6 +327,7 @@ def test_every_management_action_is_refused_to_who_may_not_and_changes_nothing(
         # Someone pending and someone waiting, so that each action has a target.
         session.add(Membership(community_id=1, user_id="U8", status="pending", seq=90))
         session.add(Membership(community_id=1, user_id="U7", status="waitlist", seq=91))
+        session.add(Question(community_id=1, number=1, text="Een open vraag", asked_by="U1"))
     settle_outbox(services)
     tab = opened(slack, services, who)
     before = database_state(services)
@@ -331,7 +346,7 @@ def test_every_management_action_is_refused_to_who_may_not_and_changes_nothing(
     assert changed_tables(before, database_state(services)) == []
     assert [c.method for c in standin.calls() if c.method != "auth.test"] == ["views.publish"]
     expected = t("not_allowed_admin") if action in view.ADMIN_ACTIONS else t("not_allowed")
-    assert expected in texts(home)
+    assert REFUSALS.get(action, expected) in texts(home)
 
 
 def test_every_view_stays_within_slack_limits_with_fifty_communities_and_two_hundred_members(
@@ -511,3 +526,25 @@ def test_a_member_sees_the_questions_they_asked_or_follow_by_their_community_num
     assert "*#1* (Ethiek, open): Wie kent een &lt;b&gt;goed&lt;/b&gt; voorbeeld?" in shown
     assert "*#1* (Anders, open): Eerste vraag van Anders?" in shown
     assert "Een vraag van U2" not in shown
+
+
+def test_a_facilitator_opens_the_agenda_and_answer_forms_from_the_tab_and_a_member_the_ics(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    slack.command("U1", "vraag ethiek Hoe begin je een algoritmeregister?")
+    assert services.wait_idle(5)
+    home = opened(slack, services, "UFAC")
+    assert "*#1* Hoe begin je een algoritmeregister?" in texts(home)
+    qid = question_id(services)
+    click(slack, services, "UFAC", f"{view.AGENDA}-ethiek", "ethiek|")
+    click(slack, services, "UFAC", f"{view.ANSWER}-{qid}", f"ethiek|{qid}")
+    opened_forms = [c.args["view"] for c in standin.calls("views.open")]
+    assert len(opened_forms) == 2
+    # No meeting is over yet: the minutes form is refused on the tab, nothing opens.
+    home = click(slack, services, "UFAC", f"{view.MINUTES}-ethiek", "ethiek|")
+    assert len(standin.calls("views.open")) == 2
+    assert texts(home).split("\n")[1] != t("home_intro").split("\n")[0]
+
+    home = opened(slack, services, "U1")
+    click(slack, services, "U1", view.CALENDAR)
+    assert standin.calls("files.completeUploadExternal")
