@@ -102,23 +102,29 @@ def manage_meeting(services: Services, t: Translator, user_id: str, rest: str) -
             after_change(services)
             return Reply(added_message(t, change))
         if action in MOVE_WORDS | CANCEL_WORDS:
-            if not words or not looks_like_number(words[0]):
+            # `#12`: the meeting's stable ref, shown in the lists; `2`: its place in the
+            # list as it is now (which a move or cancellation shifts).
+            ref = words[0][1:] if words and words[0].startswith("#") else None
+            if not words or not looks_like_number(ref if ref is not None else words[0]):
                 return Reply(render.text_message(t("meeting_usage")))
             typed_number = words[0]
             # ², 99999999999: a number no meeting has, answered as such (0 is never one).
-            number = parse_number(typed_number) or 0
+            number = parse_number(ref if ref is not None else typed_number) or 0
+            meeting_id = number if ref is not None else None
             with services.db.write() as session:
                 if action in MOVE_WORDS:
                     parsed = parse_when(" ".join(words[1:]), now=now, tz=settings.timezone)
                     change = meetings.move(
-                        session, query=slug, number=number, user_id=user_id,
+                        session, query=slug, number=number, meeting_id=meeting_id,
+                        user_id=user_id,
                         starts_at=parsed.starts_at, ends_at=parsed.ends_at,
                         admins=settings.admins, offsets=settings.reminder_offsets, now=now,
                         tz=settings.timezone,
                     )  # fmt: skip
                 else:
                     change = meetings.cancel(
-                        session, query=slug, number=number, user_id=user_id,
+                        session, query=slug, number=number, meeting_id=meeting_id,
+                        user_id=user_id,
                         admins=settings.admins, offsets=settings.reminder_offsets,
                         now=now, tz=settings.timezone,
                     )  # fmt: skip

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.services import outbox
 from bot.services.communities import meeting_view
 from bot.services.views import MeetingView
-from storage.models import Community, Meeting, Membership, Reminder
+from storage.models import Community, Meeting, Membership, Reminder, Rsvp
 
 log = logging.getLogger("cop_bot.reminders")
 
@@ -332,6 +332,8 @@ class ReminderMessage:
     agenda_speakers: str | None = None
     # When the reminder fell due: its lag until sent is measured from here.
     due_at: dt.datetime | None = None
+    # A DM's recipient's answer so far ("yes", "no"), so the reminder shows it.
+    my_answer: str | None = None
 
 
 def to_send(
@@ -363,16 +365,20 @@ def to_send(
     )
     if later is not None:
         return None
+    answer = None
     if dm:
-        member = session.scalar(
-            select(Membership.id).where(
+        found = session.execute(
+            select(Membership.id, Rsvp.answer)
+            .outerjoin(Rsvp, (Rsvp.meeting_id == meeting.id) & (Rsvp.user_id == recipient))
+            .where(
                 Membership.community_id == community.id,
                 Membership.user_id == recipient,
                 Membership.status == Membership.MEMBER,
             )
-        )
-        if member is None:
+        ).first()
+        if found is None:
             return None
+        answer = found.answer
     return ReminderMessage(
         reminder_id=reminder.id,
         recipient=recipient,
@@ -384,4 +390,5 @@ def to_send(
         agenda=meeting.agenda,
         agenda_speakers=meeting.agenda_speakers,
         due_at=reminder.due_at,
+        my_answer=answer,
     )

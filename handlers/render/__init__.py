@@ -427,14 +427,10 @@ def reminder(t: Translator, c: ReminderMessage, *, now: dt.datetime) -> Message:
         if c.agenda_speakers:
             speakers = t("agenda_reminder_speakers", speakers=escape(c.agenda_speakers))
             blocks.append(section(speakers))
-    blocks.append(context(t("reminder_question")))
-    blocks.append(
-        actions(
-            button(t("button_yes"), f"rsvp_yes-{m.id}", str(m.id), style="primary"),
-            button(t("button_no"), f"rsvp_no-{m.id}", str(m.id)),
-            block_id=f"rsvp-{m.id}",
-        )
-    )
+    # Someone who answered already sees their answer, and may change it.
+    asked = f"reminder_answered_{c.my_answer}" if c.my_answer else "reminder_question"
+    blocks.append(context(t(asked)))
+    blocks.append(rsvp_actions(t, m.id, c.my_answer))
     text = f"{t('reminder_title', name=name)}: {t.datetime(m.starts_at)}"
     return Message(text=text, blocks=fit(blocks))
 
@@ -530,7 +526,7 @@ def meeting_list(
             else ""
         )
         text = t(
-            "meetings_line", number=line.number, name=escape(line.community_name),
+            "meetings_line", number=line.number, ref=m.id, name=escape(line.community_name),
             when=t.datetime(m.starts_at), kind=kind, where=where, counts=counts, mine=my,
         ).rstrip("\n")  # fmt: skip
         if m.title:

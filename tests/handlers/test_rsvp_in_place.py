@@ -13,9 +13,9 @@ from bot.i18n import Translator
 from bot.runtime import Services
 from bot.sandbox.standin import SlackStandIn
 from bot.services.communities import meeting_view
-from bot.services.reminders import ReminderMessage
+from bot.services.reminders import ReminderMessage, to_send
 from handlers import render
-from storage.models import Meeting, Rsvp
+from storage.models import Meeting, Reminder, Rsvp
 from tests.conftest import AMS
 from tests.handlers.support import CheckedSlack, buttons, ethiek_with_a_meeting, texts
 
@@ -63,7 +63,7 @@ def test_an_rsvp_in_the_reminder_dm_redraws_the_reminder(
     reminder = render.reminder(t, ReminderMessage(
         reminder_id=1, recipient="U1", kind="dm", offset_seconds=7 * 86400, meeting=m,
         community_name="Ethiek", community_slug="ethiek", agenda=None,
-    ))  # fmt: skip
+    ), now=services.clock())  # fmt: skip
     message = {"ts": "1700000000.000100", "text": reminder.text, "blocks": reminder.blocks}
     no = next(
         b for b in buttons({"blocks": reminder.blocks}) if b["action_id"].startswith("rsvp_no")
@@ -90,7 +90,7 @@ def test_an_rsvp_on_a_channel_post_answers_the_clicker_alone(
     post = render.reminder(t, ReminderMessage(
         reminder_id=1, recipient="C0ETHIEK", kind="channel", offset_seconds=86400, meeting=m,
         community_name="Ethiek", community_slug="ethiek", agenda=None,
-    ))  # fmt: skip
+    ), now=services.clock())  # fmt: skip
     message = {"ts": "1700000000.000200", "text": post.text, "blocks": post.blocks}
     yes = buttons({"blocks": post.blocks})[0]
 
@@ -101,3 +101,24 @@ def test_an_rsvp_on_a_channel_post_answers_the_clicker_alone(
     assert answer.get("replace_original") is False
     assert answer["response_type"] == "ephemeral"
     assert "je komt" in answer["text"]
+
+
+def test_a_reminder_to_someone_who_answered_shows_that_answer(services: Services) -> None:
+    with services.db.read() as session:
+        meeting = session.scalars(select(Meeting)).one()
+        reminder_id = session.scalars(select(Reminder.id)).first()
+    with services.db.write() as session:
+        session.add(Rsvp(meeting_id=meeting.id, user_id="U1", answer="yes"))
+    assert reminder_id is not None
+    with services.db.read() as session:
+        mine = to_send(session, reminder_id=reminder_id, recipient="U1", dm=True,
+                       now=services.clock())  # fmt: skip
+        theirs = to_send(session, reminder_id=reminder_id, recipient="U2", dm=True,
+                         now=services.clock())  # fmt: skip
+    assert mine is not None and theirs is not None
+    assert (mine.my_answer, theirs.my_answer) == ("yes", None)
+    shown = render.reminder(t, mine, now=services.clock())
+    assert t("reminder_answered_yes") in texts({"blocks": shown.blocks})
+    assert buttons({"blocks": shown.blocks})[0]["text"]["text"] == t("button_yes_chosen")
+    other = render.reminder(t, theirs, now=services.clock())
+    assert t("reminder_question") in texts({"blocks": other.blocks})
