@@ -74,7 +74,7 @@ class Base(DeclarativeBase):
 class Community(Base):
     __tablename__ = "communities"
     # A default the database fills in (question_counter) is not read back on INSERT.
-    __mapper_args__ = {"eager_defaults": False}
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
