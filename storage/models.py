@@ -73,6 +73,8 @@ class Base(DeclarativeBase):
 
 class Community(Base):
     __tablename__ = "communities"
+    # A default the database fills in (question_counter) is not read back on INSERT.
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -91,7 +93,9 @@ class Community(Base):
     # to one community and its value is the member's place in the queue.
     join_counter: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped by every question asked; its value is the question's number in the community.
-    question_counter: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Only that UPDATE (questions.ask) reads it: deferred, and filled in by the database,
+    # so that rows are loaded and written the same on a schema from before it (0011).
+    question_counter: Mapped[int] = mapped_column(Integer, server_default="0", deferred=True)
     # Kept in step with `memberships` by the services in the same transaction, so that
     # lists and joins need not count members row by row.
     member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
