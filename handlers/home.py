@@ -30,6 +30,7 @@ from bot.services import minutes as minutes_service
 from bot.services import questions as questions_service
 from bot.services.errors import DomainError
 from bot.services.home import HomeState
+from bot.text import parse_number
 from handlers import agenda, community_form, minutes, questions, render, text_in
 from handlers.commands import join
 from handlers.errors import Context, apology, message_for, open_modal
@@ -223,7 +224,7 @@ def _leave(services: Services, t: Translator, user_id: str, state: HomeState,
 def _page(services: Services, t: Translator, user_id: str, state: HomeState,
           chosen: str) -> Outcome:  # fmt: skip
     part, _, number = chosen.partition("|")
-    page = int(number) if number.isdigit() else 0
+    page = min(parse_number(number) or 0, 10_000)  # ASCII digits only: ² is no page
     if part == "mine":
         return None, state.paged(mine_page=page)
     return None, state.paged(discover_page=page)

@@ -548,3 +548,23 @@ def test_a_facilitator_opens_the_agenda_and_answer_forms_from_the_tab_and_a_memb
     home = opened(slack, services, "U1")
     click(slack, services, "U1", view.CALENDAR)
     assert standin.calls("files.completeUploadExternal")
+
+
+@pytest.mark.parametrize(
+    ("action", "value"),
+    [
+        (f"{view.PAGE}-discover-next", "discover|²"),
+        (f"{view.PAGE}-mine-next", "mine|99999999999999999999"),
+        (f"{view.RSVP_YES}-1", "ethiek|abc"),
+        (f"{view.JOIN}-x", "bestaat-niet"),
+        (view.FOCUS, "bestaat-niet"),
+        (view.LANGUAGE, "klingon"),
+    ],
+)
+def test_forged_values_on_the_tab_get_a_friendly_answer_never_an_apology(
+    slack: CheckedSlack, services: Services, action: str, value: str
+) -> None:
+    tab = opened(slack, services, "U1")
+    home = click(slack, services, "U1", action, value, on=tab)
+    assert "referentie" not in texts(home)
+    assert home["type"] == "home"
