@@ -31,7 +31,7 @@ from bot.services import questions as questions_service
 from bot.services.errors import DomainError
 from bot.services.home import HomeState
 from bot.text import parse_number
-from handlers import agenda, community_form, minutes, questions, render, text_in
+from handlers import agenda, community_form, minutes, privacy, questions, render, text_in
 from handlers.commands import join
 from handlers.errors import Context, apology, message_for, open_modal
 from handlers.locale import learn_language
@@ -390,6 +390,20 @@ def _calendar(services: Services, t: Translator, user_id: str, state: HomeState,
     return reply.message.text, state
 
 
+def _my_data(services: Services, t: Translator, user_id: str, state: HomeState,
+             chosen: str) -> Outcome:  # fmt: skip
+    reply = privacy.my_data(services, t, user_id, "")  # the clicker's own, whatever the value
+    if reply.after is not None:
+        reply.after()
+    return reply.message.text, state
+
+
+def _forget(services: Services, t: Translator, user_id: str, state: HomeState,
+            chosen: str) -> Outcome:  # fmt: skip
+    forgotten = privacy.forget_user(services, user_id)  # the clicker, never a value's
+    return t("privacy_forgotten", count=forgotten.memberships), HomeState()
+
+
 _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcome]] = {
     view.RSVP_YES: partial(_rsvp, True),
     view.RSVP_NO: partial(_rsvp, False),
@@ -406,6 +420,8 @@ _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcom
     view.STOP_FACILITATOR: _stop_facilitator,
     view.APPOINT: _appoint,
     view.CALENDAR: _calendar,
+    view.MY_DATA: _my_data,
+    view.FORGET: _forget,
     view.ADD_ADMIN: _add_admin,
     view.REMOVE_ADMIN: _remove_admin,
 }

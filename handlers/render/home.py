@@ -64,9 +64,11 @@ AGENDA = "home_agenda"  # opens the agenda form of the next meeting
 MINUTES = "home_minutes"  # opens the minutes form of the latest meeting
 ANSWER = "home_answer"  # opens the answer form of a question
 CALENDAR = "home_calendar"  # the .ics of my meetings, in my DM
+MY_DATA = "home_my_data"  # everything kept about me, in my DM
+FORGET = "home_forget"  # forget me (asks first)
 PLAN = "home_plan"  # opens the meeting form
 MOVE = "home_move"  # opens it filled in
-MEMBER_ACTIONS = (RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE, CALENDAR)
+MEMBER_ACTIONS = (RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE, CALENDAR, MY_DATA, FORGET)
 # Refused, with nothing changed, to anyone but the community's facilitators and the admins.
 FACILITATOR_ACTIONS = (
     APPROVE,
@@ -348,6 +350,12 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
             for q in page.questions
         ]  # fmt: skip
         blocks += [header(t("home_questions")), section("\n".join(lines))]
+    forget = button(t("privacy_forget_button"), FORGET, "me", style="danger")
+    forget["confirm"] = confirm(
+        t, t("privacy_forget_confirm_title"), t("privacy_forget_confirm_text"),
+        t("privacy_forget_confirm_yes"),
+    )  # fmt: skip
+    blocks.append(actions(button(t("home_my_data"), MY_DATA, "me"), forget, block_id="privacy"))
     blocks += [divider(), header(t("home_discover"))]
     if page.discover:
         blocks.extend(_discover_line(t, c) for c in page.discover)

@@ -568,3 +568,19 @@ def test_forged_values_on_the_tab_get_a_friendly_answer_never_an_apology(
     home = click(slack, services, "U1", action, value, on=tab)
     assert "referentie" not in texts(home)
     assert home["type"] == "home"
+
+
+def test_my_data_and_forget_me_from_the_tab(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    tab = opened(slack, services, "U1")
+    forget = actions_of(tab)[view.FORGET]
+    assert forget["confirm"]["style"] == "danger"
+    click(slack, services, "U1", view.MY_DATA, "U2")  # the value names nobody: the clicker's
+    uploads = standin.calls("files.completeUploadExternal")
+    assert uploads and uploads[-1].args.get("channel_id") == "DU1"
+
+    home = click(slack, services, "U1", view.FORGET, "U2")
+    assert status_of(services, "U1") is None
+    assert status_of(services, "U2") == "member", "the value names nobody to forget"
+    assert "Ethiek" not in texts(home).split(t("home_discover"))[0]
