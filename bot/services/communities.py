@@ -147,44 +147,42 @@ def _next_meetings(session: Session, ids: Sequence[int], now: dt.datetime) -> di
         # One community (a join, /cop info): the first upcoming meeting by the index.
         first = session.connection().execute(_NEXT_ONE, {"cid": ids[0], "now": now}).first()
         return {ids[0]: first} if first is not None else {}
-    earliest = (
-        select(Meeting.community_id, func.min(Meeting.starts_at).label("starts_at"))
+    # The first upcoming meeting of each community, in one pass over just these
+    # communities' meetings (their index), as plain columns.
+    ranked = (
+        select(
+            *_NEXT_COLUMNS,
+            func.row_number()
+            .over(partition_by=Meeting.community_id, order_by=(Meeting.starts_at, Meeting.id))
+            .label("rank"),
+        )
         .where(
             Meeting.community_id.in_(ids),
             Meeting.status == Meeting.SCHEDULED,
             Meeting.starts_at >= now,
         )
-        .group_by(Meeting.community_id)
         .subquery()
     )
-    rows = session.scalars(
-        select(Meeting)
-        .join(
-            earliest,
-            (Meeting.community_id == earliest.c.community_id)
-            & (Meeting.starts_at == earliest.c.starts_at),
-        )
-        # Said again for the outer table, so that the planner reads only these
-        # communities' meetings (by the community index) instead of every meeting.
-        .where(Meeting.community_id.in_(ids))
-    )
+    rows = session.execute(select(ranked).where(ranked.c.rank == 1)).all()
     result: dict[int, Any] = {}
     for meeting in rows:
         result.setdefault(meeting.community_id, meeting)
     return result
 
 
+_NEXT_COLUMNS = (
+    Meeting.id,
+    Meeting.community_id,
+    Meeting.key,
+    Meeting.title,
+    Meeting.starts_at,
+    Meeting.ends_at,
+    Meeting.kind,
+    Meeting.location,
+    Meeting.status,
+)
 _NEXT_ONE = (
-    select(
-        Meeting.id,
-        Meeting.key,
-        Meeting.title,
-        Meeting.starts_at,
-        Meeting.ends_at,
-        Meeting.kind,
-        Meeting.location,
-        Meeting.status,
-    )
+    select(*_NEXT_COLUMNS)
     .where(
         Meeting.community_id == bindparam("cid"),
         Meeting.status == Meeting.SCHEDULED,
