@@ -67,18 +67,29 @@ def fresh(url: str) -> None:
 def populate(url: str, communities: int, mine: int, now: dt.datetime) -> None:
     db = Database(url)
     starts = now + dt.timedelta(days=30)
+
+    def meetings(count: int) -> tuple[MeetingSpec, ...]:
+        return tuple(
+            MeetingSpec(
+                f"m{k}", starts + dt.timedelta(days=30 * k), None, "online", None, f"Meeting {k}"
+            )
+            for k in range(count)
+        )
+
     specs = [
         CommunitySpec(
-            slug=f"cop-{i:04d}", name=f"Community {i:04d}", programme=f"Programma {i % 7}",
-            description="Over deze community.", capacity=25 if i % 3 == 0 else None,
-            registration_deadline=None, approval=i % 5 == 0, channel=None, facilitators=(),
+            slug=f"cop-{i:04d}",
+            name=f"Community {i:04d}",
+            programme=f"Programma {i % 7}",
+            description="Over deze community.",
+            capacity=25 if i % 3 == 0 else None,
+            registration_deadline=None,
+            approval=i % 5 == 0,
+            channel=None,
+            facilitators=(),
             reminders=None,
-            meetings=tuple(
-                MeetingSpec(f"m{k}", starts + dt.timedelta(days=30 * k), None, "online", None,
-                            f"Bijeenkomst {k + 1}")
-                for k in range(3)
-            ),
-        )  # fmt: skip
+            meetings=meetings(3),
+        )
         for i in range(communities)
     ]
     with db.write() as session:
@@ -98,9 +109,7 @@ def populate(url: str, communities: int, mine: int, now: dt.datetime) -> None:
             community = session.get(Community, cid)
             assert community is not None
             community.member_count = 25 if cid == ids[0] else 1
-        first = session.scalars(
-            select(Community).where(Community.id == ids[0])
-        ).one()
+        first = session.scalars(select(Community).where(Community.id == ids[0])).one()
         meeting_ids = [m.id for m in first.meetings]
         session.execute(
             insert(Rsvp),
