@@ -29,6 +29,7 @@ from bot.services.questions import (
     QuestionPage,
     QuestionView,
 )
+from bot.text import parse_number
 from handlers import text_in
 from handlers.errors import answer_after_ack, message_for, open_modal, say, typed
 from handlers.registry import Command, Entry
@@ -75,7 +76,9 @@ def _source(t: Translator, permalink: str | None) -> str:
     return ""
 
 
-def _question_blocks(t: Translator, q: QuestionView, *, manager: bool) -> list[Block]:
+def _question_blocks(
+    t: Translator, q: QuestionView, *, manager: bool, page: int = 1
+) -> list[Block]:
     line = t(
         "questions_line",
         id=q.number,
@@ -114,7 +117,8 @@ def _question_blocks(t: Translator, q: QuestionView, *, manager: bool) -> list[B
     elif manager:
         buttons.append(button(t("questions_button_lesson"), LESSON_ACTION, str(q.id)))
     if buttons:
-        blocks.append(actions(*buttons))
+        # The block id carries the list's page, so a vote can redraw the list in place.
+        blocks.append(actions(*buttons, block_id=f"question-{q.id}-{page}"))
     return blocks
 
 
@@ -128,7 +132,7 @@ def question_page(t: Translator, page: QuestionPage) -> Message:
     for index, q in enumerate(page.questions):
         if index:
             blocks.append(divider())
-        blocks.extend(_question_blocks(t, q, manager=page.can_manage))
+        blocks.extend(_question_blocks(t, q, manager=page.can_manage, page=page.page))
     blocks.append(context(t("questions_page", page=page.page, pages=page.pages, count=page.total)))
     if page.page < page.pages:
         more = button(
@@ -239,13 +243,22 @@ def vote_button(
     ack()
     user_id = body["user"]["id"]
 
-    def work(t: Translator) -> Message:
+    # In the list of questions (`question-<id>-<page>`): drawn again in place, with the
+    # vote on its button and the count; elsewhere (a DM) the count comes apart.
+    parts = str(action.get("block_id", "")).split("-")
+    page = parse_number(parts[2]) if len(parts) == 3 and parts[0] == "question" else None
+
+    def work(t: Translator) -> Message | None:
         question_id = _question_id(action)
         with services.db.write() as session:
             result = questions.toggle_vote(
                 session, question_id=question_id, user_id=user_id, admins=services.settings.admins
             )
         key = "questions_voted" if result.voted else "questions_unvoted"
+        if page:
+            listed = _list(services, t, user_id, result.community_slug, page)
+            say(respond, listed, replace=True)
+            return None
         return text_message(t(key, id=result.number, count=result.votes))
 
     answer_after_ack(services, respond, user_id, "question vote", work, context="questions")

@@ -78,6 +78,7 @@ class VoteResult:
     number: int  # in the community, as people know it
     voted: bool  # the vote stands after this click
     votes: int
+    community_slug: str = ""
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ def toggle_vote(
             pass
     return VoteResult(
         question_id=question_id, number=question.number, voted=voted,
-        votes=_votes(session, question_id),
+        votes=_votes(session, question_id), community_slug=question.community.slug,
     )  # fmt: skip
 
 

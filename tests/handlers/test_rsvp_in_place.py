@@ -122,3 +122,21 @@ def test_a_reminder_to_someone_who_answered_shows_that_answer(services: Services
     assert buttons({"blocks": shown.blocks})[0]["text"]["text"] == t("button_yes_chosen")
     other = render.reminder(t, theirs, now=services.clock())
     assert t("reminder_question") in texts({"blocks": other.blocks})
+
+
+def test_a_question_vote_in_the_list_redraws_that_list(
+    slack: CheckedSlack, standin: SlackStandIn, services: Services
+) -> None:
+    slack.command("U1", "vraag ethiek Wie heeft een ethische commissie?")
+    assert services.wait_idle(5)
+    listing = slack.command("U2", "vragen ethiek").json()
+    vote = buttons(listing)[0]
+    block = next(b for b in listing["blocks"] if b.get("type") == "actions")
+    assert block["block_id"].endswith("-1")  # the list's page
+
+    slack.click("U2", vote["action_id"], vote["value"], block_id=block["block_id"])
+
+    answer = _answer(standin)
+    assert answer["replace_original"] is True
+    assert buttons(answer)[0]["text"]["text"] == t("questions_button_unvote")
+    assert t("questions_votes", count=1) in texts(answer)
