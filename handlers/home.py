@@ -31,12 +31,22 @@ from bot.services import questions as questions_service
 from bot.services.errors import DomainError
 from bot.services.home import HomeState
 from bot.text import parse_number
-from handlers import agenda, community_form, minutes, privacy, questions, render, text_in
+from handlers import (
+    agenda,
+    commands,
+    community_form,
+    minutes,
+    privacy,
+    questions,
+    render,
+    text_in,
+)  # fmt: skip
 from handlers.commands import join
 from handlers.errors import Context, apology, message_for, open_modal
 from handlers.locale import learn_language
 from handlers.meeting_form import form_view
 from handlers.meetings import calendar as calendar_command
+from handlers.registry import Command
 from handlers.render import home as view
 from handlers.render.blocks import escape, mention
 
@@ -398,10 +408,35 @@ def _my_data(services: Services, t: Translator, user_id: str, state: HomeState,
     return reply.message.text, state
 
 
+def _show(services: Services, t: Translator, user_id: str, state: HomeState,
+          chosen: str) -> Outcome:  # fmt: skip
+    """A command's answer, the same as typing it, in the DM with the bot (its buttons work
+    there: they redraw in place). Only the commands in render/home.py SHOWABLE."""
+    name, _, slug = chosen.partition("|")
+    command = _COMMANDS.get(name) if name in view.SHOWABLE else None
+    if command is None:
+        return None, state
+    reply = command.handler(services, t, user_id, slug)
+    services.notifier.send_dm(user_id, reply.message)
+    if reply.after is not None:
+        reply.after()
+    return t("home_shown"), state
+
+
 def _forget(services: Services, t: Translator, user_id: str, state: HomeState,
             chosen: str) -> Outcome:  # fmt: skip
     forgotten = privacy.forget_user(services, user_id)  # the clicker, never a value's
     return t("privacy_forgotten", count=forgotten.memberships), HomeState()
+
+
+# The /cop commands a SHOW button may run, by name, from the modules' own tables.
+_COMMANDS: dict[str, Command] = {
+    entry.name: entry
+    for table in (commands.COMMANDS, agenda.COMMANDS, questions.COMMANDS, minutes.COMMANDS,
+                  privacy.COMMANDS)
+    for entry in table
+    if isinstance(entry, Command)
+}  # fmt: skip
 
 
 _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcome]] = {
@@ -421,6 +456,7 @@ _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcom
     view.APPOINT: _appoint,
     view.CALENDAR: _calendar,
     view.MY_DATA: _my_data,
+    view.SHOW: _show,
     view.FORGET: _forget,
     view.ADD_ADMIN: _add_admin,
     view.REMOVE_ADMIN: _remove_admin,

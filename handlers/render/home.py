@@ -65,10 +65,15 @@ MINUTES = "home_minutes"  # opens the minutes form of the latest meeting
 ANSWER = "home_answer"  # opens the answer form of a question
 CALENDAR = "home_calendar"  # the .ics of my meetings, in my DM
 MY_DATA = "home_my_data"  # everything kept about me, in my DM
+SHOW = "home_show"  # a command's answer (topics, questions, ...) in my DM with the bot
+# What SHOW may show: the /cop commands' names (handlers/registry.py), nothing else.
+SHOWABLE = ("topics", "question_list", "meetings", "members", "lessons", "audit")
 FORGET = "home_forget"  # forget me (asks first)
 PLAN = "home_plan"  # opens the meeting form
 MOVE = "home_move"  # opens it filled in
-MEMBER_ACTIONS = (RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE, CALENDAR, MY_DATA, FORGET)
+MEMBER_ACTIONS = (
+    RSVP_YES, RSVP_NO, JOIN, LEAVE, PAGE, LANGUAGE, CALENDAR, MY_DATA, FORGET, SHOW,
+)  # fmt: skip
 # Refused, with nothing changed, to anyone but the community's facilitators and the admins.
 FACILITATOR_ACTIONS = (
     APPROVE,
@@ -184,6 +189,12 @@ def _my_community(t: Translator, entry: MyCommunity) -> list[Block]:
         t("home_leave_confirm_yes"),
     )  # fmt: skip
     blocks = [section("\n".join(lines), accessory=leave)]
+    if entry.status == "member":
+        shows = [
+            button(t(f"home_show_{name}"), f"{SHOW}-{name}-{c.slug}", value(name, c.slug))
+            for name in ("topics", "question_list", "meetings", "members")
+        ]
+        blocks.append(actions(*shows, block_id=f"show-{c.slug}"))
     if entry.status == "member" and upcoming is not None:
         mid = upcoming.meeting.id
         answer = upcoming.my_answer
@@ -355,7 +366,14 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
         t, t("privacy_forget_confirm_title"), t("privacy_forget_confirm_text"),
         t("privacy_forget_confirm_yes"),
     )  # fmt: skip
-    blocks.append(actions(button(t("home_my_data"), MY_DATA, "me"), forget, block_id="privacy"))
+    blocks.append(
+        actions(
+            button(t("home_show_lessons"), f"{SHOW}-lessons", value("lessons")),
+            button(t("home_my_data"), MY_DATA, "me"),
+            forget,
+            block_id="privacy",
+        )
+    )
     blocks += [divider(), header(t("home_discover"))]
     if page.discover:
         blocks.extend(_discover_line(t, c) for c in page.discover)
@@ -387,6 +405,7 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
         blocks.append(section(t("home_admins", people=listed or t("home_nobody"))))
         elements = [
             button(t("home_create_community"), CREATE_COMMUNITY, "", style="primary"),
+            button(t("home_show_audit"), f"{SHOW}-audit", value("audit")),
             users_menu(t("home_add_admin"), ADD_ADMIN),
         ]
         dismiss = select(

@@ -584,3 +584,24 @@ def test_my_data_and_forget_me_from_the_tab(
     assert status_of(services, "U1") is None
     assert status_of(services, "U2") == "member", "the value names nobody to forget"
     assert "Ethiek" not in texts(home).split(t("home_discover"))[0]
+
+
+def test_a_members_lists_come_to_the_dm_from_the_tab_and_nothing_else_can_be_run(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    slack.command("U2", "onderwerp ethiek Algoritmeregister")
+    assert services.wait_idle(5)
+    tab = opened(slack, services, "U1")
+    assert f"{view.SHOW}-topics-ethiek" in actions_of(tab)
+    standin.clear()
+    home = click(slack, services, "U1", f"{view.SHOW}-topics-ethiek", "topics|ethiek", on=tab)
+    assert t("home_shown") in texts(home)
+    [dm] = dms_to(standin, "U1")
+    assert "Algoritmeregister" in texts(dm.args)
+
+    # A forged name runs nothing: not forget-me, not a join.
+    for forged in ("forget|", "join|ethiek", "leave|ethiek"):
+        standin.clear()
+        click(slack, services, "U1", f"{view.SHOW}-x", forged, on=tab)
+        assert dms_to(standin, "U1") == []
+    assert status_of(services, "U1") == "member"
