@@ -89,6 +89,8 @@ class Button:
     # of a menu (static_select: each option is shown as a button of its own).
     home: dict[str, Any] | None = None
     select: bool = False
+    # A people menu (users_select): `:klik <n> U0BOB` picks U0BOB in it.
+    people: bool = False
 
 
 @dataclass
@@ -178,11 +180,20 @@ class Console:
                     message=message,
                     home=home,
                     select=bool(element.get("select")),
+                    people=element.get("type") == "users_select",
                 )
             )
             number = len(self.buttons)
         asks = " (vraagt bevestiging)" if element.get("confirm") else ""
-        return f"[{number}] {element['text']['text']}{asks}"
+        who = (
+            f" (:klik {number} U0BOB kiest iemand)" if element.get("type") == "users_select" else ""
+        )
+        return f"[{number}] {element['text']['text']}{asks}{who}"
+
+    def _people(self, element: dict[str, Any], block_id: str, home: dict[str, Any] | None) -> str:
+        """A people menu, as one button that takes the person: `:klik <n> U0BOB`."""
+        shown = {**element, "text": element.get("placeholder", {"text": "?"})}
+        return self._button(shown, block_id, self.standin.response_url(), None, None, home)
 
     def _menu(self, element: dict[str, Any], block_id: str, home: dict[str, Any] | None) -> str:
         """A static_select: its placeholder, then each option as a button of its own."""
@@ -227,9 +238,11 @@ class Console:
             labels = [
                 self._button(e, block_id, response_url, channel_id, message, home)
                 if e.get("type") == "button"
+                else self._people(e, block_id, home)
+                if e.get("type") == "users_select"
                 else self._menu(e, block_id, home)
                 for e in block["elements"]
-                if e.get("type") in ("button", "static_select")
+                if e.get("type") in ("button", "static_select", "users_select")
             ]
             return ["  " + "  ".join(labels)]
         return [f"  ({kind})"]
@@ -467,7 +480,7 @@ class Console:
                 response_url=self.standin.response_url(),
             )
 
-    def click(self, number: int) -> None:
+    def click(self, number: int, person: str = "") -> None:
         if not 1 <= number <= len(self.buttons):
             self.print(f"Er is geen knop [{number}]. Knoppen staan tussen [ ] bij de berichten.")
             return
@@ -476,9 +489,13 @@ class Console:
             if b.home is not self.latest_home:
                 self.print("Die knop staat op een oudere App Home; typ :home.")
                 return
+            if b.people and not re.fullmatch(r"[UW][A-Z0-9]{1,20}", person):
+                self.print(f"Gebruik: :klik {number} U0BOB (wie je kiest, een Slack-ID)")
+                return
             body = home_actions_body(
-                user_id=self.user, action_id=b.action_id, value=b.value, view=b.home,
-                block_id=b.block_id, button_text=b.label, select=b.select,
+                user_id=self.user, action_id=b.action_id,
+                value=person if b.people else b.value, view=b.home, block_id=b.block_id,
+                button_text=b.label, select=b.select, user_select=b.people,
             )  # fmt: skip
             status, answer = self.dispatch(body)
             if status != 200:
@@ -528,9 +545,9 @@ class Console:
             else:
                 self.print("Gebruik: :user U2 (een Slack-gebruikers-ID, begint met U)")
         elif line.startswith((":klik", ":click")):
-            _, _, number = line.partition(" ")
-            if number.strip().isdigit():
-                self.click(int(number))
+            number, _, person = line.partition(" ")[2].strip().partition(" ")
+            if number.isascii() and number.isdigit():
+                self.click(int(number), person.strip().upper())
             else:
                 self.print("Gebruik: :klik 3 (het nummer tussen [ ])")
         elif line.startswith((":veld", ":field")):
@@ -568,7 +585,7 @@ HELP = """Typ wat je in Slack zou typen, bijvoorbeeld:
   /cop afmelden ethiek       afmelden
 En in deze console:
   :user U2                   wissel van gebruiker (iedereen is een Slack-ID)
-  :klik 3                    druk op knop [3]
+  :klik 3                    druk op knop [3] (:klik 3 U0BOB kiest iemand in een personenmenu)
   :veld 2 tekst              vul veld 2 in van het open venster (\\n = nieuwe regel)
   :verstuur / :annuleer      verstuur of sluit het venster
   :bewaar tekst              "Bewaar als open vraag" op een bericht met die tekst

@@ -60,3 +60,15 @@ def test_a_global_shortcut_by_its_dutch_name_and_a_wrong_name_gets_the_list(
 ) -> None:
     output = _run(tmp_path, ":snel iets\n:quit\n")
     assert "Gebruik: :snel vraag | onderwerp | plannen | aanmelden" in output
+
+
+def test_an_admin_appoints_a_facilitator_with_the_people_menu(tmp_path: Path) -> None:
+    first = _run(tmp_path, ":home\n:quit\n")
+    pick = _number(first, "Voorspellen")
+    second = _run(tmp_path, f":home\n:klik {pick}\n:quit\n")
+    appoint = _number(second.split(f"U0ALICE> :klik {pick}")[1], "Kartrekker benoemen…")
+
+    asked = _run(tmp_path, f":home\n:klik {pick}\n:klik {appoint}\n:quit\n")
+    assert f"Gebruik: :klik {appoint} U0BOB" in asked
+    done = _run(tmp_path, f":home\n:klik {pick}\n:klik {appoint} u0bob\n:quit\n")
+    assert "@U0BOB is nu kartrekker van *Voorspellen*" in done
