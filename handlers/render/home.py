@@ -168,6 +168,15 @@ def _pager(t: Translator, part: str, page: int, total: int, per_page: int) -> li
     ]
 
 
+def shows(t: Translator, slug: str, *, block_id: str = "") -> Block:
+    """A community's lists (topics, questions, meetings, members), each sent to the DM."""
+    return actions(
+        *(button(t(f"home_show_{name}"), f"{SHOW}-{name}-{slug}", value(name, slug))
+          for name in ("topics", "question_list", "meetings", "members")),
+        block_id=block_id or f"show-{slug}",
+    )  # fmt: skip
+
+
 def _my_community(t: Translator, entry: MyCommunity) -> list[Block]:
     c = entry.summary
     status = t(f"home_status_{entry.status}", position=entry.position or 0)
@@ -190,11 +199,7 @@ def _my_community(t: Translator, entry: MyCommunity) -> list[Block]:
     )  # fmt: skip
     blocks = [section("\n".join(lines), accessory=leave)]
     if entry.status == "member":
-        shows = [
-            button(t(f"home_show_{name}"), f"{SHOW}-{name}-{c.slug}", value(name, c.slug))
-            for name in ("topics", "question_list", "meetings", "members")
-        ]
-        blocks.append(actions(*shows, block_id=f"show-{c.slug}"))
+        blocks.append(shows(t, c.slug))
     if entry.status == "member" and upcoming is not None:
         mid = upcoming.meeting.id
         answer = upcoming.my_answer
@@ -322,6 +327,7 @@ def _managed(t: Translator, page: HomePage, c: ManagedCommunity) -> list[Block]:
             actions(*(button(t("home_answer", number=number), f"{ANSWER}-{qid}", value(slug, qid))
                       for qid, number, _ in c.questions), block_id="questions")
         )  # fmt: skip
+    blocks.append(shows(t, slug, block_id=f"manage-show-{slug}"))
     blocks.append(
         actions(
             button(t("home_plan"), f"{PLAN}-{slug}", value(slug), style="primary"),
