@@ -67,7 +67,7 @@ CALENDAR = "home_calendar"  # the .ics of my meetings, in my DM
 MY_DATA = "home_my_data"  # everything kept about me, in my DM
 SHOW = "home_show"  # a command's answer (topics, questions, ...) in my DM with the bot
 # What SHOW may show: the /cop commands' names (handlers/registry.py), nothing else.
-SHOWABLE = ("topics", "question_list", "meetings", "members", "lessons", "audit")
+SHOWABLE = ("topics", "question_list", "meetings", "members", "lessons", "audit", "info")
 FORGET = "home_forget"  # forget me (asks first)
 PLAN = "home_plan"  # opens the meeting form
 MOVE = "home_move"  # opens it filled in
@@ -383,6 +383,12 @@ def home_view(t: Translator, page: HomePage, *, notice: str | None = None) -> di
     blocks += [divider(), header(t("home_discover"))]
     if page.discover:
         blocks.extend(_discover_line(t, c) for c in page.discover)
+        # The start text of each (`/cop info`), to read before joining: in the DM.
+        infos = [
+            button(t("home_info", name=c.name), f"{SHOW}-info-{c.slug}", value("info", c.slug))
+            for c in page.discover
+        ]
+        blocks.append(actions(*infos, block_id="discover-info"))
         blocks.extend(
             _pager(t, "discover", page.state.discover_page, page.discover_total, DISCOVER_PER_PAGE)
         )

@@ -605,3 +605,14 @@ def test_a_members_lists_come_to_the_dm_from_the_tab_and_nothing_else_can_be_run
         click(slack, services, "U1", f"{view.SHOW}-x", forged, on=tab)
         assert dms_to(standin, "U1") == []
     assert status_of(services, "U1") == "member"
+
+
+def test_someone_new_reads_a_communitys_start_text_before_joining(
+    slack: CheckedSlack, services: Services, standin: SlackStandIn
+) -> None:
+    tab = opened(slack, services, "U9")
+    assert f"{view.SHOW}-info-ethiek" in actions_of(tab)
+    standin.clear()
+    click(slack, services, "U9", f"{view.SHOW}-info-ethiek", "info|ethiek", on=tab)
+    [dm] = dms_to(standin, "U9")
+    assert "Over deze community." in texts(dm.args)
