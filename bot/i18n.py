@@ -153,7 +153,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "approval_done_declined": ":x: <@{by}> heeft de aanmelding van <@{user}> voor *{name}* "
         "afgewezen.",
         "approval_already": "Over deze aanmelding voor *{name}* is al besloten.",
-        "approval_withdrawn": "<@{user}> heeft de aanmelding voor *{name}* ingetrokken; er valt niets meer te beslissen.",
+        "approval_withdrawn": "{user} heeft de aanmelding voor *{name}* ingetrokken; er valt niets meer te beslissen.",
         "outcome_member": ":tada: Je aanmelding voor *{name}* is goedgekeurd: je bent lid!",
         "outcome_waitlist": ":hourglass: Je aanmelding voor *{name}* is goedgekeurd, maar de "
         "community is vol. Je staat op de wachtlijst op plek {position}.",
@@ -340,7 +340,7 @@ MESSAGES: dict[str, dict[str, Entry]] = {
         "full, so <@{user}> is on the waitlist (place {position}).",
         "approval_done_declined": ":x: <@{by}> declined <@{user}>'s request to join *{name}*.",
         "approval_already": "This request to join *{name}* was already decided.",
-        "approval_withdrawn": "<@{user}> withdrew the request to join *{name}*; there is nothing left to decide.",
+        "approval_withdrawn": "{user} withdrew the request to join *{name}*; there is nothing left to decide.",
         "outcome_member": ":tada: Your request to join *{name}* was approved: you are a member!",
         "outcome_waitlist": ":hourglass: Your request to join *{name}* was approved, but the "
         "community is full. You are on the waitlist at place {position}.",

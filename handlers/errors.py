@@ -51,7 +51,7 @@ from bot.services.errors import (
 from bot.services.when import describe, example_when
 from handlers import text_in
 from handlers.render import members_only, text_message
-from handlers.render.blocks import escape, fit, section, sections
+from handlers.render.blocks import escape, fit, mention, section, sections
 
 log = logging.getLogger("cop_bot")
 
@@ -194,7 +194,8 @@ def message_for(
         case _, NotAllowed():
             return text_message(t("not_allowed"))
         case _, RequestWithdrawn(community=name, user_id=user):
-            return text_message(t("approval_withdrawn", name=escape(name), user=escape(user)))
+            # A mention only of a well-formed user id: the value is the button's, forgeable.
+            return text_message(t("approval_withdrawn", name=escape(name), user=mention(user)))
         case _, SettingsInvalid(problems=problems):
             return text_message("\n".join(t(key) for _, key in sorted(problems.items())))
         case _, RequestAlreadyDecided(community=name):

@@ -616,3 +616,14 @@ def test_someone_new_reads_a_communitys_start_text_before_joining(
     click(slack, services, "U9", f"{view.SHOW}-info-ethiek", "info|ethiek", on=tab)
     [dm] = dms_to(standin, "U9")
     assert "Over deze community." in texts(dm.args)
+
+
+@pytest.mark.parametrize("person", ["", "<!channel>", "U2|x"])
+def test_a_facilitators_forged_request_value_forms_no_mention(
+    slack: CheckedSlack, services: Services, person: str
+) -> None:
+    tab = opened(slack, services, "UFAC")
+    home = click(slack, services, "UFAC", f"{view.APPROVE}-x", f"ethiek|{person}", on=tab)
+    shown = str(home["blocks"])
+    assert "<@>" not in shown and "<!channel>" not in shown and "<@U2|x>" not in shown
+    assert "ingetrokken" in texts(home) or t("approval_already", name="Ethiek") in texts(home)
