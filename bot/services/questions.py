@@ -78,7 +78,7 @@ class VoteResult:
     number: int  # in the community, as people know it
     voted: bool  # the vote stands after this click
     votes: int
-    community_slug: str = ""
+    community_slug: str  # the list to draw again
 
 
 @dataclass(frozen=True)

@@ -139,9 +139,15 @@ def test_the_community_is_the_longest_run_of_leading_words_and_line_breaks_stay(
 def test_a_second_vote_by_the_same_person_takes_the_first_back(ethiek: Database) -> None:
     asked = _ask(ethiek)
 
-    assert _vote(ethiek, asked.id, "U2") == VoteResult(asked.id, asked.number, voted=True, votes=1)
-    assert _vote(ethiek, asked.id, "U3") == VoteResult(asked.id, asked.number, voted=True, votes=2)
-    assert _vote(ethiek, asked.id, "U2") == VoteResult(asked.id, asked.number, voted=False, votes=1)
+    assert _vote(ethiek, asked.id, "U2") == VoteResult(
+        asked.id, asked.number, voted=True, votes=1, community_slug="ethiek"
+    )
+    assert _vote(ethiek, asked.id, "U3") == VoteResult(
+        asked.id, asked.number, voted=True, votes=2, community_slug="ethiek"
+    )
+    assert _vote(ethiek, asked.id, "U2") == VoteResult(
+        asked.id, asked.number, voted=False, votes=1, community_slug="ethiek"
+    )
     assert _vote_rows(ethiek, asked.id) == 1
 
 
