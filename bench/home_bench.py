@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
+from bench.scale_bench import fresh
 from bot.app import build_app, build_services
 from bot.config import Settings
 from bot.edge import Edge
@@ -44,24 +45,13 @@ from bot.sandbox.signed import (
 )
 from bot.sandbox.standin import SlackStandIn
 from bot.services.catalog import CommunitySpec, MeetingSpec, apply
-from storage import migrate
-from storage.db import Database, null_pool_engine
+from storage.db import Database
 from storage.models import Community, Facilitator, Membership, Rsvp
 
 AMS = ZoneInfo("Europe/Amsterdam")
 RESULTS = Path(__file__).resolve().parent / "results"
 SECRET = "bench-secret"
 VIEWER = "U0VIEWER"
-
-
-def fresh(url: str) -> None:
-    if not url.startswith("sqlite"):
-        engine = null_pool_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    migrate.upgrade(url)
 
 
 def populate(url: str, communities: int, mine: int, now: dt.datetime) -> None:

@@ -21,7 +21,7 @@ from bot.services.errors import (
     NotAllowed,
     NotInCommunity,
 )
-from bot.services.membership import can_manage
+from bot.services.membership import can_manage, managed
 from bot.services.views import MeetingView
 from storage.models import Community, Facilitator, Meeting, Membership, Rsvp
 
@@ -99,15 +99,6 @@ def _members(session: Session, community_id: int) -> tuple[str, ...]:
     )
 
 
-def _managed(
-    session: Session, query: str, user_id: str, admins: Collection[str], action: str
-) -> Community:
-    community = communities.resolve(session, query, for_update=True)
-    if not can_manage(session, community.id, user_id, admins):
-        raise NotAllowed(action)
-    return community
-
-
 def _change(
     session: Session, community: Community, meeting: Meeting, previous: dt.datetime | None
 ) -> MeetingChange:
@@ -143,7 +134,7 @@ def add(
     community has a scheduled meeting at that moment already: a second one is a mistake,
     such as the same command sent twice).
     """
-    community = _managed(session, query, user_id, admins, "add_meeting")
+    community = managed(session, query, user_id, admins, "add_meeting")
     _within_horizon(starts_at, now, tz)
     twin = session.scalar(
         select(Meeting.id).where(
@@ -257,7 +248,7 @@ def move(
 
     Raises CommunityNotFound, NotAllowed, MeetingNotFound and MeetingTooFarAhead.
     """
-    community = _managed(session, query, user_id, admins, "move_meeting")
+    community = managed(session, query, user_id, admins, "move_meeting")
     _within_horizon(starts_at, now, tz)
     if meeting_id is not None:
         meeting = _by_id(session, community, meeting_id, now)
@@ -293,7 +284,7 @@ def cancel(
 
     Raises CommunityNotFound, NotAllowed and MeetingNotFound.
     """
-    community = _managed(session, query, user_id, admins, "cancel_meeting")
+    community = managed(session, query, user_id, admins, "cancel_meeting")
     if meeting_id is not None:
         meeting = _by_id(session, community, meeting_id, now)
     else:

@@ -311,6 +311,14 @@ def leave(
     Call inside a write transaction. Raises CommunityNotFound and NotMember.
     """
     community = communities.resolve(session, query, for_update=True)
+    return _take_out(session, community, user_id, now=now, tz=tz)
+
+
+def _take_out(
+    session: Session, community: Community, user_id: str, *, now: dt.datetime, tz: ZoneInfo
+) -> LeaveResult:
+    """`user_id` out of the community (member, waitlist or request): their departure
+    recorded, the next on the waitlist moved up into a freed seat. Raises NotMember."""
     membership = _find(session, community.id, user_id)
     if membership is None:
         raise NotMember(community.name)
@@ -490,9 +498,11 @@ def appoint_facilitator(
     return Appointment(community_name=community.name, community_slug=community.slug, new=new)
 
 
-def _managed(
+def managed(
     session: Session, query: str, by: str, admins: Collection[str], action: str
 ) -> Community:
+    """The community `query` names, locked for the change, when `by` manages it (its
+    facilitators, the admins); raises NotAllowed(`action`) otherwise."""
     community = communities.resolve(session, query, for_update=True)
     if not can_manage(session, community.id, by, admins):
         raise NotAllowed(action)
@@ -513,18 +523,9 @@ def remove_member(
     on the waitlist or a pending request. The next on the waitlist moves up, as when
     someone leaves; the person hears of it in a DM (outbox `member_removed`, with this
     transaction). Raises CommunityNotFound, NotAllowed and NotMember."""
-    community = _managed(session, query, removed_by, admins, "remove_member")
-    membership = _find(session, community.id, user_id)
-    if membership is None:
-        raise NotMember(community.name)
-    previous = membership.status
-    session.delete(membership)
-    session.flush()
-    record_departure(session, user_id, now)
-    promoted = (
-        _promote_next(session, community, now=now, tz=tz) if previous == Membership.MEMBER else None
-    )
-    communities.recount(session, community)
+    community = managed(session, query, removed_by, admins, "remove_member")
+    result = _take_out(session, community, user_id, now=now, tz=tz)
+    previous = result.previous
     audit.record(
         session, action=audit.MEMBER_REMOVED, actor=removed_by, subject=user_id,
         community=community.slug, now=now, detail=previous,
@@ -534,11 +535,7 @@ def remove_member(
         payload={"previous": previous},
     )  # fmt: skip
     outbox.queue_home_refresh(session, users=[user_id], now=now)
-    return LeaveResult(
-        community=communities.summary(session, community, now=now, tz=tz),
-        previous=previous,
-        promoted=promoted,
-    )
+    return result
 
 
 def move_up(
@@ -552,7 +549,7 @@ def move_up(
     """A facilitator moves `user_id` one place up the waitlist (they change places with
     the one ahead); returns the new position (1: first in line). Raises
     CommunityNotFound, NotAllowed and NotMember (not on the waitlist)."""
-    community = _managed(session, query, moved_by, admins, "move_up")
+    community = managed(session, query, moved_by, admins, "move_up")
     membership = _find(session, community.id, user_id)
     if membership is None or membership.status != Membership.WAITLIST:
         raise NotMember(community.name)
