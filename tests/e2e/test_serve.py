@@ -105,12 +105,23 @@ def server(
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found.extend(int(c) for c in (task / "children").read_text().split())
+        try:
+            found.extend(int(c) for c in (task / "children").read_text().split())
+        except FileNotFoundError:  # a thread that ended while we looked
+            continue
     return found
 
 
 def _cmdline(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    """A process's command line; "" for one that exited (and was reaped) while we looked.
+
+    Listing the children and reading their command lines is not atomic: a killed delivery
+    process can be reaped by `serve` in between.
+    """
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def _welcome_sender(db_url: str, user: str) -> int:
