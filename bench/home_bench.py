@@ -15,7 +15,9 @@ and the Bolt app, against the Slack stand-in, taking turns:
 - home: `app_home_opened`, from the request until the stand-in has the views.publish
   (the ack, then building the view in the background, then publishing it).
 
-Reported: the median and p90 of each, and their ratio (the target: home at most 2x hulp).
+Reported: the median and p90 of each, and their ratio (the target: home at most 2x hulp);
+then, in the same process, the median of each part of home on its own: reading the tab
+from the database, rendering its blocks, and one views.publish of the built view.
 Results are appended to bench/results/home.md.
 """
 
@@ -44,7 +46,10 @@ from bot.sandbox.signed import (
     slash_command_body,
 )
 from bot.sandbox.standin import SlackStandIn
+from bot.services import home as home_service
 from bot.services.catalog import CommunitySpec, MeetingSpec, apply
+from bot.services.home import HomeState
+from handlers.render import home as home_view
 from storage.db import Database
 from storage.models import Community, Facilitator, Membership, Rsvp
 
@@ -109,6 +114,15 @@ def populate(url: str, communities: int, mine: int, now: dt.datetime) -> None:
     db.dispose()
 
 
+def _median_ms(fn: Any, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--communities", type=int, default=1000)
@@ -163,6 +177,26 @@ def main() -> int:
             homes.append(home())
         view = standin.calls("views.publish")[-1].args["view"]
         blocks = len(view["blocks"]) if isinstance(view, dict) else -1
+
+        # The parts of `home`, each on its own, as handlers/home.py runs them.
+        t = services.translator(VIEWER)
+
+        def read() -> home_service.HomePage:
+            with services.db.read() as session:
+                return home_service.home(
+                    session, user_id=VIEWER, state=HomeState(), admins=settings.admins,
+                    now=services.clock(), tz=AMS,
+                )  # fmt: skip
+
+        page = read()
+        built = home_view.home_view(t, page)
+        parts = {
+            "read": _median_ms(read, args.rounds),
+            "render": _median_ms(lambda: home_view.home_view(t, page), args.rounds),
+            "publish": _median_ms(
+                lambda: app.client.views_publish(user_id=VIEWER, view=built), args.rounds
+            ),
+        }
         services.shutdown()
 
     def p90(values: list[float]) -> float:
@@ -183,6 +217,11 @@ def main() -> int:
     )
     print(header)
     print(line)
+    print(
+        "home's parts, median ms: "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in parts.items())
+        + f" (publish alone is {parts['publish'] / (statistics.median(hulps) * 1000):.1f}× hulp)"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     with (RESULTS / "home.md").open("a") as out:
         out.write(line + "\n")
