@@ -336,19 +336,20 @@ def open_modal(
     modal: Callable[[Translator, T], dict[str, Any]],
     *,
     context: Context,
+    slug: str = "",
     refuse: Callable[[Message], None] | None = None,
 ) -> None:
     """The one guard for a click that opens a modal: `read` finds what it shows, in a read
     transaction, or refuses with a domain error, which the clicker reads (`message_for` in
-    `context`) at the click's response_url, or through `refuse` (the App Home, which has
-    none, draws it on the tab). The trigger is valid for 3 seconds: the modal opens now,
-    not in the background."""
+    `context`; `slug`: the community the click names) at the click's response_url, or
+    through `refuse` (the App Home, which has none, draws it on the tab). The trigger is
+    valid for 3 seconds: the modal opens now, not in the background."""
     t = services.translator(body["user"]["id"])
     try:
         with services.db.read() as session:
             found = read(session)
     except DomainError as error:
-        message = message_for(t, error, context)
+        message = message_for(t, error, context, slug=slug)
         if refuse is not None:
             refuse(message)
         elif respond is not None:

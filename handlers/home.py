@@ -35,6 +35,7 @@ from handlers import (
     agenda,
     commands,
     community_form,
+    meeting_form,
     minutes,
     privacy,
     questions,
@@ -44,7 +45,6 @@ from handlers import (
 from handlers.commands import join
 from handlers.errors import Context, apology, message_for, open_modal
 from handlers.locale import learn_language
-from handlers.meeting_form import form_view
 from handlers.meetings import calendar as calendar_command
 from handlers.registry import Command
 from handlers.render import home as view
@@ -171,9 +171,6 @@ def clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebC
     action_id = str(action.get("action_id", ""))
     name = action_id.split("-", 1)[0]
     chosen = _chosen(action)
-    if name in (view.PLAN, view.MOVE):
-        _open_meeting_form(services, client, body, user_id, state, chosen)
-        return
     if name in _FORMS:
         _open_feature_form(services, client, body, user_id, state, name, chosen)
         return
@@ -463,27 +460,6 @@ _ACTIONS: dict[str, Callable[[Services, Translator, str, HomeState, str], Outcom
 }
 
 
-def _open_meeting_form(services: Services, client: WebClient, body: dict[str, Any],
-                       user_id: str, state: HomeState, chosen: str) -> None:  # fmt: skip
-    """Plan or move a meeting from the Home tab: the meeting form opens now (its trigger
-    lasts 3 seconds); a refusal is drawn on the tab."""
-    slug, meeting = _pair(chosen)
-    t = services.translator(user_id)
-    try:
-        with services.db.read() as session:
-            form = meetings.form(
-                session, query=slug, user_id=user_id,
-                meeting_id=text_in.id_value(meeting) if meeting else None,
-                admins=services.settings.admins, now=services.clock(),
-            )  # fmt: skip
-    except DomainError as error:
-        message: Message = message_for(t, error, "meeting_form_open", slug=slug)
-        _run(services, client, user_id, state, "home meeting form",
-             lambda _t: (message.text, state))  # fmt: skip
-        return
-    client.views_open(trigger_id=body["trigger_id"], view=form_view(t, form))
-
-
 def community_submitted(ack: Ack, body: dict[str, Any], client: WebClient,
                         services: Services) -> None:  # fmt: skip
     """The community form, submitted: saved and closed, or its problems under the fields."""
@@ -526,6 +502,14 @@ _FORMS: dict[str, tuple[Callable[[Services, str, str], Callable[[Session], Any]]
             query=_pair(chosen)[0]),
         minutes.minutes_view, "minutes",
     ),
+    view.PLAN: (
+        lambda services, user, chosen: meeting_form.form_reader(services, user, chosen)[1],
+        meeting_form.form_view, "meeting_form_open",
+    ),
+    view.MOVE: (
+        lambda services, user, chosen: meeting_form.form_reader(services, user, chosen)[1],
+        meeting_form.form_view, "meeting_form_open",
+    ),
     view.ANSWER: (
         lambda services, user, chosen: lambda session: questions_service.question_for_manager(
             session, question_id=text_in.id_value(_pair(chosen)[1]), user_id=user,
@@ -543,7 +527,7 @@ def _open_feature_form(services: Services, client: WebClient, body: dict[str, An
         _run(services, client, user_id, state, name, lambda _t: (message.text, state))
 
     open_modal(services, None, client, body, read(services, user_id, chosen), modal,
-               context=context, refuse=refuse)  # fmt: skip
+               context=context, slug=_pair(chosen)[0], refuse=refuse)  # fmt: skip
 
 
 def register(app: App, services: Services) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
 from bot.runtime import Services
@@ -25,7 +26,7 @@ from bot.services.meetings import DEFAULT_LENGTH, MeetingChange, MeetingDetails,
 from bot.services.views import MeetingView
 from bot.services.when import wall_clock
 from handlers import render, text_in
-from handlers.errors import message_for
+from handlers.errors import message_for, open_modal
 from handlers.meetings import added_message, after_change, change_reply
 from handlers.registry import Entry, HelpLine
 from handlers.render.blocks import Block, escape, plain
@@ -136,26 +137,30 @@ def form_view(t: Translator, form: MeetingForm) -> dict[str, Any]:
     }
 
 
+def form_reader(services: Services, user_id: str,
+                value: str) -> tuple[str, Callable[[Session], MeetingForm]]:  # fmt: skip
+    """For a click's value `slug` (plan) or `slug|meeting id` (move): the community as the
+    click names it, and what reads the form in a read transaction (for managers only: it
+    refuses with a domain error otherwise). Shared by the message buttons and the Home tab."""
+    slug, _, meeting = value.partition("|")
+
+    def read(session: Session) -> MeetingForm:
+        return meetings.form(
+            session, query=slug, user_id=user_id,
+            meeting_id=text_in.id_value(meeting) if meeting else None,
+            admins=services.settings.admins, now=services.clock(),
+        )  # fmt: skip
+
+    return slug, read
+
+
 def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
               client: WebClient, services: Services) -> None:  # fmt: skip
     """A click on "Bijeenkomst plannen" or "Verplaatsen": the form, for managers only."""
     ack()
-    user_id = body["user"]["id"]
-    slug, _, meeting = text_in.from_value(action.get("value")).partition("|")
-    t = services.translator(user_id)
-    try:
-        with services.db.read() as session:
-            form = meetings.form(
-                session, query=slug, user_id=user_id,
-                meeting_id=text_in.id_value(meeting) if meeting else None,
-                admins=services.settings.admins, now=services.clock(),
-            )  # fmt: skip
-    except DomainError as error:
-        message = message_for(t, error, "meeting_form_open", slug=slug)
-        respond(text=message.text, blocks=message.blocks, replace_original=False)
-        return
-    # The trigger expires 3 s after the click: open the form now, not in the background.
-    client.views_open(trigger_id=body["trigger_id"], view=form_view(t, form))
+    slug, read = form_reader(services, body["user"]["id"], text_in.from_value(action.get("value")))
+    open_modal(services, respond, client, body, read, form_view,
+               context="meeting_form_open", slug=slug)  # fmt: skip
 
 
 # The submission.
