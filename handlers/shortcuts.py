@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -29,6 +29,7 @@ from bot.runtime import Services, error_reference
 from bot.services import agenda, meetings, membership, questions
 from bot.services.errors import DomainError, EmptyText, TextTooLong
 from bot.services.meetings import MeetingChange
+from bot.services.questions import QuestionView
 from bot.services.views import CommunitySummary
 from handlers import meeting_form, render, text_in
 from handlers.agenda import topic_added
@@ -41,6 +42,8 @@ from handlers.reply import Reply
 from handlers.shortcut_ids import ASK_QUESTION, GLOBAL_SHORTCUTS, JOIN, PLAN_MEETING, PROPOSE_TOPIC
 
 log = logging.getLogger("cop_bot")
+
+T = TypeVar("T")
 
 # The shortcuts' callback ids are manifest.yaml's (handlers/shortcut_ids.py). Each modal's
 # callback id is the same as its shortcut's (Bolt keeps shortcuts and view submissions apart).
@@ -238,8 +241,12 @@ def _build_ask(services: Services, t: Translator, user_id: str) -> dict[str, Any
     return ask_view(t, choices)
 
 
-def _handle_ask(services: Services, ack: Ack, t: Translator, user_id: str,
-                view: dict[str, Any]) -> None:  # fmt: skip
+def _save_text(services: Services, ack: Ack, t: Translator, view: dict[str, Any],
+               empty_key: str, save: Callable[[str, str], T],
+               saved: Callable[[T], dict[str, Any]]) -> None:  # fmt: skip
+    """The shape both text forms share (a question, a topic): a community picked and a text
+    typed, or the problems under the fields; else `save(slug, text)` by the feature's own
+    rule, whose refusal goes under the field it concerns, and the modal becomes `saved`."""
     slug = _picked(view)
     text = typed(ack, t, TEXT, _typed_state(view))
     if text is None:
@@ -248,24 +255,32 @@ def _handle_ask(services: Services, ack: Ack, t: Translator, user_id: str,
     if not slug:
         errors[COMMUNITY] = t("questions_form_choose")
     if not text.strip():
-        errors[TEXT] = t("questions_empty")
+        errors[TEXT] = t(empty_key)
     if errors:
         ack(response_action="errors", errors=errors)
         return
     try:
-        asked = ask_question(services, user_id, slug, text)
+        result = save(slug, text)
     except EmptyText:
-        ack(response_action="errors", errors={TEXT: t("questions_empty")})
+        ack(response_action="errors", errors={TEXT: t(empty_key)})
         return
     except DomainError as error:
         block = TEXT if isinstance(error, TextTooLong) else COMMUNITY
         ack(response_action="errors",
             errors={block: message_for(t, error, "shortcut_form").text})  # fmt: skip
         return
-    saved = t("questions_asked", id=asked.id, name=escape(asked.community_name),
-              slug=escape(asked.community_slug))  # fmt: skip
-    done = notice(t, t("shortcut_ask_saved_title"), [section(saved), *_quote(asked.text)])
-    ack(response_action="update", view=done)
+    ack(response_action="update", view=saved(result))
+
+
+def _handle_ask(services: Services, ack: Ack, t: Translator, user_id: str,
+                view: dict[str, Any]) -> None:  # fmt: skip
+    def saved(asked: QuestionView) -> dict[str, Any]:
+        text = t("questions_asked", id=asked.id, name=escape(asked.community_name),
+                 slug=escape(asked.community_slug))  # fmt: skip
+        return notice(t, t("shortcut_ask_saved_title"), [section(text), *_quote(asked.text)])
+
+    _save_text(services, ack, t, view, "questions_empty",
+               lambda slug, text: ask_question(services, user_id, slug, text), saved)  # fmt: skip
 
 
 # -- Onderwerp voorstellen ----------------------------------------------------------------
@@ -289,33 +304,20 @@ def _build_topic(services: Services, t: Translator, user_id: str) -> dict[str, A
 
 def _handle_topic(services: Services, ack: Ack, t: Translator, user_id: str,
                   view: dict[str, Any]) -> None:  # fmt: skip
-    slug = _picked(view)
-    text = typed(ack, t, TEXT, _typed_state(view))
-    if text is None:
-        return
-    errors: dict[str, str] = {}
-    if not slug:
-        errors[COMMUNITY] = t("questions_form_choose")
-    if not text.strip():
-        errors[TEXT] = t("shortcut_topic_empty")
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    try:
+    def save(slug: str, text: str) -> agenda.Proposed:
         with services.db.write() as session:  # as `/cop onderwerp` (handlers/agenda.py)
-            proposed = agenda.propose(
+            return agenda.propose(
                 session, query=slug, user_id=user_id, text=text,
                 admins=services.settings.admins, now=services.clock(),
             )  # fmt: skip
-    except DomainError as error:
-        block = TEXT if isinstance(error, TextTooLong) else COMMUNITY
-        ack(response_action="errors",
-            errors={block: message_for(t, error, "shortcut_form").text})  # fmt: skip
-        return
-    # The topic as `/cop onderwerp` confirms it, without its vote button: a click in a
-    # modal has no response_url to answer at.
-    blocks = [b for b in topic_added(t, proposed).blocks if b.get("type") != "actions"]
-    ack(response_action="update", view=notice(t, t("shortcut_topic_saved_title"), blocks))
+
+    def saved(proposed: agenda.Proposed) -> dict[str, Any]:
+        # The topic as `/cop onderwerp` confirms it, without its vote button: a click in a
+        # modal has no response_url to answer at.
+        blocks = [b for b in topic_added(t, proposed).blocks if b.get("type") != "actions"]
+        return notice(t, t("shortcut_topic_saved_title"), blocks)
+
+    _save_text(services, ack, t, view, "shortcut_topic_empty", save, saved)
 
 
 # -- Bijeenkomst plannen ------------------------------------------------------------------
