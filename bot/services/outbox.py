@@ -308,20 +308,11 @@ def claim(
             attempts=row[4],
             payload=json.loads(row[5]) if row[5] else {},
             unsure=bool(row[6]),
-            created_at=_aware(row[7]),
+            created_at=row[7],  # UTCDateTime hands it back aware, on every database
         )
         for row in rows
     ]
     return sorted(items, key=lambda item: order[item.id])
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    # RETURNING hands back what the driver read; SQLite's is naive UTC.
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-    return value if isinstance(value, dt.datetime) else None
 
 
 def renew(session: Session, *, owner: str, now: dt.datetime, lease: dt.timedelta = LEASE) -> int:
