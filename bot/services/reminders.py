@@ -167,8 +167,8 @@ def plan_batch(
     offsets: Sequence[dt.timedelta],
     now: dt.datetime,
     tz: ZoneInfo,
-    after: int = 0,
-    limit: int = 2000,
+    after: int,
+    limit: int,
     community_ids: Collection[int] | None = None,
 ) -> tuple[int, int] | None:
     """Plan the reminders of up to `limit` meetings that have not begun, those with an id
