@@ -111,7 +111,7 @@ def _votes(session: Session, question_id: int) -> int:
     )
 
 
-def _view(session: Session, q: Question, *, votes: int, voted: bool) -> QuestionView:
+def _view(q: Question, *, votes: int, voted: bool) -> QuestionView:
     return QuestionView(
         id=q.id,
         number=q.number,
@@ -189,7 +189,7 @@ def ask(
     )
     session.add(question)
     session.flush()
-    return _view(session, question, votes=0, voted=False)
+    return _view(question, votes=0, voted=False)
 
 
 def record_permalink(session: Session, *, question_id: int, permalink: str) -> None:
@@ -260,7 +260,7 @@ def list_questions(
     return QuestionPage(
         community_slug=community.slug,
         community_name=community.name,
-        questions=tuple(_view(session, q, votes=int(n), voted=bool(voted)) for q, n, voted in rows),
+        questions=tuple(_view(q, votes=int(n), voted=bool(voted)) for q, n, voted in rows),
         page=page,
         pages=pages,
         total=total,
@@ -280,7 +280,7 @@ def question_for_manager(
         raise NotAllowed("manage_question")
     if question.status == Question.ANSWERED:
         raise QuestionAnswered(question_id, question.number)
-    return _view(session, question, votes=_votes(session, question_id), voted=False)
+    return _view(question, votes=_votes(session, question_id), voted=False)
 
 
 # -- voting -------------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def move(
     question.status = status
     question.status_by = user_id
     session.flush()
-    return _view(session, question, votes=_votes(session, question_id), voted=False)
+    return _view(question, votes=_votes(session, question_id), voted=False)
 
 
 def answered_for(
@@ -358,7 +358,7 @@ def answered_for(
         return None
     if not visibility.readers(session, question.community_id, [user_id], admins):
         return None
-    return _view(session, question, votes=_votes(session, question_id), voted=False)
+    return _view(question, votes=_votes(session, question_id), voted=False)
 
 
 def answer(
@@ -406,6 +406,6 @@ def answer(
             subject=str(question_id), now=now,
         )  # fmt: skip
     return Answered(
-        question=_view(session, question, votes=len(voters), voted=False),
+        question=_view(question, votes=len(voters), voted=False),
         recipients=recipients,
     )
