@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.services import membership, outbox
-from bot.services.errors import RegistrationClosed
+from bot.services import communities, membership, outbox
+from bot.services.errors import NotInCommunity, RegistrationClosed
 from bot.services.views import JoinResult
 from storage.db import Database
 from storage.models import OutboxItem
@@ -102,6 +102,14 @@ def test_a_join_says_the_welcome_is_queued_only_for_a_new_member(db: Database) -
     assert member.welcome_queued is True
     assert waiting.welcome_queued is False
     assert pending.welcome_queued is False
+    # And the outbox holds exactly that one welcome.
+    with db.read() as session:
+        welcomes = session.execute(
+            select(OutboxItem.recipient, OutboxItem.subject).where(
+                OutboxItem.kind == outbox.WELCOME
+            )
+        ).all()
+    assert welcomes == [("U1", "proef")]
 
 
 def test_a_join_answers_with_no_next_meeting_even_when_one_is_planned(db: Database) -> None:
@@ -163,3 +171,29 @@ def test_participating_lists_by_name_and_by_slug_between_equal_names(db: Databas
     with db.read() as session:
         found = membership.participating(session, user_id="UADMIN1", admins=ADMINS)
     assert found == [("aa-eerste", "Data"), ("zz-tweede", "Data"), ("aa-alfa", "Zorg")]
+
+
+# --- who takes part in topics and questions ------------------------------------------------
+
+
+def test_a_member_proper_takes_part_a_facilitator_and_an_admin_manage_others_are_refused(
+    db: Database,
+) -> None:
+    add_community(db, "proef", name="Proef", capacity=1, facilitators=("UFAC",))
+    add_community(db, "vraag-eerst", approval=True, facilitators=("UFAC2",))
+    _join(db, "U1")
+    _join(db, "U2")  # the waitlist
+    _join(db, "U3", "vraag-eerst")  # pending
+    with db.read() as session:
+        community = communities.resolve(session, "proef")
+
+        def role(user: str) -> bool:
+            return membership.require_participant(session, community, user, ADMINS)
+
+        assert role("U1") is False  # takes part, manages nothing
+        assert role("UFAC") is True
+        assert role("UADMIN2") is True
+        for outsider in ("U2", "U3", "U9", "UFAC2"):
+            with pytest.raises(NotInCommunity) as refused:
+                role(outsider)
+            assert (refused.value.community, refused.value.slug) == ("Proef", "proef")
