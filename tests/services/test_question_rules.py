@@ -12,16 +12,12 @@ from bot.services import questions
 from bot.services.errors import QuestionAnswered
 from storage.db import Database
 from tests.conftest import NOW
-from tests.factories import add_community
-from tests.services.test_questions import ADMINS, _ask, _join
+from tests.services.test_questions import ADMINS, _ask, seed_ethiek
 
 
 @pytest.fixture
 def ethiek(db: Database) -> Database:
-    add_community(db, "ethiek", name="Ethiek", facilitators=("UFAC",))
-    add_community(db, "lokaal-meten", name="Lokaal meten")
-    _join(db, "ethiek", "U1", "U2", "U3")
-    return db
+    return seed_ethiek(db)
 
 
 def test_each_community_numbers_its_questions_from_one_up(ethiek: Database) -> None:

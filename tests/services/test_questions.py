@@ -36,12 +36,17 @@ def _join(db: Database, slug: str, *users: str) -> None:
             membership.join(session, query=slug, user_id=user, now=NOW, tz=AMS)
 
 
-@pytest.fixture
-def ethiek(db: Database) -> Database:
+def seed_ethiek(db: Database) -> Database:
+    """Ethiek (facilitated by UFAC, members U1 to U3) and Lokaal meten (nobody in it)."""
     add_community(db, "ethiek", name="Ethiek", facilitators=("UFAC",))
     add_community(db, "lokaal-meten", name="Lokaal meten")
     _join(db, "ethiek", "U1", "U2", "U3")
     return db
+
+
+@pytest.fixture
+def ethiek(db: Database) -> Database:
+    return seed_ethiek(db)
 
 
 def _ask(db: Database, user: str = "U1", text: str = "Hoe leggen jullie algoritmes uit?",
