@@ -502,14 +502,11 @@ _FORMS: dict[str, tuple[Callable[[Services, str, str], Callable[[Session], Any]]
             query=_pair(chosen)[0]),
         minutes.minutes_view, "minutes",
     ),
-    view.PLAN: (
+    # Plan and move: the one meeting form, which tells them apart by the value.
+    **dict.fromkeys((view.PLAN, view.MOVE), (
         lambda services, user, chosen: meeting_form.form_reader(services, user, chosen)[1],
         meeting_form.form_view, "meeting_form_open",
-    ),
-    view.MOVE: (
-        lambda services, user, chosen: meeting_form.form_reader(services, user, chosen)[1],
-        meeting_form.form_view, "meeting_form_open",
-    ),
+    )),
     view.ANSWER: (
         lambda services, user, chosen: lambda session: questions_service.question_for_manager(
             session, question_id=text_in.id_value(_pair(chosen)[1]), user_id=user,

@@ -241,8 +241,8 @@ def _build_ask(services: Services, t: Translator, user_id: str) -> dict[str, Any
     return ask_view(t, choices)
 
 
-def _save_text(services: Services, ack: Ack, t: Translator, view: dict[str, Any],
-               empty_key: str, save: Callable[[str, str], T],
+def _save_text(ack: Ack, t: Translator, view: dict[str, Any], empty_key: str,
+               save: Callable[[str, str], T],
                saved: Callable[[T], dict[str, Any]]) -> None:  # fmt: skip
     """The shape both text forms share (a question, a topic): a community picked and a text
     typed, or the problems under the fields; else `save(slug, text)` by the feature's own
@@ -279,7 +279,7 @@ def _handle_ask(services: Services, ack: Ack, t: Translator, user_id: str,
                  slug=escape(asked.community_slug))  # fmt: skip
         return notice(t, t("shortcut_ask_saved_title"), [section(text), *_quote(asked.text)])
 
-    _save_text(services, ack, t, view, "questions_empty",
+    _save_text(ack, t, view, "questions_empty",
                lambda slug, text: ask_question(services, user_id, slug, text), saved)  # fmt: skip
 
 
@@ -317,7 +317,7 @@ def _handle_topic(services: Services, ack: Ack, t: Translator, user_id: str,
         blocks = [b for b in topic_added(t, proposed).blocks if b.get("type") != "actions"]
         return notice(t, t("shortcut_topic_saved_title"), blocks)
 
-    _save_text(services, ack, t, view, "shortcut_topic_empty", save, saved)
+    _save_text(ack, t, view, "shortcut_topic_empty", save, saved)
 
 
 # -- Bijeenkomst plannen ------------------------------------------------------------------
