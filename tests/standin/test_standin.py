@@ -687,12 +687,20 @@ def test_fifty_concurrent_posts_are_all_recorded_with_unique_ts(
 # -- command line ----------------------------------------------------------------------------
 
 
+def _interruptible() -> None:
+    """Ctrl-C's SIGINT as a terminal's foreground process gets it: a suite started in the
+    background by a shell without job control (`nohup ./dev test &`) ignores SIGINT, its
+    children inherit that, and Python then installs no KeyboardInterrupt for them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_module_runs_in_the_foreground_until_interrupted() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.sandbox.standin", "--port", "0"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
     try:
         assert process.stdout is not None
