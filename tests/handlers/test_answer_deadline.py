@@ -149,6 +149,9 @@ def test_a_rate_limited_permalink_does_not_hold_up_the_saved_question_and_follow
     assert slack.shortcut("U1", "save_question", message, "C0GENERAL").status == 200
     # Slack keeps saying "wait 8 s" to the next call too, as it does within the window.
     standin.fail("chat.getPermalink", status=429, retry_after=8, times=2)
+    # What follows the answer waits until the test has looked at the answer: the retries'
+    # sleep is instant here, so on a busy machine it could otherwise run ahead of the test.
+    gate = standin.hold_after("chat.getPermalink", passing=1)
 
     response = slack.submit("U1", slack.opened_view(), {"question_text": "Hoe doet Utrecht dit?"})
 
@@ -159,6 +162,8 @@ def test_a_rate_limited_permalink_does_not_hold_up_the_saved_question_and_follow
     [question] = _stored_questions(services)
     assert (question.text, question.permalink) == ("Hoe doet Utrecht dit?", None)
     # After the answer, outside the request, Retry-After is honoured and the link follows.
+    assert gate.wait_held(1)
+    gate.release()
     [_, again, link] = standin.wait_for("chat.getPermalink", 3, timeout=30)
     assert (again.status, link.status) == (429, 200)
     [(wait, calls_before)] = slept
