@@ -16,6 +16,7 @@ from bot.scheduler import SchedulerLock
 from storage.db import Database
 from tests.conftest import SECRET, SlackHTTP
 from tests.e2e.support import start_serve
+from tests.e2e.test_serve import stop_for_good
 from tests.handlers.support import buttons
 from tests.waiting import wait_until
 
@@ -104,9 +105,7 @@ def test_sigterm_answers_the_request_in_flight_stops_the_scheduler_and_frees_its
         assert "Traceback" not in output
         assert "the reminder scheduler stopped" in output
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        stop_for_good(process)
 
 
 def _port(process: Any) -> int:

@@ -25,6 +25,7 @@ from tests.e2e.test_serve import (
     _free_port,
     _serving,
     _wait_healthy,
+    stop_for_good,
 )
 from tests.metrics_support import sample
 
@@ -96,6 +97,7 @@ def test_with_two_workers_one_owns_the_scheduler_and_a_killed_worker_leaves_no_g
         process = subprocess.Popen(
             [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "2"],
             env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,  # for stop_for_good
         )  # fmt: skip
     try:
         _wait_healthy(base, process, log)
@@ -134,9 +136,7 @@ def test_with_two_workers_one_owns_the_scheduler_and_a_killed_worker_leaves_no_g
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        stop_for_good(process)
     lines = log.read_text().splitlines()
     # Known, and not of this test's making: a worker stopped while APScheduler's thread is
     # about to start a sweep logs "Error submitting job" (its shutdown(wait=False) closed

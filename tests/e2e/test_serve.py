@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -83,15 +84,30 @@ def _serving(
         process = subprocess.Popen(
             [str(COP_BOT), "serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"],
             env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,  # for stop_for_good
         )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
         assert _wait_healthy(base_url, process, log) == {"ok": True, "database": "up"}
         yield SlackHTTP(base_url, standin), process, log
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        stop_for_good(process)
+
+
+def stop_for_good(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to a `cop-bot serve` started in a session of its own, and to everything in
+    that session (its web workers and its delivery process), then wait until all are gone.
+
+    Killing serve alone leaves its children to notice by themselves (see
+    test_when_serve_itself_is_killed_its_worker_and_delivery_process_exit_too); until they
+    do, a delivery process of this test could claim a welcome of the next one, which uses
+    the same database, and send it to this test's stand-in.
+    """
+    pids = [process.pid, *_children(process.pid)] if process.poll() is None else []
+    with contextlib.suppress(ProcessLookupError):  # the whole session has exited already
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    assert _gone(pids, timeout=15), [_cmdline(p) for p in pids if _alive(p)]
 
 
 @pytest.fixture
@@ -104,7 +120,10 @@ def server(
 
 def _children(pid: int) -> list[int]:
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.exists():  # exited (and reaped) while we looked
+        return found
+    for task in tasks.iterdir():
         try:
             found.extend(int(c) for c in (task / "children").read_text().split())
         except FileNotFoundError:  # a thread that ended while we looked
@@ -254,14 +273,18 @@ def test_serve_sends_welcomes_from_a_delivery_process_of_its_own_and_stops_it(
     assert "Traceback" not in log.read_text()
 
 
+def _alive(pid: int) -> bool:
+    """Whether `pid` still runs; one that exited but is not reaped yet (a zombie) does not."""
+    try:
+        return " Z " not in Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def _gone(pids: list[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        # A process that exited but is not reaped yet is a zombie ("Z"): gone too.
-        if all(
-            not Path(f"/proc/{p}").exists() or " Z " in Path(f"/proc/{p}/stat").read_text()
-            for p in pids
-        ):
+        if not any(_alive(p) for p in pids):
             return True
         time.sleep(0.1)  # between two looks at /proc, not synchronisation
     return False
@@ -278,9 +301,7 @@ def test_when_serve_itself_is_killed_its_worker_and_delivery_process_exit_too(
     process.kill()  # SIGKILL to serve alone, not its process group
     process.wait(timeout=10)
 
-    assert _gone(children, timeout=15), [
-        _cmdline(c) for c in children if Path(f"/proc/{c}").exists()
-    ]
+    assert _gone(children, timeout=15), [_cmdline(c) for c in children if _alive(c)]
 
 
 def test_serve_with_inline_delivery_sends_welcomes_from_its_web_worker(
