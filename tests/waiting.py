@@ -10,24 +10,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Generous: a loaded machine (two cores shared by several runs) is slow, not broken.
 TIMEOUT = 30.0
 
 
 def wait_until(
-    condition: Callable[[], object],
+    condition: Callable[[], T],
     what: str | Callable[[], str],
     *,
     timeout: float = TIMEOUT,
     pause: float = 0.01,
-) -> None:
-    """Return once `condition()` is true; fail saying `what` after `timeout` seconds."""
+) -> T:
+    """Return the first true `condition()`; fail saying `what` after `timeout` seconds.
+
+    `what` may be a function, so that what the failure shows (a log, say) is read when the
+    wait fails, not when it starts."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (found := condition()):
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for: " + _said(what))
         time.sleep(pause)  # between two looks at the state (see above), not synchronisation
+    return found
 
 
 def _said(what: str | Callable[[], str]) -> str:

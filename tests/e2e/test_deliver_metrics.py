@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,6 +17,7 @@ from tests.e2e.test_serve import COP_BOT, _env, _free_port
 from tests.factories import add_community
 from tests.metrics_support import sample
 from tests.services.reminder_support import join
+from tests.waiting import wait_until
 
 # More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
 # and wait for them.
@@ -57,15 +57,15 @@ def test_a_lone_delivery_process_serves_its_metrics_on_cop_metrics_port(
         [welcome] = standin.wait_for("chat.postMessage", 1, timeout=20)
         assert welcome.args["channel"] == "U0ALICE"
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
+
+        def sent() -> float:
             found = _get(base + "/metrics")
-            sent = sample(found[1], "cop_deliveries_total", kind="welcome", outcome="sent") if (
+            return sample(found[1], "cop_deliveries_total", kind="welcome", outcome="sent") if (
                 found and found[0] == 200) else 0  # fmt: skip
-            if sent == 1:
-                break
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)  # between two looks at the state, not synchronisation
+
+        wait_until(
+            lambda: sent() == 1, lambda: f"the welcome counted:\n{log.read_text()}", pause=0.1
+        )
         assert _get(base + "/healthz") == (200, '{"ok": true, "database": "up"}')
         assert process.poll() is None
     finally:

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -28,17 +27,11 @@ from tests.e2e.test_serve import (
     stop_for_good,
 )
 from tests.metrics_support import sample
+from tests.waiting import wait_until
 
 # More than the default per-test timeout (pyproject.toml): these start `cop-bot` processes
 # and wait for them.
 pytestmark = pytest.mark.timeout(180)
-
-
-def _until(what: str, check: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)  # between two looks at the state, not synchronisation
 
 
 def test_serve_counts_the_welcome_sent_by_its_delivery_process_and_logs_json(
@@ -47,7 +40,7 @@ def test_serve_counts_the_welcome_sent_by_its_delivery_process_and_logs_json(
     env = {"LOG_FORMAT": "json", "COP_SWEEP_SECONDS": "0.3", "TMPDIR": str(tmp_path)}
     with _serving(db_url, standin, tmp_path, **env) as (slack, process, log):
         [metrics_dir] = list(tmp_path.glob("cop-bot-metrics-*"))
-        _until("ready", lambda: slack.get("/readyz").status == 200)
+        wait_until(lambda: slack.get("/readyz").status == 200, "ready", pause=0.1)
         ready = slack.get("/readyz").json()
         assert ready["checks"]["scheduler"]["ok"] is True
 
@@ -59,7 +52,7 @@ def test_serve_counts_the_welcome_sent_by_its_delivery_process_and_logs_json(
             return sample(body, "cop_deliveries_total", kind="welcome", outcome="sent")
 
         # The delivery process sent it; the web worker's /metrics shows it.
-        _until("the welcome counted", lambda: welcomes() == 1)
+        wait_until(lambda: welcomes() == 1, "the welcome counted", pause=0.1)
         body = slack.get("/metrics").body
         join = {"kind": "command", "subcommand": "join", "outcome": "ok", "status": "200"}
         assert sample(body, "cop_requests_total", **join) == 1
@@ -109,8 +102,8 @@ def test_with_two_workers_one_owns_the_scheduler_and_a_killed_worker_leaves_no_g
         def workers() -> list[int]:
             return [c for c in _children(process.pid) if "deliver" not in _cmdline(c)]
 
-        _until("two workers", lambda: len(workers()) == 2)
-        _until("one owner", lambda: owners() == 1)
+        wait_until(lambda: len(workers()) == 2, "two workers", pause=0.1)
+        wait_until(lambda: owners() == 1, "one owner", pause=0.1)
 
         def gauge_pids() -> set[int]:
             body = slack.get("/metrics").body
@@ -118,7 +111,7 @@ def test_with_two_workers_one_owns_the_scheduler_and_a_killed_worker_leaves_no_g
 
         # A gauge per process that runs a scheduler: 1 in one worker, 0 in the other. The
         # second worker may still be booting when the first became owner: wait for its gauge.
-        _until("a gauge in every worker", lambda: set(workers()) <= gauge_pids())
+        wait_until(lambda: set(workers()) <= gauge_pids(), "a gauge in every worker", pause=0.1)
         body = slack.get("/metrics").body
         owner = next(
             int(s.labels["pid"]) for s in _samples(body, "cop_scheduler_owner") if s.value == 1
@@ -128,7 +121,7 @@ def test_with_two_workers_one_owns_the_scheduler_and_a_killed_worker_leaves_no_g
         os.kill(owner, signal.SIGKILL)
 
         # gunicorn boots a new worker; the dead one's gauge is gone, another takes over.
-        _until("a new owner", lambda: owners() == 1 and owner not in workers(), timeout=30)
+        wait_until(lambda: owners() == 1 and owner not in workers(), "a new owner", pause=0.1)
         after = {s.labels["pid"] for s in _samples(slack.get("/metrics").body,
                                                   "cop_scheduler_owner")}  # fmt: skip
         assert str(owner) not in after

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -50,18 +49,18 @@ def _env(**values: str) -> dict[str, str]:
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def health() -> dict | None:
         if process.poll() is not None:
             pytest.fail(f"cop-bot serve exited with {process.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return json.loads(response.read())
+                return json.loads(response.read()) if response.status == 200 else None
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)  # between two looks at /healthz, not synchronisation
-    pytest.fail(f"cop-bot serve did not get healthy in 30 s:\n{log.read_text()}")
+            return None
+
+    return wait_until(
+        health, lambda: f"cop-bot serve to get healthy:\n{log.read_text()}", pause=0.1
+    )
 
 
 @contextmanager
@@ -107,7 +106,7 @@ def stop_for_good(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):  # the whole session has exited already
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
-    assert _gone(pids, timeout=15), [_cmdline(p) for p in pids if _alive(p)]
+    _wait_gone(pids)
 
 
 @pytest.fixture
@@ -281,13 +280,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _gone(pids: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(_alive(p) for p in pids):
-            return True
-        time.sleep(0.1)  # between two looks at /proc, not synchronisation
-    return False
+def _wait_gone(pids: list[int]) -> None:
+    """Wait until none of `pids` runs any more; fail naming those that still do."""
+    wait_until(
+        lambda: not any(_alive(p) for p in pids),
+        lambda: f"these to exit: {[_cmdline(p) for p in pids if _alive(p)]}",
+        pause=0.1,
+    )
 
 
 def test_when_serve_itself_is_killed_its_worker_and_delivery_process_exit_too(
@@ -301,7 +300,7 @@ def test_when_serve_itself_is_killed_its_worker_and_delivery_process_exit_too(
     process.kill()  # SIGKILL to serve alone, not its process group
     process.wait(timeout=10)
 
-    assert _gone(children, timeout=15), [_cmdline(c) for c in children if _alive(c)]
+    _wait_gone(children)
 
 
 def test_serve_with_inline_delivery_sends_welcomes_from_its_web_worker(
@@ -328,10 +327,11 @@ def test_a_delivery_process_that_dies_is_started_again_and_the_welcomes_still_go
     [first] = _delivery_processes(process.pid)
 
     os.kill(first, signal.SIGKILL)
-    deadline = time.monotonic() + 15
-    while not [p for p in _delivery_processes(process.pid) if p != first]:
-        assert time.monotonic() < deadline, "no new delivery process"
-        time.sleep(0.1)  # between two looks at /proc, not synchronisation
+    wait_until(
+        lambda: [p for p in _delivery_processes(process.pid) if p != first],
+        "a new delivery process",
+        pause=0.1,
+    )
     slack.command("U0ALICE", "aanmelden ethiek")
 
     [welcome] = standin.wait_for("chat.postMessage", 1, timeout=15)

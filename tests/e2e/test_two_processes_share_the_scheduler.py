@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tests.e2e.support import (
     reminder_items,
     start_serve,
 )
+from tests.waiting import wait_until
 
 MEMBERS = 30
 OWNER_LINE = "now runs the reminder scheduler"
@@ -55,12 +55,13 @@ def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
 
 
 def _wait(condition: str, check: Callable[[], bool], timeout: float, *logs: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {condition}:\n" + "\n".join(
-            f"--- {log.name}\n{log.read_text()}" for log in logs
-        )
-        time.sleep(0.02)  # between two looks at the state, not synchronisation
+    """wait_until, failing with both processes' logs as they are then."""
+    wait_until(
+        check,
+        lambda: f"{condition}:\n" + "\n".join(f"--- {log.name}\n{log.read_text()}" for log in logs),
+        timeout=timeout,
+        pause=0.02,
+    )
 
 
 def test_the_other_process_takes_over_when_the_scheduler_owner_is_killed_mid_fan_out(
