@@ -3,7 +3,6 @@ module reads the wall clock by itself, and start-up plans from the clock it is g
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime as dt
 from pathlib import Path
@@ -17,53 +16,26 @@ from bot.config import Settings
 from bot.services import audit
 from storage.db import Database
 from storage.models import AuditEntry, Meeting, Reminder
+from tests.source_scan import calls_to
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("bot", "handlers", "storage")
 # The one place that may read the wall clock: the clock itself.
 CLOCK_MODULE = Path("bot/clock.py")
 
-# (what the name stands for, the method): the calls that read the wall clock.
+# The calls that read the wall clock.
 _WALL_CLOCK = {
-    ("datetime.datetime", "now"),
-    ("datetime.datetime", "utcnow"),
-    ("datetime.datetime", "today"),
-    ("datetime.date", "today"),
+    "datetime.datetime.now",
+    "datetime.datetime.utcnow",
+    "datetime.datetime.today",
+    "datetime.date.today",
 }
 
 
 def wall_clock_calls(source: str) -> list[tuple[int, str]]:
     """(line, call) of every call in `source` that reads the wall clock through the
     datetime module, under any import alias."""
-    tree = ast.parse(source)
-    bound: dict[str, str] = {}  # local name -> what it stands for
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name == "datetime":
-                    bound[alias.asname or "datetime"] = "datetime"
-        elif isinstance(node, ast.ImportFrom) and node.module == "datetime":
-            for alias in node.names:
-                if alias.name in ("datetime", "date"):
-                    bound[alias.asname or alias.name] = f"datetime.{alias.name}"
-
-    def meaning(node: ast.expr) -> str | None:
-        if isinstance(node, ast.Name):
-            return bound.get(node.id)
-        if isinstance(node, ast.Attribute):
-            owner = meaning(node.value)
-            return f"{owner}.{node.attr}" if owner is not None else None
-        return None
-
-    found = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and (meaning(node.func.value), node.func.attr) in _WALL_CLOCK
-        ):
-            found.append((node.lineno, ast.unparse(node.func)))
-    return found
+    return calls_to(source, _WALL_CLOCK)
 
 
 @pytest.mark.parametrize(

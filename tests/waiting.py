@@ -28,7 +28,8 @@ def wait_until(
     """Return the first true `condition()`; fail saying `what` after `timeout` seconds.
 
     `what` may be a function, so that what the failure shows (a log, say) is read when the
-    wait fails, not when it starts."""
+    wait fails, not when it starts. The one `time.sleep` of the suite is here
+    (tests/test_suite_guards.py keeps it so)."""
     deadline = time.monotonic() + timeout
     while not (found := condition()):
         if time.monotonic() >= deadline:
