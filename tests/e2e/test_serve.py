@@ -49,14 +49,15 @@ def _env(**values: str) -> dict[str, str]:
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> dict:
-    def health() -> dict | None:
+    def health() -> dict:
+        """The /healthz body once it answers 200; until then {} (false: look again)."""
         if process.poll() is not None:
             pytest.fail(f"cop-bot serve exited with {process.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
-                return json.loads(response.read()) if response.status == 200 else None
+                return json.loads(response.read()) if response.status == 200 else {}
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
+            return {}
 
     return wait_until(
         health, lambda: f"cop-bot serve to get healthy:\n{log.read_text()}", pause=0.1
